@@ -1,0 +1,78 @@
+"""The ``cerniera`` command."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from cerniera.cli import events, stack
+from cerniera.cli.up import SERVICES, run_up
+from cerniera.shared.logging import configure_logging
+
+app = typer.Typer(
+    help="Cerniera: protected hospital discharges (Dimissioni Protette), hospital to territory.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+dlq_app = typer.Typer(help="Dead-letter topics.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+console = Console()
+
+
+@app.command()
+def up(
+    services: Annotated[
+        list[str] | None, typer.Option("--service", "-s", help="Only these services.")
+    ] = None,
+) -> None:
+    """Start broker, database, topics and services; Ctrl-C stops everything.
+
+    Uses KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL when set, else the embedded Tansu broker and
+    an embedded PostgreSQL (data kept in .cerniera/pgdata).
+    """
+    configure_logging(json=False)
+    raise typer.Exit(run_up(console, services or list(SERVICES)))
+
+
+@app.command()
+def send(
+    files: Annotated[list[Path], typer.Argument(help="JSON CloudEvent files.", exists=True)],
+    structured: Annotated[
+        bool, typer.Option(help="Send in structured content mode instead of binary.")
+    ] = False,
+) -> None:
+    """Validate and publish events (e.g. examples/events/discharge-announced.json)."""
+    events.run(events.send(stack.kafka_settings(), files, structured, console))
+
+
+@app.command()
+def watch(
+    topics: Annotated[
+        list[str] | None, typer.Argument(help="Topics (default: all, dead letters included).")
+    ] = None,
+    from_beginning: Annotated[bool, typer.Option(help="Start at the oldest record.")] = True,
+    count: Annotated[int | None, typer.Option(help="Stop after this many records.")] = None,
+) -> None:
+    """Print every event as it arrives, one line each."""
+    with contextlib.suppress(KeyboardInterrupt):
+        events.run(
+            events.watch(stack.kafka_settings(), topics or [], from_beginning, count, console)
+        )
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    topic: Annotated[
+        str, typer.Argument(help="A dead-letter topic, e.g. dp.hospital.discharges.dlq")
+    ],
+) -> None:
+    """Send a dead-letter topic's records back to their original topic (after a fix)."""
+    events.run(events.replay(stack.kafka_settings(), topic, console))
+
+
+if __name__ == "__main__":
+    app()

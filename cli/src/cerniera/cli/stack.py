@@ -1,0 +1,56 @@
+"""Where the running stack is: written by ``cerniera up``, read by the other commands.
+
+Environment variables win (KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL, ...), so every command also
+works against an existing Kafka and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from cerniera.cli.devstack import project_root
+from cerniera.shared.settings import KafkaSettings
+
+
+@dataclass(frozen=True)
+class Stack:
+    bootstrap_servers: str
+    database_url: str
+    enable_idempotence: bool
+    topic_prefix: str
+
+
+def stack_file() -> Path:
+    return project_root() / ".cerniera" / "stack.json"
+
+
+def write(stack: Stack) -> Path:
+    path = stack_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(asdict(stack), indent=2))
+    return path
+
+
+def clear() -> None:
+    stack_file().unlink(missing_ok=True)
+
+
+def kafka_settings() -> KafkaSettings:
+    """Settings for client commands: the environment, else the stack ``cerniera up`` started."""
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        return KafkaSettings()
+    path = stack_file()
+    if not path.exists():
+        raise SystemExit(
+            "No broker: start the stack with './cerniera up' in another terminal, "
+            "or set KAFKA_BOOTSTRAP_SERVERS."
+        )
+    stack = Stack(**json.loads(path.read_text()))
+    return KafkaSettings(
+        bootstrap_servers=stack.bootstrap_servers,
+        enable_idempotence=stack.enable_idempotence,
+        topic_prefix=stack.topic_prefix,
+    )

@@ -1,0 +1,100 @@
+"""Intake's part of the districts' configuration: who belongs where, the Phase-2 rule, the
+BRASS bands and the service packages."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from cerniera.shared.ambiti import district_tables, load_document
+from cerniera.shared.contract import Intensity, IstatCode, ServiceType
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Phase2Rule(_Config):
+    """The Phase-2 checklist and its rule: at least ``min_primary_yes`` "yes" among the
+    ``primary`` requirements, and ``min_other_yes_or_partial`` "yes"/"partial" among the rest."""
+
+    requirements: dict[str, str] = Field(min_length=1)
+    primary: tuple[str, ...] = ("R1", "R2")
+    min_primary_yes: int = Field(default=1, ge=0)
+    min_other_yes_or_partial: int = Field(default=4, ge=0)
+
+    @model_validator(mode="after")
+    def _primary_known(self) -> Phase2Rule:
+        unknown = set(self.primary) - set(self.requirements)
+        if unknown:
+            raise ValueError(f"primary requirements not in the checklist: {sorted(unknown)}")
+        return self
+
+    @property
+    def others(self) -> tuple[str, ...]:
+        return tuple(r for r in self.requirements if r not in self.primary)
+
+
+class IntensityRule(_Config):
+    """BRASS bands (0-10 low, 11-19 medium, 20+ high by default) and the fallback intensity."""
+
+    brass_low_max: int = Field(default=10, ge=0, le=40)
+    brass_medium_max: int = Field(default=19, ge=0, le=40)
+    default: Intensity = Intensity.MEDIUM
+
+    @model_validator(mode="after")
+    def _ordered(self) -> IntensityRule:
+        if self.brass_low_max >= self.brass_medium_max:
+            raise ValueError("brass_low_max must be below brass_medium_max")
+        return self
+
+
+class Ambito(_Config):
+    """One district (Ambito territoriale sociale) as intake sees it."""
+
+    id: str
+    name: str
+    municipalities: frozenset[IstatCode] = Field(min_length=1)
+    phase2: Phase2Rule
+    intensity: IntensityRule = IntensityRule()
+    packages: dict[Intensity, dict[ServiceType, Decimal]]
+
+    @model_validator(mode="after")
+    def _every_package(self) -> Ambito:
+        missing = set(Intensity) - set(self.packages)
+        if missing:
+            raise ValueError(f"packages missing for intensity {sorted(m.value for m in missing)}")
+        return self
+
+
+class IntakeConfig(_Config):
+    ambiti: dict[str, Ambito]
+
+    @model_validator(mode="after")
+    def _municipality_in_one_district(self) -> IntakeConfig:
+        seen: dict[str, str] = {}
+        for ambito in self.ambiti.values():
+            for code in ambito.municipalities:
+                if code in seen:
+                    raise ValueError(f"municipality {code} is in both {seen[code]} and {ambito.id}")
+                seen[code] = ambito.id
+        return self
+
+    def ambito_for(self, municipality_code: str) -> Ambito | None:
+        """The district a municipality (ISTAT code) belongs to, if any."""
+        return self._by_municipality.get(municipality_code)
+
+    @cached_property
+    def _by_municipality(self) -> dict[str, Ambito]:
+        return {code: a for a in self.ambiti.values() for code in a.municipalities}
+
+
+def load_config(path: str | Path | None = None) -> IntakeConfig:
+    """Validate the districts' document; errors name the district and key at fault."""
+    tables = district_tables(load_document(path))
+    ambiti: dict[str, Any] = {aid: {"id": aid, **t} for aid, t in tables.items()}
+    return IntakeConfig.model_validate({"ambiti": ambiti})

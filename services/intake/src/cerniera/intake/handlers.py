@@ -1,0 +1,155 @@
+"""Intake's event handlers: thin. They load and store the case; the rules are in ``domain``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from cerniera.intake import domain
+from cerniera.intake.config import IntakeConfig
+from cerniera.intake.tables import cases
+from cerniera.shared.contract import (
+    DischargeAnnounced,
+    DischargeCancelled,
+    DischargeRescheduled,
+    EligibilityConfirmed,
+    EligibilityRejected,
+    EventData,
+)
+from cerniera.shared.envelope import Envelope
+from cerniera.shared.messaging.consumer import Handler, Rejected
+from cerniera.shared.persistence.outbox import UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+
+def make_handlers(config: IntakeConfig) -> Mapping[type[EventData], Handler]:
+    async def on_announced(uow: UnitOfWork, event: Envelope) -> None:
+        data = event.data
+        assert isinstance(data, DischargeAnnounced)
+        outcome = domain.assess_announcement(config, data)
+        inserted = await uow.conn.scalar(
+            insert(cases)
+            .values(
+                case_id=data.case_id,
+                hospital_id=data.hospital_id,
+                discharge_ref=data.discharge_ref,
+                ward=data.ward,
+                ambito_id=_ambito_of(outcome),
+                status=domain.status_of(outcome),
+                expected_discharge_at=data.expected_discharge_at,
+                patient=data.patient.model_dump(mode="json"),
+                caregiver=_json(data.caregiver),
+                assessment=_json(data.assessment),
+                decision=_decision_json(outcome),
+                correlation_id=event.correlation_id or event.id,
+            )
+            .on_conflict_do_nothing()
+            .returning(cases.c.case_id)
+        )
+        if inserted is not None:
+            _publish(uow, data, outcome)
+            return
+        await _announced_again(uow, config, data)
+
+    async def on_rescheduled(uow: UnitOfWork, event: Envelope) -> None:
+        data = event.data
+        assert isinstance(data, DischargeRescheduled)
+        changed = await uow.conn.scalar(
+            update(cases)
+            .where(cases.c.case_id == data.case_id)
+            .values(expected_discharge_at=data.expected_discharge_at, updated_at=func.now())
+            .returning(cases.c.case_id)
+        )
+        if changed is None:
+            raise Rejected("case.unknown", f"no announced discharge {data.case_id}")
+
+    async def on_cancelled(uow: UnitOfWork, event: Envelope) -> None:
+        data = event.data
+        assert isinstance(data, DischargeCancelled)
+        changed = await uow.conn.scalar(
+            update(cases)
+            .where(cases.c.case_id == data.case_id)
+            .values(status=domain.CaseStatus.CANCELLED, updated_at=func.now())
+            .returning(cases.c.case_id)
+        )
+        if changed is None:
+            raise Rejected("case.unknown", f"no announced discharge {data.case_id}")
+
+    return {
+        DischargeAnnounced: on_announced,
+        DischargeRescheduled: on_rescheduled,
+        DischargeCancelled: on_cancelled,
+    }
+
+
+async def _announced_again(uow: UnitOfWork, config: IntakeConfig, data: DischargeAnnounced) -> None:
+    """The same discharge announced again (a new event id): no second decision. The one thing
+    it can bring is the assessment a waiting case lacked."""
+    row = (
+        await uow.conn.execute(
+            select(cases.c.status).where(cases.c.case_id == data.case_id).with_for_update()
+        )
+    ).one()
+    if row.status != domain.CaseStatus.AWAITING_ASSESSMENT or data.assessment is None:
+        log.info("announcement.repeated", case_id=data.case_id, status=row.status)
+        return
+    outcome = domain.assess_announcement(config, data)
+    await uow.conn.execute(
+        update(cases)
+        .where(cases.c.case_id == data.case_id)
+        .values(
+            status=domain.status_of(outcome),
+            expected_discharge_at=data.expected_discharge_at,
+            assessment=_json(data.assessment),
+            decision=_decision_json(outcome),
+            updated_at=func.now(),
+        )
+    )
+    _publish(uow, data, outcome)
+
+
+def _publish(uow: UnitOfWork, data: DischargeAnnounced, outcome: domain.Outcome) -> None:
+    if isinstance(outcome, domain.Eligible):
+        uow.emit(
+            EligibilityConfirmed(
+                case_id=data.case_id,
+                ambito_id=outcome.ambito_id,
+                intensity=outcome.intensity,
+                services=outcome.services,
+                expected_discharge_at=data.expected_discharge_at,
+                decided_by=outcome.decided_by,
+                reasons=outcome.reasons,
+            ),
+            subject=data.case_id,
+        )
+    elif isinstance(outcome, domain.NotEligible):
+        uow.emit(
+            EligibilityRejected(case_id=data.case_id, reasons=outcome.reasons),
+            subject=data.case_id,
+        )
+
+
+def _ambito_of(outcome: domain.Outcome) -> str | None:
+    return outcome.ambito_id
+
+
+def _decision_json(outcome: domain.Outcome) -> dict[str, Any] | None:
+    if isinstance(outcome, domain.AwaitingAssessment):
+        return None
+    decision: dict[str, Any] = {
+        "decided_by": outcome.decided_by,
+        "reasons": [r.model_dump(mode="json") for r in outcome.reasons],
+    }
+    if isinstance(outcome, domain.Eligible):
+        decision["intensity"] = outcome.intensity.value
+        decision["services"] = [s.model_dump(mode="json") for s in outcome.services]
+    return decision
+
+
+def _json(model: Any) -> Any:
+    return model.model_dump(mode="json") if model is not None else None

@@ -1,0 +1,34 @@
+"""The intake service as the shared runtime runs it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cerniera.intake.config import IntakeConfig, load_config
+from cerniera.intake.handlers import make_handlers
+from cerniera.intake.tables import SCHEMA, inbox, metadata, outbox
+from cerniera.shared.runtime import ServiceRuntime, ServiceSpec
+from cerniera.shared.settings import DatabaseSettings, KafkaSettings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def spec(config: IntakeConfig | None = None) -> ServiceSpec:
+    config = config or load_config()
+    return ServiceSpec(
+        name=SCHEMA,
+        metadata=metadata,
+        outbox=outbox,
+        inbox=inbox,
+        migrations=MIGRATIONS,
+        subscribes=lambda topics: [topics.hospital_discharges],
+        handlers=lambda _db: make_handlers(config),
+    )
+
+
+def runtime(
+    kafka: KafkaSettings | None = None,
+    database: DatabaseSettings | None = None,
+    config: IntakeConfig | None = None,
+) -> ServiceRuntime:
+    return ServiceRuntime(spec(config), kafka, database)

@@ -1,0 +1,142 @@
+"""Batch consumption with effectively-once effects.
+
+A batch of records becomes one database transaction: the inbox claims the event ids, the
+handlers run in record order (so each case's events keep their order), the outbox rows are
+written, and the transaction commits before the offsets do. A batch that fails for a reason
+other than unavailable infrastructure is replayed one record at a time, so that only the
+record at fault is retried and, in the end, dead-lettered; the rest of the partition goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import structlog
+from aiokafka.errors import KafkaError
+from sqlalchemy import Table
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from cerniera.shared.causation import handling
+from cerniera.shared.contract import EventData
+from cerniera.shared.envelope import Envelope, InvalidRecord, decode
+from cerniera.shared.messaging.dlq import DeadLetters, Record
+from cerniera.shared.persistence import inbox
+from cerniera.shared.persistence.outbox import Database, UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
+
+
+class Rejected(Exception):  # noqa: N818 - a domain verdict, not a crash
+    """Raised by a handler for an event that can never be applied (e.g. an unknown district):
+    dead-lettered at once, with its code, without retrying."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+def is_transient(error: BaseException) -> bool:
+    """Infrastructure trouble: retrying the same batch later may succeed, and dead-lettering
+    would wrongly condemn good records."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(
+        error, OperationalError | InterfaceError | KafkaError | OSError | TimeoutError
+    )
+
+
+@dataclass
+class ConsumerStats:
+    processed: int = 0
+    duplicates: int = 0
+    ignored: int = 0
+    dead_lettered: int = 0
+    batches: int = 0
+
+
+class EventConsumer:
+    """Decodes, deduplicates and handles batches of records for one consumer group."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        db: Database,
+        inbox_table: Table,
+        handlers: Mapping[type[EventData], Handler],
+        dead_letters: DeadLetters,
+        max_attempts: int = 3,
+        retry_delay: float = 0.1,
+    ) -> None:
+        self.name = name
+        self._db = db
+        self._inbox = inbox_table
+        self._handlers = handlers
+        self._dead_letters = dead_letters
+        self._max_attempts = max_attempts
+        self._retry_delay = retry_delay
+        self.stats = ConsumerStats()
+
+    async def process(self, records: Sequence[Record]) -> None:
+        self.stats.batches += 1
+        batch: list[tuple[Record, Envelope]] = []
+        for record in records:
+            try:
+                event = decode(record.value, record.headers)
+            except InvalidRecord as invalid:
+                await self._dead_letter(record, invalid.code, invalid.detail)
+                continue
+            if type(event.data) in self._handlers:
+                batch.append((record, event))
+            else:
+                self.stats.ignored += 1  # an event type on this topic that we do not act on
+        if not batch:
+            return
+        try:
+            await self._apply([event for _, event in batch])
+        except Exception as error:
+            if is_transient(error):
+                raise
+            log.warning("batch.failed_isolating", size=len(batch), error=repr(error))
+            for record, event in batch:
+                await self._apply_alone(record, event)
+
+    async def _apply(self, events: Sequence[Envelope]) -> None:
+        handled = 0
+        async with self._db.unit_of_work() as uow:
+            new = await inbox.claim(uow.conn, self._inbox, self.name, events)
+            for event in events:
+                if event.dedup_key not in new:
+                    self.stats.duplicates += 1
+                    continue
+                new.discard(event.dedup_key)  # the same event twice in one batch runs once
+                with handling(event):
+                    await self._handlers[type(event.data)](uow, event)
+                handled += 1
+        self.stats.processed += handled
+
+    async def _apply_alone(self, record: Record, event: Envelope) -> None:
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                await self._apply([event])
+                return
+            except Rejected as rejected:
+                await self._dead_letter(record, rejected.code, rejected.detail, attempt)
+                return
+            except Exception as error:
+                if is_transient(error):
+                    raise
+                if attempt == self._max_attempts:
+                    await self._dead_letter(record, "handler.failed", repr(error), attempt)
+                    return
+                log.warning("event.retrying", attempt=attempt, error=repr(error))
+                await asyncio.sleep(self._retry_delay * 2 ** (attempt - 1))
+
+    async def _dead_letter(self, record: Record, code: str, reason: str, attempts: int = 1) -> None:
+        await self._dead_letters.send(record, code, reason, attempts)
+        self.stats.dead_lettered += 1

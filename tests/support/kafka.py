@@ -1,0 +1,93 @@
+"""Test helpers that talk to the real broker: publish contract events, read topics back."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+
+from cerniera.shared.envelope import Envelope, decode
+from cerniera.shared.settings import KafkaSettings
+
+
+async def publish_raw(
+    settings: KafkaSettings,
+    topic: str,
+    records: Sequence[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]],
+) -> None:
+    """Produce (key, value, headers) records in order and wait for every acknowledgement."""
+    producer = AIOKafkaProducer(**settings.producer_params())
+    await producer.start()
+    try:
+        futures = [
+            await producer.send(topic, key=key, value=value, headers=headers)
+            for key, value, headers in records
+        ]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def publish(settings: KafkaSettings, topic: str, *events: Envelope) -> None:
+    records = []
+    for event in events:
+        value, headers = event.to_binary()
+        records.append((event.subject.encode() if event.subject else None, value, headers))
+    await publish_raw(settings, topic, records)
+
+
+async def read_topic(
+    settings: KafkaSettings,
+    topic: str,
+    *,
+    until: Callable[[list[ConsumerRecord[Any, Any]]], bool],
+    timeout: float = 30.0,
+) -> list[ConsumerRecord[Any, Any]]:
+    """Read ``topic`` from the beginning (no consumer group) until ``until(records)`` holds.
+
+    Raises AssertionError with what was seen if the timeout passes first.
+    """
+    consumer = AIOKafkaConsumer(**settings.client_params(), enable_auto_commit=False)
+    await consumer.start()
+    records: list[ConsumerRecord[Any, Any]] = []
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        if not partitions:
+            await consumer.force_metadata_update()
+            partitions = [
+                TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []
+            ]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        deadline = time.monotonic() + timeout
+        while not until(records):
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"timed out on {topic}; saw {len(records)} records: "
+                    + ", ".join(_describe(r) for r in records[:20])
+                )
+            batch = await consumer.getmany(timeout_ms=200)
+            for part in batch.values():
+                records.extend(part)
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def read_events(
+    settings: KafkaSettings, topic: str, *, count: int, timeout: float = 30.0
+) -> list[Envelope]:
+    records = await read_topic(settings, topic, until=lambda rs: len(rs) >= count, timeout=timeout)
+    return [decode(r.value, r.headers) for r in records]
+
+
+def headers_of(record: ConsumerRecord[Any, Any]) -> dict[str, str]:
+    return {k: v.decode() for k, v in record.headers}
+
+
+def _describe(record: ConsumerRecord[Any, Any]) -> str:
+    h = headers_of(record)
+    return f"{h.get('ce_type', '?')}@{record.partition}:{record.offset}"

@@ -1,0 +1,285 @@
+"""Event models of the public contract: names, topics, examples, and JSON round trips."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from cerniera.shared.contract import (
+    EVENT_TYPES,
+    TOPIC_NAMES,
+    Assessment,
+    Beneficiary,
+    BudgetThresholdReached,
+    Caregiver,
+    DischargeAnnounced,
+    DischargeCancelled,
+    DischargeRescheduled,
+    EligibilityRejected,
+    EventData,
+    HoursDelivered,
+    Patient,
+    PatientReadmitted,
+    Reason,
+    ServiceActivationAccepted,
+    ServiceActivationDeclined,
+    ServiceLine,
+    Topics,
+    topic_events,
+)
+
+# The topic table of contract.md: 17 event types on six topics (names without prefix).
+CONTRACT: dict[str, list[str]] = {
+    "hospital.discharges": [
+        "DischargeAnnounced",
+        "DischargeRescheduled",
+        "DischargeCancelled",
+        "PatientReadmitted",
+    ],
+    "intake.cases": ["EligibilityConfirmed", "EligibilityRejected"],
+    "activation.services": [
+        "ServiceActivationRequested",
+        "ServiceActivated",
+        "ServiceActivationEscalated",
+        "ServiceDeactivated",
+    ],
+    "providers.reports": [
+        "ServiceActivationAccepted",
+        "ServiceActivationDeclined",
+        "HoursDelivered",
+    ],
+    "monitoring.cases": ["WeeklyCheckDone", "CaseClosed"],
+    "billing.ledger": ["BudgetThresholdReached", "ProviderStatementIssued"],
+}
+NESTED: list[type[BaseModel]] = [
+    Patient,
+    Caregiver,
+    Assessment,
+    ServiceLine,
+    Beneficiary,
+    Reason,
+]
+
+
+def _examples(model: type[EventData]) -> list[dict[str, Any]]:
+    examples = model.model_json_schema()["examples"]
+    assert isinstance(examples, list)
+    return examples
+
+
+def _example(model: type[EventData]) -> dict[str, Any]:
+    return dict(_examples(model)[0])
+
+
+ALL_EXAMPLES = [
+    pytest.param(model, example, id=f"{name}-{index}")
+    for name, model in EVENT_TYPES.items()
+    for index, example in enumerate(_examples(model))
+]
+
+
+# --- registry ----------------------------------------------------------------------------
+
+
+def test_registry_covers_every_contract_event_type() -> None:
+    expected = {name for names in CONTRACT.values() for name in names}
+    assert len(expected) == 17
+    assert set(EVENT_TYPES) == expected
+    for name, model in EVENT_TYPES.items():
+        assert model.event_type == name
+
+
+@pytest.mark.parametrize(("topic", "names"), CONTRACT.items())
+def test_events_are_on_their_contract_topic(topic: str, names: list[str]) -> None:
+    assert [model.event_type for model in topic_events(topic)] == names
+    assert all(model.topic == topic for model in topic_events(topic))
+
+
+def test_topic_events_rejects_unknown_or_prefixed_topic() -> None:
+    with pytest.raises(ValueError, match="unknown topic"):
+        topic_events("dp.intake.cases")
+
+
+# --- examples and round trips -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("model", "example"), ALL_EXAMPLES)
+def test_example_round_trips_through_json(model: type[EventData], example: dict[str, Any]) -> None:
+    event = model.model_validate(example)
+    wire = event.model_dump_json()
+    assert model.model_validate_json(wire) == event
+    assert model.model_validate_json(wire).model_dump_json() == wire
+
+
+@pytest.mark.parametrize("model", [*EVENT_TYPES.values(), *NESTED])
+def test_every_field_is_documented_with_examples(model: type[BaseModel]) -> None:
+    for name, field in model.model_fields.items():
+        assert field.description, f"{model.__name__}.{name} has no description"
+        assert field.examples, f"{model.__name__}.{name} has no examples"
+
+
+@pytest.mark.parametrize("model", EVENT_TYPES.values())
+def test_json_schema_generates_in_both_modes(model: type[EventData]) -> None:
+    assert model.model_json_schema(mode="validation")["title"] == model.__name__
+    assert model.model_json_schema(mode="serialization")["title"] == model.__name__
+
+
+def test_field_examples_validate() -> None:
+    """Field-level examples end up in the generated docs, so they must be valid values."""
+    for model in [*EVENT_TYPES.values(), *NESTED]:
+        example = {
+            name: (field.examples or [None])[0] for name, field in model.model_fields.items()
+        }
+        model.model_validate(example)
+
+
+# --- base behaviour ----------------------------------------------------------------------
+
+
+def test_unknown_fields_are_ignored_for_forward_compatibility() -> None:
+    event = ServiceActivationAccepted.model_validate(
+        {**_example(ServiceActivationAccepted), "added_in_v1_1": "ignored"}
+    )
+    assert "added_in_v1_1" not in event.model_dump()
+
+
+def test_events_are_frozen() -> None:
+    event = DischargeCancelled.model_validate(_example(DischargeCancelled))
+    with pytest.raises(ValidationError):
+        event.reason = "changed"  # type: ignore[misc]  # frozen on purpose
+
+
+def test_strings_are_stripped() -> None:
+    event = DischargeRescheduled.model_validate(
+        {**_example(DischargeRescheduled), "discharge_ref": "  V2024-000123 "}
+    )
+    assert event.discharge_ref == "V2024-000123"
+
+
+@pytest.mark.parametrize("missing", ["case_id", "reasons"])
+def test_required_fields_are_required(missing: str) -> None:
+    data = _example(EligibilityRejected)
+    del data[missing]
+    with pytest.raises(ValidationError):
+        EligibilityRejected.model_validate(data)
+
+
+def test_rejection_needs_at_least_one_reason() -> None:
+    with pytest.raises(ValidationError):
+        EligibilityRejected.model_validate({**_example(EligibilityRejected), "reasons": []})
+
+
+def test_optional_fields_default_to_none() -> None:
+    event = ServiceActivationDeclined.model_validate(
+        {"request_id": "r-1", "provider_id": "coop-il-melograno", "reason_code": "other"}
+    )
+    assert event.note is None
+
+
+# --- hospital events ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "model", [DischargeAnnounced, DischargeRescheduled, DischargeCancelled, PatientReadmitted]
+)
+def test_hospital_events_derive_case_id(model: type[DischargeAnnounced]) -> None:
+    event = model.model_validate(_example(model))
+    assert event.case_id == "asst-vimercate:V2024-000123"
+    assert "case_id" not in event.model_dump()
+
+
+def test_discharge_announced_minimal_has_no_caregiver_or_assessment() -> None:
+    data = _example(DischargeAnnounced)
+    del data["caregiver"], data["assessment"]
+    event = DischargeAnnounced.model_validate(data)
+    assert event.caregiver is None
+    assert event.assessment is None
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [
+        {"hospital_id": "ASST Vimercate"},
+        {"discharge_ref": "V 2024"},
+        {"expected_discharge_at": "2024-10-03T10:00:00"},
+        {"patient": {"fiscal_code": "RSSMRA85T10A562T"}},
+        {"patient": {"municipality_code": "15130"}},
+        {"assessment": {"answers": {"R0": "yes"}}},
+        {"assessment": {"answers": {"Q1": "yes"}}},
+        {"assessment": {"answers": {"R1": "maybe"}}},
+        {"assessment": {"answers": {}, "brass_score": 41}},
+    ],
+)
+def test_discharge_announced_rejects_invalid(patch: dict[str, Any]) -> None:
+    data = _example(DischargeAnnounced)
+    for key, value in patch.items():
+        data[key] = {**data[key], **value} if isinstance(value, dict) else value
+    with pytest.raises(ValidationError):
+        DischargeAnnounced.model_validate(data)
+
+
+# --- money and quantities in events ------------------------------------------------------
+
+
+def test_money_fields_are_strings_on_the_wire() -> None:
+    event = BudgetThresholdReached.model_validate(_example(BudgetThresholdReached))
+    assert event.spent == Decimal("263996.00")
+    assert '"spent":"263996.00"' in event.model_dump_json()
+    with pytest.raises(ValidationError):
+        BudgetThresholdReached.model_validate({**_example(BudgetThresholdReached), "spent": 1.5})
+
+
+def test_hours_delivered_quantity_is_a_json_number() -> None:
+    event = HoursDelivered.model_validate_json(
+        HoursDelivered.model_validate(_example(HoursDelivered)).model_dump_json()
+    )
+    assert event.quantity == Decimal("1.5")
+    assert '"quantity":1.5' in event.model_dump_json()
+
+
+# --- topics ------------------------------------------------------------------------------
+
+
+def test_default_topic_names() -> None:
+    topics = Topics()
+    assert topics.hospital_discharges == "dp.hospital.discharges"
+    assert topics.billing_ledger == "dp.billing.ledger"
+    assert topics.all() == [f"dp.{name}" for name in TOPIC_NAMES]
+
+
+def test_topic_names_with_custom_prefix() -> None:
+    topics = Topics(prefix="test-42.dp.")
+    assert topics.hospital_discharges == "test-42.dp.hospital.discharges"
+    assert topics.intake_cases == "test-42.dp.intake.cases"
+    assert topics.activation_services == "test-42.dp.activation.services"
+    assert topics.providers_reports == "test-42.dp.providers.reports"
+    assert topics.monitoring_cases == "test-42.dp.monitoring.cases"
+    assert topics.billing_ledger == "test-42.dp.billing.ledger"
+    assert len(topics.all()) == 6
+    assert topics.dlq(topics.intake_cases) == "test-42.dp.intake.cases.dlq"
+
+
+def test_topic_for_event_by_instance_class_or_type_name() -> None:
+    topics = Topics(prefix="")
+    event = HoursDelivered.model_validate(_example(HoursDelivered))
+    assert topics.for_event(event) == "providers.reports"
+    assert topics.for_event(HoursDelivered) == "providers.reports"
+    assert topics.for_event("CaseClosed") == "monitoring.cases"
+    with pytest.raises(ValueError, match="unknown event type"):
+        topics.for_event("DischargeHappened")
+
+
+def test_events_on_full_topic_name() -> None:
+    topics = Topics()
+    assert [m.event_type for m in topics.events_on("dp.intake.cases")] == CONTRACT["intake.cases"]
+    with pytest.raises(ValueError, match="prefix"):
+        topics.events_on("other.intake.cases")
+
+
+@pytest.mark.parametrize("prefix", ["dp/", "dp .", "è."])
+def test_invalid_prefix_rejected(prefix: str) -> None:
+    with pytest.raises(ValueError, match="prefix"):
+        Topics(prefix=prefix)
