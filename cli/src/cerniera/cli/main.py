@@ -64,6 +64,19 @@ def watch(
         )
 
 
+@app.command()
+def bench(
+    cases: Annotated[int, typer.Option(help="How many discharges to decide.")] = 20_000,
+    partitions: Annotated[int, typer.Option(help="Partitions per topic.")] = 6,
+    timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 600,
+) -> None:
+    """Measure intake's decisions per second end to end (embedded defaults, or env)."""
+    from cerniera.cli.bench import run_bench
+
+    configure_logging("WARNING", json=False)
+    run_bench(console, cases, partitions, timeout)
+
+
 @dlq_app.command("replay")
 def dlq_replay(
     topic: Annotated[

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from cerniera.intake import domain
 from cerniera.intake.config import IntakeConfig
 from cerniera.intake.tables import cases
+from cerniera.shared.causation import handling
 from cerniera.shared.contract import (
     DischargeAnnounced,
     DischargeCancelled,
@@ -21,40 +22,37 @@ from cerniera.shared.contract import (
     EventData,
 )
 from cerniera.shared.envelope import Envelope
-from cerniera.shared.messaging.consumer import Handler, Rejected
+from cerniera.shared.messaging.consumer import Handler, Rejected, per_event
 from cerniera.shared.persistence.outbox import UnitOfWork
 
 log = structlog.get_logger(__name__)
 
 
 def make_handlers(config: IntakeConfig) -> Mapping[type[EventData], Handler]:
-    async def on_announced(uow: UnitOfWork, event: Envelope) -> None:
-        data = event.data
-        assert isinstance(data, DischargeAnnounced)
-        outcome = domain.assess_announcement(config, data)
-        inserted = await uow.conn.scalar(
-            insert(cases)
-            .values(
-                case_id=data.case_id,
-                hospital_id=data.hospital_id,
-                discharge_ref=data.discharge_ref,
-                ward=data.ward,
-                ambito_id=_ambito_of(outcome),
-                status=domain.status_of(outcome),
-                expected_discharge_at=data.expected_discharge_at,
-                patient=data.patient.model_dump(mode="json"),
-                caregiver=_json(data.caregiver),
-                assessment=_json(data.assessment),
-                decision=_decision_json(outcome),
-                correlation_id=event.correlation_id or event.id,
-            )
-            .on_conflict_do_nothing()
-            .returning(cases.c.case_id)
+    async def on_announced(uow: UnitOfWork, events: Sequence[Envelope]) -> None:
+        """New cases in one statement; a case announced again is looked at on its own."""
+        first: dict[str, tuple[Envelope, domain.Outcome]] = {}
+        repeated: list[Envelope] = []
+        for event in events:
+            data = _announced(event)
+            if data.case_id in first:
+                repeated.append(event)
+            else:
+                first[data.case_id] = (event, domain.assess_announcement(config, data))
+        rows = [_case_row(event, outcome) for event, outcome in first.values()]
+        result = await uow.conn.execute(
+            insert(cases).on_conflict_do_nothing().returning(cases.c.case_id), rows
         )
-        if inserted is not None:
-            _publish(uow, data, outcome)
-            return
-        await _announced_again(uow, config, data)
+        created = set(result.scalars())
+        known_before = []
+        for case_id, (event, outcome) in first.items():
+            if case_id in created:
+                _publish(uow, event, outcome)
+            else:
+                known_before.append(event)
+        for event in known_before + repeated:
+            with handling(event):
+                await _announced_again(uow, config, event)
 
     async def on_rescheduled(uow: UnitOfWork, event: Envelope) -> None:
         data = event.data
@@ -82,14 +80,38 @@ def make_handlers(config: IntakeConfig) -> Mapping[type[EventData], Handler]:
 
     return {
         DischargeAnnounced: on_announced,
-        DischargeRescheduled: on_rescheduled,
-        DischargeCancelled: on_cancelled,
+        DischargeRescheduled: per_event(on_rescheduled),
+        DischargeCancelled: per_event(on_cancelled),
     }
 
 
-async def _announced_again(uow: UnitOfWork, config: IntakeConfig, data: DischargeAnnounced) -> None:
+def _announced(event: Envelope) -> DischargeAnnounced:
+    assert isinstance(event.data, DischargeAnnounced)
+    return event.data
+
+
+def _case_row(event: Envelope, outcome: domain.Outcome) -> dict[str, Any]:
+    data = _announced(event)
+    return {
+        "case_id": data.case_id,
+        "hospital_id": data.hospital_id,
+        "discharge_ref": data.discharge_ref,
+        "ward": data.ward,
+        "ambito_id": outcome.ambito_id,
+        "status": domain.status_of(outcome),
+        "expected_discharge_at": data.expected_discharge_at,
+        "patient": data.patient.model_dump(mode="json"),
+        "caregiver": _json(data.caregiver),
+        "assessment": _json(data.assessment),
+        "decision": _decision_json(outcome),
+        "correlation_id": event.correlation_id or event.id,
+    }
+
+
+async def _announced_again(uow: UnitOfWork, config: IntakeConfig, event: Envelope) -> None:
     """The same discharge announced again (a new event id): no second decision. The one thing
     it can bring is the assessment a waiting case lacked."""
+    data = _announced(event)
     row = (
         await uow.conn.execute(
             select(cases.c.status).where(cases.c.case_id == data.case_id).with_for_update()
@@ -110,10 +132,11 @@ async def _announced_again(uow: UnitOfWork, config: IntakeConfig, data: Discharg
             updated_at=func.now(),
         )
     )
-    _publish(uow, data, outcome)
+    _publish(uow, event, outcome)
 
 
-def _publish(uow: UnitOfWork, data: DischargeAnnounced, outcome: domain.Outcome) -> None:
+def _publish(uow: UnitOfWork, event: Envelope, outcome: domain.Outcome) -> None:
+    data = _announced(event)
     if isinstance(outcome, domain.Eligible):
         uow.emit(
             EligibilityConfirmed(
@@ -126,16 +149,14 @@ def _publish(uow: UnitOfWork, data: DischargeAnnounced, outcome: domain.Outcome)
                 reasons=outcome.reasons,
             ),
             subject=data.case_id,
+            cause=event,
         )
     elif isinstance(outcome, domain.NotEligible):
         uow.emit(
             EligibilityRejected(case_id=data.case_id, reasons=outcome.reasons),
             subject=data.case_id,
+            cause=event,
         )
-
-
-def _ambito_of(outcome: domain.Outcome) -> str | None:
-    return outcome.ambito_id
 
 
 def _decision_json(outcome: domain.Outcome) -> dict[str, Any] | None:

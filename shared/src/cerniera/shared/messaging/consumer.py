@@ -27,7 +27,31 @@ from cerniera.shared.persistence.outbox import Database, UnitOfWork
 
 log = structlog.get_logger(__name__)
 
-Handler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
+EventHandler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
+Handler = Callable[[UnitOfWork, Sequence[Envelope]], Awaitable[None]]
+"""Handles a run of consecutive events of one type, in order. A handler may apply the run in
+bulk (one statement for many events); ``per_event`` adapts one that takes them one by one."""
+
+
+def per_event(handler: EventHandler) -> Handler:
+    async def handle(uow: UnitOfWork, events: Sequence[Envelope]) -> None:
+        for event in events:
+            with handling(event):
+                await handler(uow, event)
+
+    return handle
+
+
+def runs(events: Sequence[Envelope]) -> list[list[Envelope]]:
+    """Split into maximal runs of consecutive events of the same type. Handling runs in order
+    keeps every case's events in their order, while a run can be applied in bulk."""
+    grouped: list[list[Envelope]] = []
+    for event in events:
+        if grouped and type(grouped[-1][0].data) is type(event.data):
+            grouped[-1].append(event)
+        else:
+            grouped.append([event])
+    return grouped
 
 
 class Rejected(Exception):  # noqa: N818 - a domain verdict, not a crash
@@ -107,18 +131,17 @@ class EventConsumer:
                 await self._apply_alone(record, event)
 
     async def _apply(self, events: Sequence[Envelope]) -> None:
-        handled = 0
         async with self._db.unit_of_work() as uow:
             new = await inbox.claim(uow.conn, self._inbox, self.name, events)
+            fresh = []
             for event in events:
-                if event.dedup_key not in new:
-                    self.stats.duplicates += 1
-                    continue
-                new.discard(event.dedup_key)  # the same event twice in one batch runs once
-                with handling(event):
-                    await self._handlers[type(event.data)](uow, event)
-                handled += 1
-        self.stats.processed += handled
+                if event.dedup_key in new:
+                    new.discard(event.dedup_key)  # the same event twice in one batch runs once
+                    fresh.append(event)
+            for run in runs(fresh):
+                await self._handlers[type(run[0].data)](uow, run)
+        self.stats.duplicates += len(events) - len(fresh)
+        self.stats.processed += len(fresh)
 
     async def _apply_alone(self, record: Record, event: Envelope) -> None:
         for attempt in range(1, self._max_attempts + 1):

@@ -36,9 +36,10 @@ class UnitOfWork:
         self._source = source
         self.emitted: list[Envelope] = []
 
-    def emit(self, data: EventData, *, subject: str) -> Envelope:
-        """Queue ``data`` for publication, caused by the event being handled (if any)."""
-        cause = current_cause()
+    def emit(self, data: EventData, *, subject: str, cause: Envelope | None = None) -> Envelope:
+        """Queue ``data`` for publication, caused by ``cause`` or else by the event being
+        handled (if any): the new event inherits its correlation id."""
+        cause = cause or current_cause()
         if cause is not None:
             event = cause.caused(data, source=self._source, subject=subject)
         else:
