@@ -77,6 +77,17 @@ def bench(
     run_bench(console, cases, partitions, timeout)
 
 
+@app.command()
+def contract(
+    directory: Annotated[Path, typer.Argument(help="Where to write the files.")] = Path("docs"),
+) -> None:
+    """Write the event contract as AsyncAPI 3.0 (asyncapi.yaml, asyncapi.json), from the code."""
+    from cerniera.shared.contract.asyncapi import write
+
+    for path in write(directory):
+        console.print(f"wrote {path}")
+
+
 @dlq_app.command("replay")
 def dlq_replay(
     topic: Annotated[

@@ -32,7 +32,9 @@ def make_broker(
         middlewares=middlewares,
         # Fits inside Kubernetes' default 30 s termination grace period.
         graceful_timeout=20.0,
-        # One line per record at INFO would drown the logs at thousands of records a second.
+        # Through the root logger (so in our format); one line per batch only at DEBUG, as one
+        # per record at INFO would drown the logs at thousands of records a second.
+        logger=logging.getLogger("faststream.cerniera"),
         log_level=logging.DEBUG,
     )
 

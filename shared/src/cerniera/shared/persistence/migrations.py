@@ -69,7 +69,13 @@ def run_env(metadata: MetaData) -> None:
         engine = create_async_engine(url, poolclass=NullPool)
         try:
             async with engine.begin() as conn:
-                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+                # Checked first: CREATE SCHEMA IF NOT EXISTS still needs the CREATE right on
+                # the database, which a per-service user with an existing schema lacks.
+                exists = await conn.scalar(
+                    text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}
+                )
+                if not exists:
+                    await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
             async with engine.begin() as conn:
                 await conn.run_sync(run)
         finally:
