@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaProducer
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
 from sqlalchemy import MetaData, Table
 
 from cerniera.shared.contract import EventData, Topics
@@ -47,6 +48,10 @@ class ServiceSpec:
     @property
     def source(self) -> str:
         return f"urn:dp:service:{self.name}"
+
+
+async def _undecoded(msg: StreamMessage[Any]) -> None:
+    return None
 
 
 class ServiceRuntime:
@@ -91,6 +96,9 @@ class ServiceRuntime:
             group_id=self.spec.name,
             # Offsets commit only after the batch's transaction has; errors seek back.
             ack_policy=AckPolicy.NACK_ON_ERROR,
+            # FastStream would json.loads every body first, and a malformed one would fail
+            # the whole batch forever; ``EventConsumer`` decodes (and dead-letters) instead.
+            decoder=_undecoded,
             **self.kafka.consumer_params(),
             title=f"{self.spec.name}",
         )
