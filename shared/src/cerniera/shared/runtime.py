@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,10 @@ from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import MetaData, Table
 
+from cerniera.shared.clock import Clock
 from cerniera.shared.contract import EventData, Topics
 from cerniera.shared.messaging.consumer import EventConsumer, Handler
 from cerniera.shared.messaging.dlq import DeadLetters
@@ -34,6 +36,9 @@ from cerniera.shared.settings import DatabaseSettings, KafkaSettings
 log = structlog.get_logger(__name__)
 
 
+Periodic = Callable[["ServiceRuntime"], Awaitable[object]]
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
@@ -43,11 +48,26 @@ class ServiceSpec:
     inbox: Table
     migrations: Path
     subscribes: Callable[[Topics], list[str]]
-    handlers: Callable[[Database], Mapping[type[EventData], Handler]]
+    handlers: Callable[[ServiceRuntime], Mapping[type[EventData], Handler]]
+    periodic: Periodic | None = None
+    """Work driven by time, not events (deadlines, due checks): run every ``period_s``."""
+    period_s: float = 1.0
+    http: Callable[[ServiceRuntime], Any] | None = None
+    """An ASGI app (FastAPI) served beside the consumer, on ``HTTP_PORT``."""
+    http_port: int = 8000
 
     @property
     def source(self) -> str:
         return f"urn:dp:service:{self.name}"
+
+
+class ServiceSettings(BaseSettings):
+    """``HTTP_HOST`` / ``HTTP_PORT`` for services with an HTTP API (0 = any free port)."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    http_host: str = "0.0.0.0"
+    http_port: int | None = None
 
 
 async def _undecoded(msg: StreamMessage[Any]) -> None:
@@ -61,15 +81,23 @@ class ServiceRuntime:
         kafka: KafkaSettings | None = None,
         database: DatabaseSettings | None = None,
         *,
+        clock: Clock | None = None,
+        service: ServiceSettings | None = None,
         migrate: bool = True,
         provision: bool = True,
+        relay: bool = True,
     ) -> None:
+        """``relay=False`` consumes and commits without publishing the outbox: what a process
+        that dies between its commit and its publish leaves behind (used by the tests)."""
         self.spec = spec
         self.kafka = kafka or KafkaSettings()
         self.database = database or DatabaseSettings()
+        self.clock = clock or Clock.from_settings()
+        self.service = service or ServiceSettings()
         self.topics = Topics(prefix=self.kafka.topic_prefix)
         self._migrate = migrate
         self._provision = provision
+        self._relay = relay
         self.engine = make_engine(self.database, schema=spec.name)
         self.db = Database(self.engine, spec.outbox, self.topics, spec.source)
         self.dead_letters = DeadLetters(consumer=spec.name)
@@ -77,13 +105,15 @@ class ServiceRuntime:
             name=spec.name,
             db=self.db,
             inbox_table=spec.inbox,
-            handlers=spec.handlers(self.db),
+            handlers=spec.handlers(self),
             dead_letters=self.dead_letters,
         )
         self.broker = self._make_broker()
         self.relay: OutboxRelay | None = None
         self._producer: AIOKafkaProducer | None = None
-        self._relay_task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._http: Any = None
+        self.http_url: str | None = None
 
     def _make_broker(self) -> KafkaBroker:
         broker = make_broker(self.kafka, client_id=self.spec.name, middlewares=[RetryMiddleware()])
@@ -133,14 +163,57 @@ class ServiceRuntime:
         await self._producer.start()
         self.dead_letters.producer = self._producer
         self.relay = OutboxRelay(self.db, self._producer)
-        self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.spec.name}-relay")
+        if self._relay:
+            self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        if self.spec.periodic is not None:
+            self._tasks.append(asyncio.create_task(self._every_period(), name="periodic"))
+        if self.spec.http is not None:
+            await self._serve_http()
+
+    async def _every_period(self) -> None:
+        assert self.spec.periodic is not None
+        while True:
+            try:
+                await self.spec.periodic(self)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("periodic.failed", service=self.spec.name)
+            await asyncio.sleep(self.spec.period_s)
+
+    async def _serve_http(self) -> None:
+        import uvicorn
+
+        assert self.spec.http is not None
+        port = self.service.http_port
+        config = uvicorn.Config(
+            self.spec.http(self),
+            host=self.service.http_host,
+            port=self.spec.http_port if port is None else port,
+            log_config=None,
+            lifespan="off",
+        )
+        self._http = uvicorn.Server(config)
+        self._tasks.append(asyncio.create_task(self._http.serve(), name="http"))
+        while not self._http.started:
+            if self._tasks[-1].done():
+                self._tasks[-1].result()  # raises the reason it could not start
+            await asyncio.sleep(0.02)
+        host, bound = self._http.servers[0].sockets[0].getsockname()[:2]
+        self.http_url = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{bound}"
+        log.info("http.listening", service=self.spec.name, url=self.http_url)
 
     async def _close(self) -> None:
-        if self._relay_task is not None:
-            self._relay_task.cancel()
+        if self._http is not None:
+            self._http.should_exit = True
+        for task in self._tasks:
+            if task.get_name() != "http":
+                task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._relay_task
-            self._relay_task = None
+                await task
+        self._tasks.clear()
+        self._http = None
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from cerniera.intake.config import IntakeConfig, load_config
 from cerniera.intake.handlers import make_handlers
@@ -22,7 +23,7 @@ def spec(config: IntakeConfig | None = None) -> ServiceSpec:
         inbox=inbox,
         migrations=MIGRATIONS,
         subscribes=lambda topics: [topics.hospital_discharges],
-        handlers=lambda _db: make_handlers(config),
+        handlers=lambda _runtime: make_handlers(config),
     )
 
 
@@ -30,5 +31,7 @@ def runtime(
     kafka: KafkaSettings | None = None,
     database: DatabaseSettings | None = None,
     config: IntakeConfig | None = None,
+    **options: Any,
 ) -> ServiceRuntime:
-    return ServiceRuntime(spec(config), kafka, database)
+    """The intake service; ``options`` go to ``ServiceRuntime`` (clock, relay, ...)."""
+    return ServiceRuntime(spec(config), kafka, database, **options)

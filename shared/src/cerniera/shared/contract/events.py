@@ -625,6 +625,14 @@ class HoursDelivered(EventData):
         description="The provider's unique id for this line; a repeat is the same delivery.",
         examples=["MEL-2024-10-04-0042"],
     )
+    evening: bool = Field(
+        default=False,
+        description=(
+            "Delivered in the evening (SAD after 20:00), which the district's tariff may pay "
+            "at a surcharge. Added to the contract in 1.1; absent means false."
+        ),
+        examples=[False],
+    )
 
 
 # --- dp.monitoring.cases ------------------------------------------------------------------

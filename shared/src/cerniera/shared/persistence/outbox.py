@@ -36,15 +36,27 @@ class UnitOfWork:
         self._source = source
         self.emitted: list[Envelope] = []
 
-    def emit(self, data: EventData, *, subject: str, cause: Envelope | None = None) -> Envelope:
+    def emit(
+        self,
+        data: EventData,
+        *,
+        subject: str,
+        cause: Envelope | None = None,
+        correlation_id: str | None = None,
+    ) -> Envelope:
         """Queue ``data`` for publication, caused by ``cause`` or else by the event being
-        handled (if any): the new event inherits its correlation id."""
+        handled (if any): the new event inherits its correlation id. Work with no cause (a
+        timer, an operator's request) passes the case's ``correlation_id``; with none at all
+        the event starts a new chain."""
         cause = cause or current_cause()
         if cause is not None:
             event = cause.caused(data, source=self._source, subject=subject)
         else:
-            event = Envelope(data=data, source=self._source, subject=subject)
-            event = _start_correlation(event)
+            event = Envelope(
+                data=data, source=self._source, subject=subject, correlation_id=correlation_id
+            )
+            if correlation_id is None:
+                event = _start_correlation(event)
         self.emitted.append(event)
         return event
 

@@ -1,0 +1,1 @@
+"""Cerniera billing service."""

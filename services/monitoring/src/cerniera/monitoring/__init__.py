@@ -1,0 +1,1 @@
+"""Cerniera monitoring service."""
