@@ -55,12 +55,20 @@ class Envelope:
         """The consumer's deduplication key: ``ce_id`` together with ``ce_source``."""
         return (self.source, self.id)
 
-    def caused(self, data: EventData, *, source: str, subject: str | None = None) -> Envelope:
+    def caused(
+        self,
+        data: EventData,
+        *,
+        source: str,
+        subject: str | None = None,
+        time: datetime | None = None,
+    ) -> Envelope:
         """A new event caused by this one: same correlation id, causation = this event's id."""
         return Envelope(
             data=data,
             source=source,
             subject=subject if subject is not None else self.subject,
+            time=time or datetime.now(UTC),
             correlation_id=self.correlation_id or self.id,
             causation_id=self.id,
         )

@@ -99,7 +99,7 @@ class ServiceRuntime:
         self._provision = provision
         self._relay = relay
         self.engine = make_engine(self.database, schema=spec.name)
-        self.db = Database(self.engine, spec.outbox, self.topics, spec.source)
+        self.db = Database(self.engine, spec.outbox, self.topics, spec.source, self.clock)
         self.dead_letters = DeadLetters(consumer=spec.name)
         self.consumer = EventConsumer(
             name=spec.name,

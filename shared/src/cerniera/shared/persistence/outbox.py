@@ -19,6 +19,7 @@ from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from cerniera.shared.causation import current_cause
+from cerniera.shared.clock import Clock
 from cerniera.shared.contract import EventData, Topics
 from cerniera.shared.envelope import Envelope
 
@@ -29,11 +30,14 @@ class UnitOfWork:
     """One database transaction. Handlers write through ``conn`` and ``emit`` events; both
     commit together or not at all."""
 
-    def __init__(self, conn: AsyncConnection, outbox: Table, topics: Topics, source: str) -> None:
+    def __init__(
+        self, conn: AsyncConnection, outbox: Table, topics: Topics, source: str, clock: Clock
+    ) -> None:
         self.conn = conn
         self._outbox = outbox
         self._topics = topics
         self._source = source
+        self._clock = clock
         self.emitted: list[Envelope] = []
 
     def emit(
@@ -49,11 +53,16 @@ class UnitOfWork:
         timer, an operator's request) passes the case's ``correlation_id``; with none at all
         the event starts a new chain."""
         cause = cause or current_cause()
+        now = self._clock.now()  # the service's time, accelerated in the demo
         if cause is not None:
-            event = cause.caused(data, source=self._source, subject=subject)
+            event = cause.caused(data, source=self._source, subject=subject, time=now)
         else:
             event = Envelope(
-                data=data, source=self._source, subject=subject, correlation_id=correlation_id
+                data=data,
+                source=self._source,
+                subject=subject,
+                time=now,
+                correlation_id=correlation_id,
             )
             if correlation_id is None:
                 event = _start_correlation(event)
@@ -94,17 +103,25 @@ def _start_correlation(event: Envelope) -> Envelope:
 class Database:
     """A service's database: transactions that carry their outbox with them."""
 
-    def __init__(self, engine: AsyncEngine, outbox: Table, topics: Topics, source: str) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        outbox: Table,
+        topics: Topics,
+        source: str,
+        clock: Clock | None = None,
+    ) -> None:
         self.engine = engine
         self.outbox = outbox
         self.topics = topics
         self.source = source
+        self.clock = clock or Clock()
         self.committed_events = asyncio.Event()
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
         async with self.engine.begin() as conn:
-            uow = UnitOfWork(conn, self.outbox, self.topics, self.source)
+            uow = UnitOfWork(conn, self.outbox, self.topics, self.source, self.clock)
             yield uow
             await uow.flush()
         if uow.emitted:
