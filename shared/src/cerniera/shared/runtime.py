@@ -118,9 +118,12 @@ class ServiceRuntime:
     def _make_broker(self) -> KafkaBroker:
         broker = make_broker(self.kafka, client_id=self.spec.name, middlewares=[RetryMiddleware()])
         consumer = self.consumer
+        topics = self.spec.subscribes(self.topics)
+        if not topics:  # a service fed only by HTTP or sockets (e.g. a gateway)
+            return broker
 
         @broker.subscriber(  # type: ignore[untyped-decorator]
-            *self.spec.subscribes(self.topics),
+            *topics,
             batch=True,
             max_records=self.kafka.max_batch_records,
             group_id=self.spec.name,
