@@ -1,0 +1,80 @@
+"""The ``cerniera`` command's Kafka tools, on the real broker: send, and dead-letter replay."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from sqlalchemy import select
+
+from cerniera.cli import events
+from cerniera.intake.service import runtime
+from cerniera.intake.tables import cases
+from cerniera.shared.contract import EligibilityConfirmed, Topics
+from cerniera.shared.settings import DatabaseSettings, KafkaSettings
+from support.discharges import announced, assessment, from_hospital, rescheduled
+from support.kafka import publish, read_events, read_topic
+from support.waiting import eventually
+
+pytestmark = pytest.mark.integration
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "events"
+
+
+async def test_send_publishes_the_example_and_intake_decides(
+    kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
+) -> None:
+    async with runtime(kafka_settings, database_settings).running():
+        await events.send(
+            kafka_settings, [EXAMPLES / "discharge-announced.json"], False, Console(quiet=True)
+        )
+        (decision,) = await read_events(kafka_settings, topics.intake_cases, count=1)
+    assert isinstance(decision.data, EligibilityConfirmed)
+    assert decision.subject == "asst-vimercate:V2026-000123"
+    assert decision.data.ambito_id == "desio"
+
+
+def test_send_refuses_an_invalid_file_before_sending_anything(tmp_path: Path) -> None:
+    doc = json.loads((EXAMPLES / "discharge-announced.json").read_text())
+    doc["data"]["patient"]["fiscal_code"] = "RSSMRA40T10D286X"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    with pytest.raises(SystemExit, match=r"data\.invalid.*fiscal_code"):
+        events.load_event(bad)
+
+
+async def test_a_dead_letter_replayed_after_the_fix_is_applied(
+    kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
+) -> None:
+    moved = datetime(2024, 10, 9, 9, 0, tzinfo=UTC)
+    early = from_hospital(rescheduled("R-1", moved))
+    rt = runtime(kafka_settings, database_settings)
+    async with rt.running():
+        # A reschedule for a discharge intake has never seen: dead-lettered (case.unknown).
+        await publish(kafka_settings, topics.hospital_discharges, early)
+        dlq = topics.hospital_discharges + ".dlq"
+        (letter,) = await read_topic(kafka_settings, dlq, until=lambda rs: len(rs) >= 1)
+        assert dict(letter.headers)["dlq_reason_code"] == b"case.unknown"
+        # The fix: the missing announcement arrives; then the operator replays the DLQ.
+        await publish(
+            kafka_settings,
+            topics.hospital_discharges,
+            from_hospital(announced(discharge_ref="R-1", assessment=assessment())),
+        )
+        await read_events(kafka_settings, topics.intake_cases, count=1)
+        replayed = await events.replay(kafka_settings, dlq, Console(quiet=True))
+        assert replayed == 1
+
+        async def expected_at() -> datetime | None:
+            async with rt.engine.connect() as conn:
+                found: datetime | None = await conn.scalar(
+                    select(cases.c.expected_discharge_at).where(
+                        cases.c.case_id == "asst-vimercate:R-1"
+                    )
+                )
+                return found
+
+        assert await eventually(expected_at, lambda at: at == moved, what="the replayed date")
