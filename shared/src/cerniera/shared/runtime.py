@@ -116,7 +116,9 @@ class ServiceRuntime:
         self.http_url: str | None = None
 
     def _make_broker(self) -> KafkaBroker:
-        broker = make_broker(self.kafka, client_id=self.spec.name, middlewares=[RetryMiddleware()])
+        broker = make_broker(
+            self.kafka, client_id=self.spec.name, middlewares=[RetryMiddleware(self.spec.name)]
+        )
         consumer = self.consumer
         topics = self.spec.subscribes(self.topics)
         if not topics:  # a service fed only by HTTP or sockets (e.g. a gateway)
@@ -189,8 +191,13 @@ class ServiceRuntime:
 
         assert self.spec.http is not None
         port = self.service.http_port
+        app = self.spec.http(self)
+        if hasattr(app, "mount"):  # FastAPI / Starlette: metrics beside the service's API
+            from prometheus_client import make_asgi_app
+
+            app.mount("/metrics", make_asgi_app())
         config = uvicorn.Config(
-            self.spec.http(self),
+            app,
             host=self.service.http_host,
             port=self.spec.http_port if port is None else port,
             log_config=None,

@@ -18,6 +18,7 @@ from aiokafka.errors import KafkaError
 from sqlalchemy import Table
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from cerniera.shared import metrics
 from cerniera.shared.causation import handling
 from cerniera.shared.contract import EventData
 from cerniera.shared.envelope import Envelope, InvalidRecord, decode
@@ -119,6 +120,7 @@ class EventConsumer:
                 batch.append((record, event))
             else:
                 self.stats.ignored += 1  # an event type on this topic that we do not act on
+                metrics.EVENTS.labels(self.name, "ignored").inc()
         if not batch:
             return
         try:
@@ -142,6 +144,8 @@ class EventConsumer:
                 await self._handlers[type(run[0].data)](uow, run)
         self.stats.duplicates += len(events) - len(fresh)
         self.stats.processed += len(fresh)
+        metrics.EVENTS.labels(self.name, "duplicate").inc(len(events) - len(fresh))
+        metrics.EVENTS.labels(self.name, "processed").inc(len(fresh))
 
     async def _apply_alone(self, record: Record, event: Envelope) -> None:
         for attempt in range(1, self._max_attempts + 1):
@@ -163,3 +167,4 @@ class EventConsumer:
     async def _dead_letter(self, record: Record, code: str, reason: str, attempts: int = 1) -> None:
         await self._dead_letters.send(record, code, reason, attempts)
         self.stats.dead_lettered += 1
+        metrics.EVENTS.labels(self.name, "dead_lettered").inc()

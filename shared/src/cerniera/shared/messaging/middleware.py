@@ -18,6 +18,8 @@ from faststream._internal.basic_types import AsyncFuncAny
 from faststream._internal.context.repository import ContextRepo
 from faststream.message import StreamMessage
 
+from cerniera.shared import metrics
+
 log = structlog.get_logger(__name__)
 
 
@@ -40,17 +42,21 @@ class Backoff:
 class RetryMiddleware:
     """Middleware factory for ``KafkaBroker(middlewares=[...])``; holds the attempt count."""
 
-    def __init__(self, backoff: Backoff | None = None) -> None:
+    def __init__(self, service: str, backoff: Backoff | None = None) -> None:
+        self.service = service
         self.backoff = backoff or Backoff()
 
     def __call__(self, msg: Any, /, *, context: ContextRepo) -> _RetryScope:
-        return _RetryScope(msg, context=context, backoff=self.backoff)
+        return _RetryScope(msg, context=context, backoff=self.backoff, service=self.service)
 
 
 class _RetryScope(BaseMiddleware):
-    def __init__(self, msg: Any, /, *, context: ContextRepo, backoff: Backoff) -> None:
+    def __init__(
+        self, msg: Any, /, *, context: ContextRepo, backoff: Backoff, service: str
+    ) -> None:
         super().__init__(msg, context=context)
         self._backoff = backoff
+        self._service = service
 
     async def consume_scope(self, call_next: AsyncFuncAny, msg: StreamMessage[Any]) -> Any:
         records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
@@ -62,6 +68,7 @@ class _RetryScope(BaseMiddleware):
                 result = await call_next(msg)
             except Exception as error:
                 delay = self._backoff.next_delay()
+                metrics.BATCH_FAILURES.labels(self._service).inc()
                 log.error(
                     "batch.failed",
                     attempt=self._backoff.failures,

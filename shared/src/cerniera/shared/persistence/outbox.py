@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from cerniera.shared import metrics
 from cerniera.shared.causation import current_cause
 from cerniera.shared.clock import Clock
 from cerniera.shared.contract import EventData, Topics
@@ -185,11 +186,14 @@ class OutboxRelay:
             rows = (
                 await conn.execute(select(table).order_by(table.c.seq).limit(self._batch_size))
             ).all()
+            service = table.schema or ""
+            metrics.OUTBOX_PENDING.labels(service).set(len(rows))
             if not rows:
                 return 0
             await self._send(rows)
             await conn.execute(delete(table).where(table.c.seq.in_([r.seq for r in rows])))
         self.published += len(rows)
+        metrics.PUBLISHED.labels(service).inc(len(rows))
         return len(rows)
 
     async def _send(self, rows: Sequence[Any]) -> None:
