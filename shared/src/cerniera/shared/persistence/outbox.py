@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -52,11 +53,13 @@ class UnitOfWork:
         """Queue ``data`` for publication, caused by ``cause`` or else by the event being
         handled (if any): the new event inherits its correlation id. Work with no cause (a
         timer, an operator's request) passes the case's ``correlation_id``; with none at all
-        the event starts a new chain."""
+        the event starts a new chain. An explicit ``correlation_id`` always wins."""
         cause = cause or current_cause()
         now = self._clock.now()  # the service's time, accelerated in the demo
         if cause is not None:
             event = cause.caused(data, source=self._source, subject=subject, time=now)
+            if correlation_id is not None:  # the case's own chain wins over the cause's
+                event = dataclasses.replace(event, correlation_id=correlation_id)
         else:
             event = Envelope(
                 data=data,

@@ -1,0 +1,237 @@
+"""Monitoring's rules, pure: no I/O, so every rule is tested on its own.
+
+After discharge the équipe (the district's social and health team) checks each case every
+``check_interval_days`` and closes it after ``duration_days``, or hands it over to the
+municipality of residence. A follow-up is ``open`` from the eligibility decision (it starts at
+the discharge), then ``closed`` (with a ``CaseOutcome``) or ``cancelled`` (the hospital cancelled
+the discharge: the person never went home under the programme, so nothing is published).
+
+Days are Italian calendar days: a discharge at 00:30 in Rome is that day, not the day before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from cerniera.monitoring.config import MonitoringRule
+from cerniera.shared.clock import ROME
+from cerniera.shared.contract import CaseOutcome, Recommendation
+
+FUTURE_TOLERANCE = timedelta(minutes=5)
+"""How far ahead of the service clock a check's ``checked_at`` may be (clients' clock skew)."""
+
+
+class FollowUpStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class EarlyOutcome(StrEnum):
+    """How an operator may end a case before its time (readmission comes from the hospital)."""
+
+    DECEASED = CaseOutcome.DECEASED.value
+    INSTITUTIONALISED = CaseOutcome.INSTITUTIONALISED.value
+    WITHDRAWN = CaseOutcome.WITHDRAWN.value
+
+
+class Refused(Exception):  # noqa: N818 - a verdict on a request, not a crash
+    """A request the rules refuse; ``code`` is stable for machines, the message for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Conflict(Refused):
+    """Refused because of the case's state (closed, already recorded): the request is fine."""
+
+
+class Invalid(Refused):
+    """Refused because the request itself can never apply to this case (a week not scheduled)."""
+
+
+def discharge_day(at: datetime) -> date:
+    """The Italian calendar day of a discharge date and time."""
+    return at.astimezone(ROME).date()
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A follow-up's calendar, fixed when it opens: week ``k`` falls due on
+    ``discharge_on + k × check_interval_days``, for every week due before ``closes_on``."""
+
+    discharge_on: date
+    check_interval_days: int
+    duration_days: int
+    overdue_after_days: int
+
+    @classmethod
+    def of(cls, discharge_on: date, rule: MonitoringRule) -> Schedule:
+        return cls(
+            discharge_on=discharge_on,
+            check_interval_days=rule.check_interval_days,
+            duration_days=rule.duration_days,
+            overdue_after_days=rule.overdue_after_days,
+        )
+
+    @property
+    def closes_on(self) -> date:
+        """The day the follow-up ends (it is closed as that day starts)."""
+        return self.discharge_on + timedelta(days=self.duration_days)
+
+    @property
+    def weeks(self) -> int:
+        """How many checks: a week due on the closing day itself could never be recorded, as
+        the case closes when that day starts, so it is not scheduled (4 for 30 days / 7)."""
+        return (self.duration_days - 1) // self.check_interval_days
+
+    def due_on(self, week: int) -> date:
+        return self.discharge_on + timedelta(days=week * self.check_interval_days)
+
+    def moved_to(self, discharge_on: date) -> Schedule:
+        return Schedule(
+            discharge_on, self.check_interval_days, self.duration_days, self.overdue_after_days
+        )
+
+
+@dataclass(frozen=True)
+class Lateness:
+    overdue: bool
+    days_overdue: int
+
+
+def lateness(due_on: date, on: date, overdue_after_days: int) -> Lateness:
+    """The équipe has ``overdue_after_days`` whole days after the due date; from the day after,
+    a check not recorded is overdue, by one day more each day (so ``overdue`` ⇔ days > 0).
+    With 2: due on the 7th, still in time on the 9th, one day overdue on the 10th."""
+    days = (on - due_on).days - overdue_after_days
+    return Lateness(overdue=days > 0, days_overdue=max(days, 0))
+
+
+@dataclass(frozen=True)
+class DueCheck:
+    case_id: str
+    ambito_id: str
+    week: int
+    due_on: date
+    overdue: bool
+    days_overdue: int
+
+
+def due_checks(
+    case_id: str, ambito_id: str, schedule: Schedule, recorded: Collection[int], on: date
+) -> list[DueCheck]:
+    """The case's weekly checks that have fallen due by ``on`` and are not recorded."""
+    return [
+        DueCheck(case_id, ambito_id, w.week, w.due_on, w.overdue, w.days_overdue)
+        for w in calendar(schedule, recorded, on)
+        if not w.recorded and w.due_on <= on
+    ]
+
+
+def by_urgency(checks: Iterable[DueCheck]) -> list[DueCheck]:
+    """Overdue first, the most overdue first; then the longest due; then by case and week."""
+    return sorted(
+        checks, key=lambda c: (not c.overdue, -c.days_overdue, c.due_on, c.case_id, c.week)
+    )
+
+
+@dataclass(frozen=True)
+class WeekState:
+    week: int
+    due_on: date
+    recorded: bool
+    overdue: bool
+    days_overdue: int
+
+
+def calendar(schedule: Schedule, recorded: Collection[int], on: date | None) -> list[WeekState]:
+    """Every scheduled week as of ``on``: recorded, or how late it is. ``on`` is None for a
+    follow-up that has ended: nothing is late any more."""
+    states = []
+    for week in range(1, schedule.weeks + 1):
+        due_on = schedule.due_on(week)
+        late = Lateness(overdue=False, days_overdue=0)
+        if week not in recorded and on is not None:
+            late = lateness(due_on, on, schedule.overdue_after_days)
+        states.append(WeekState(week, due_on, week in recorded, late.overdue, late.days_overdue))
+    return states
+
+
+def ensure_open(status: FollowUpStatus) -> None:
+    if status is FollowUpStatus.CLOSED:
+        raise Conflict("followup.closed", "the follow-up is closed")
+    if status is FollowUpStatus.CANCELLED:
+        raise Conflict("followup.cancelled", "the discharge was cancelled: there is no follow-up")
+
+
+def week_for_check(
+    status: FollowUpStatus,
+    schedule: Schedule,
+    discharge_at: datetime,
+    recorded: Collection[int],
+    checked_at: datetime,
+    now: datetime,
+    requested: int | None = None,
+) -> int:
+    """The week a new check is recorded for: the one asked for, else the earliest week not yet
+    recorded (due weeks come first in the calendar, so an overdue one is filled before a check
+    done ahead of time counts for the coming week). Raises ``Refused`` when it cannot be."""
+    ensure_open(status)
+    if checked_at > now + FUTURE_TOLERANCE:
+        raise Invalid("check.in_future", f"checked_at {checked_at.isoformat()} is in the future")
+    if checked_at < discharge_at:
+        raise Conflict(
+            "followup.not_started",
+            f"the follow-up starts at the discharge, {discharge_at.isoformat()}",
+        )
+    if requested is not None:
+        if not 1 <= requested <= schedule.weeks:
+            raise Invalid(
+                "check.week_not_scheduled",
+                f"week {requested} is not scheduled: weeks 1 to {schedule.weeks}",
+            )
+        if requested in recorded:
+            raise Conflict("check.week_recorded", f"week {requested} is already recorded")
+        return requested
+    for week in range(1, schedule.weeks + 1):
+        if week not in recorded:
+            return week
+    raise Conflict("check.all_recorded", f"all {schedule.weeks} weekly checks are recorded")
+
+
+@dataclass(frozen=True)
+class RecordedCheck:
+    week: int
+    checked_at: datetime
+    recommendation: Recommendation | None
+
+
+def last_check(checks: Sequence[RecordedCheck]) -> RecordedCheck | None:
+    """The équipe's latest word: the check done last (the later week when done together), even
+    if an earlier week was recorded late."""
+    return max(checks, key=lambda c: (c.checked_at, c.week), default=None)
+
+
+def closure_outcome(checks: Sequence[RecordedCheck]) -> CaseOutcome:
+    """At the end of the period: handed over to the municipality when the last check said so,
+    else completed."""
+    last = last_check(checks)
+    if last is not None and last.recommendation is Recommendation.HAND_OVER_TO_MUNICIPALITY:
+        return CaseOutcome.HANDED_OVER_TO_MUNICIPALITY
+    return CaseOutcome.COMPLETED
+
+
+def has_started(discharge_at: datetime, now: datetime) -> bool:
+    """The follow-up starts when the person goes home: the (expected) discharge."""
+    return now >= discharge_at
+
+
+def may_reschedule(status: FollowUpStatus, discharge_at: datetime, now: datetime) -> bool:
+    """The hospital may move the discharge until it happens; after that the calendar stands."""
+    return status is FollowUpStatus.OPEN and not has_started(discharge_at, now)

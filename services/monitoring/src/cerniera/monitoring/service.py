@@ -1,0 +1,44 @@
+"""The monitoring service as the shared runtime runs it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cerniera.monitoring.api import create_app
+from cerniera.monitoring.closure import close_due
+from cerniera.monitoring.config import MonitoringConfig, load_config
+from cerniera.monitoring.handlers import make_handlers
+from cerniera.monitoring.tables import SCHEMA, inbox, metadata, outbox
+from cerniera.shared.runtime import ServiceRuntime, ServiceSpec
+from cerniera.shared.settings import DatabaseSettings, KafkaSettings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+HTTP_PORT = 8002
+
+
+def spec(config: MonitoringConfig | None = None) -> ServiceSpec:
+    config = config or load_config()
+    return ServiceSpec(
+        name=SCHEMA,
+        metadata=metadata,
+        outbox=outbox,
+        inbox=inbox,
+        migrations=MIGRATIONS,
+        subscribes=lambda topics: [topics.intake_cases, topics.hospital_discharges],
+        handlers=lambda runtime: make_handlers(config, runtime.clock),
+        periodic=close_due,
+        period_s=1.0,
+        http=create_app,
+        http_port=HTTP_PORT,
+    )
+
+
+def runtime(
+    kafka: KafkaSettings | None = None,
+    database: DatabaseSettings | None = None,
+    config: MonitoringConfig | None = None,
+    **options: Any,
+) -> ServiceRuntime:
+    """The monitoring service; ``options`` go to ``ServiceRuntime`` (clock, service, relay...)."""
+    return ServiceRuntime(spec(config), kafka, database, **options)

@@ -1,0 +1,81 @@
+"""Monitoring's schema: the follow-ups, their weekly checks, and what the hospital said about a
+discharge before monitoring followed it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    false,
+    func,
+)
+
+from cerniera.shared.persistence.tables import inbox_table, outbox_table
+
+SCHEMA = "monitoring"
+
+metadata = MetaData(schema=SCHEMA)
+
+followups = Table(
+    "followups",
+    metadata,
+    Column("case_id", Text, primary_key=True),
+    Column("ambito_id", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("discharge_at", DateTime(timezone=True), nullable=False),
+    # The calendar, fixed at opening: a district changing its rules does not move open cases.
+    Column("discharge_on", Date, nullable=False),
+    Column("closes_on", Date, nullable=False),
+    Column("check_interval_days", Integer, nullable=False),
+    Column("duration_days", Integer, nullable=False),
+    Column("overdue_after_days", Integer, nullable=False),
+    # Of the eligibility decision: every event about the case carries it.
+    Column("correlation_id", Text, nullable=False),
+    Column("outcome", Text, nullable=True),
+    Column("closed_at", DateTime(timezone=True), nullable=True),
+    Column("closed_by", Text, nullable=True),
+    Column("close_note", Text, nullable=True),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("followups_status_closes_on", "status", "closes_on"),
+    Index("followups_ambito_status", "ambito_id", "status"),
+)
+
+checks = Table(
+    "checks",
+    metadata,
+    Column("case_id", Text, ForeignKey("followups.case_id"), nullable=False),
+    Column("week", Integer, nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("checked_at", DateTime(timezone=True), nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("notes", Text, nullable=True),
+    Column("recommendation", Text, nullable=True),
+    Column("checked_by", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("case_id", "week", name="checks_case_week"),
+)
+
+pending_discharge_dates = Table(
+    "pending_discharge_dates",
+    metadata,
+    # Hospital events arrive with no order relative to the eligibility decision: a reschedule
+    # or cancellation seen first waits here and applies when the follow-up opens.
+    Column("case_id", Text, primary_key=True),
+    Column("expected_discharge_at", DateTime(timezone=True), nullable=True),
+    Column("cancelled", Boolean, nullable=False, server_default=false()),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Index("pending_discharge_dates_received_at", "received_at"),
+)
+
+outbox = outbox_table(metadata)
+inbox = inbox_table(metadata)
