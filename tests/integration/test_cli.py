@@ -14,6 +14,7 @@ from cerniera.cli import events
 from cerniera.intake.service import runtime
 from cerniera.intake.tables import cases
 from cerniera.shared.contract import EligibilityConfirmed, Topics
+from cerniera.shared.runtime import ServiceSettings
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
 from support.discharges import announced, assessment, from_hospital, rescheduled
 from support.kafka import publish, read_events, read_topic
@@ -21,13 +22,14 @@ from support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
+LOOPBACK = ServiceSettings(http_host="127.0.0.1", http_port=0)
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "events"
 
 
 async def test_send_publishes_the_example_and_intake_decides(
     kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
 ) -> None:
-    async with runtime(kafka_settings, database_settings).running():
+    async with runtime(kafka_settings, database_settings, service=LOOPBACK).running():
         await events.send(
             kafka_settings, [EXAMPLES / "discharge-announced.json"], False, Console(quiet=True)
         )
@@ -51,7 +53,7 @@ async def test_a_dead_letter_replayed_after_the_fix_is_applied(
 ) -> None:
     moved = datetime(2024, 10, 9, 9, 0, tzinfo=UTC)
     early = from_hospital(rescheduled("R-1", moved))
-    rt = runtime(kafka_settings, database_settings)
+    rt = runtime(kafka_settings, database_settings, service=LOOPBACK)
     async with rt.running():
         # A reschedule for a discharge intake has never seen: dead-lettered (case.unknown).
         await publish(kafka_settings, topics.hospital_discharges, early)

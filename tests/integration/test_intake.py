@@ -33,7 +33,7 @@ from cerniera.shared.contract import (
     Topics,
 )
 from cerniera.shared.envelope import STRUCTURED, Envelope, decode
-from cerniera.shared.runtime import ServiceRuntime
+from cerniera.shared.runtime import ServiceRuntime, ServiceSettings
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
 from support.discharges import (
     BAD_FISCAL_CODE,
@@ -67,14 +67,16 @@ HIGH = {
     ServiceType.TELEASSISTANCE: Decimal(7),
 }
 LOW = {ServiceType.SAD: Decimal(3), ServiceType.TELEASSISTANCE: Decimal(7)}
+LOOPBACK = ServiceSettings(http_host="127.0.0.1", http_port=0)
 
 
 # --- helpers -------------------------------------------------------------------------------
 
 
 def intake(kafka: KafkaSettings, database: DatabaseSettings) -> ServiceRuntime:
-    """Intake on the example districts, whatever CERNIERA_AMBITI says on this machine."""
-    return runtime(kafka, database, load_config(EXAMPLE))
+    """Intake on the example districts, whatever CERNIERA_AMBITI says on this machine; its
+    HTTP API on any free loopback port, so tests never fight over 8000."""
+    return runtime(kafka, database, load_config(EXAMPLE), service=LOOPBACK)
 
 
 @contextlib.asynccontextmanager
@@ -528,7 +530,7 @@ async def test_outbox_survives_a_stop_between_commit_and_publish(
     case_id = "asst-vimercate:O-1"
 
     # The process "dies" between commit and publish: it commits, and never publishes.
-    first = runtime(kafka_settings, database_settings, relay=False)
+    first = runtime(kafka_settings, database_settings, relay=False, service=LOOPBACK)
     async with first.running():
         await publish(kafka_settings, topics.hospital_discharges, event)
 

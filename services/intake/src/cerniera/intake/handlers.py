@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from cerniera.intake import domain
 from cerniera.intake.config import IntakeConfig
 from cerniera.intake.tables import cases
 from cerniera.shared.causation import handling
+from cerniera.shared.clock import Clock
 from cerniera.shared.contract import (
     DischargeAnnounced,
     DischargeCancelled,
@@ -28,7 +30,7 @@ from cerniera.shared.persistence.outbox import UnitOfWork
 log = structlog.get_logger(__name__)
 
 
-def make_handlers(config: IntakeConfig) -> Mapping[type[EventData], Handler]:
+def make_handlers(config: IntakeConfig, clock: Clock) -> Mapping[type[EventData], Handler]:
     async def on_announced(uow: UnitOfWork, events: Sequence[Envelope]) -> None:
         """New cases in one statement; a case announced again is looked at on its own."""
         first: dict[str, tuple[Envelope, domain.Outcome]] = {}
@@ -39,7 +41,8 @@ def make_handlers(config: IntakeConfig) -> Mapping[type[EventData], Handler]:
                 repeated.append(event)
             else:
                 first[data.case_id] = (event, domain.assess_announcement(config, data))
-        rows = [_case_row(event, outcome) for event, outcome in first.values()]
+        now = clock.now()  # the service's time (accelerated in the demo): days waiting count it
+        rows = [_case_row(event, outcome, now) for event, outcome in first.values()]
         result = await uow.conn.execute(
             insert(cases).on_conflict_do_nothing().returning(cases.c.case_id), rows
         )
@@ -52,7 +55,7 @@ def make_handlers(config: IntakeConfig) -> Mapping[type[EventData], Handler]:
                 known_before.append(event)
         for event in known_before + repeated:
             with handling(event):
-                await _announced_again(uow, config, event)
+                await _announced_again(uow, config, clock, event)
 
     async def on_rescheduled(uow: UnitOfWork, event: Envelope) -> None:
         data = event.data
@@ -60,7 +63,7 @@ def make_handlers(config: IntakeConfig) -> Mapping[type[EventData], Handler]:
         changed = await uow.conn.scalar(
             update(cases)
             .where(cases.c.case_id == data.case_id)
-            .values(expected_discharge_at=data.expected_discharge_at, updated_at=func.now())
+            .values(expected_discharge_at=data.expected_discharge_at, updated_at=clock.now())
             .returning(cases.c.case_id)
         )
         if changed is None:
@@ -72,7 +75,7 @@ def make_handlers(config: IntakeConfig) -> Mapping[type[EventData], Handler]:
         changed = await uow.conn.scalar(
             update(cases)
             .where(cases.c.case_id == data.case_id)
-            .values(status=domain.CaseStatus.CANCELLED, updated_at=func.now())
+            .values(status=domain.CaseStatus.CANCELLED, updated_at=clock.now())
             .returning(cases.c.case_id)
         )
         if changed is None:
@@ -90,7 +93,7 @@ def _announced(event: Envelope) -> DischargeAnnounced:
     return event.data
 
 
-def _case_row(event: Envelope, outcome: domain.Outcome) -> dict[str, Any]:
+def _case_row(event: Envelope, outcome: domain.Outcome, now: datetime) -> dict[str, Any]:
     data = _announced(event)
     return {
         "case_id": data.case_id,
@@ -103,12 +106,16 @@ def _case_row(event: Envelope, outcome: domain.Outcome) -> dict[str, Any]:
         "patient": data.patient.model_dump(mode="json"),
         "caregiver": _json(data.caregiver),
         "assessment": _json(data.assessment),
-        "decision": _decision_json(outcome),
+        "decision": _decision_json(outcome, now),
         "correlation_id": event.correlation_id or event.id,
+        "created_at": now,
+        "updated_at": now,
     }
 
 
-async def _announced_again(uow: UnitOfWork, config: IntakeConfig, event: Envelope) -> None:
+async def _announced_again(
+    uow: UnitOfWork, config: IntakeConfig, clock: Clock, event: Envelope
+) -> None:
     """The same discharge announced again (a new event id): no second decision. The one thing
     it can bring is the assessment a waiting case lacked."""
     data = _announced(event)
@@ -121,6 +128,7 @@ async def _announced_again(uow: UnitOfWork, config: IntakeConfig, event: Envelop
         log.info("announcement.repeated", case_id=data.case_id, status=row.status)
         return
     outcome = domain.assess_announcement(config, data)
+    now = clock.now()
     await uow.conn.execute(
         update(cases)
         .where(cases.c.case_id == data.case_id)
@@ -128,8 +136,8 @@ async def _announced_again(uow: UnitOfWork, config: IntakeConfig, event: Envelop
             status=domain.status_of(outcome),
             expected_discharge_at=data.expected_discharge_at,
             assessment=_json(data.assessment),
-            decision=_decision_json(outcome),
-            updated_at=func.now(),
+            decision=_decision_json(outcome, now),
+            updated_at=now,
         )
     )
     _publish(uow, event, outcome)
@@ -137,39 +145,44 @@ async def _announced_again(uow: UnitOfWork, config: IntakeConfig, event: Envelop
 
 def _publish(uow: UnitOfWork, event: Envelope, outcome: domain.Outcome) -> None:
     data = _announced(event)
-    if isinstance(outcome, domain.Eligible):
-        uow.emit(
-            EligibilityConfirmed(
-                case_id=data.case_id,
-                ambito_id=outcome.ambito_id,
-                intensity=outcome.intensity,
-                services=outcome.services,
-                expected_discharge_at=data.expected_discharge_at,
-                decided_by=outcome.decided_by,
-                reasons=outcome.reasons,
-            ),
-            subject=data.case_id,
-            cause=event,
-        )
-    elif isinstance(outcome, domain.NotEligible):
-        uow.emit(
-            EligibilityRejected(case_id=data.case_id, reasons=outcome.reasons),
-            subject=data.case_id,
-            cause=event,
-        )
+    if not isinstance(outcome, domain.AwaitingAssessment):
+        emit_decision(uow, data.case_id, data.expected_discharge_at, outcome, cause=event)
 
 
-def _decision_json(outcome: domain.Outcome) -> dict[str, Any] | None:
+def emit_decision(
+    uow: UnitOfWork,
+    case_id: str,
+    expected_discharge_at: datetime,
+    decision: domain.Decision,
+    *,
+    cause: Envelope | None = None,
+    correlation_id: str | None = None,
+) -> Envelope:
+    """Queue the decision event for ``case_id``; a later one for the same case supersedes it.
+    Work with no event as its cause (the team's HTTP requests) passes the case's stored
+    ``correlation_id``, so the decision stays in the case's chain."""
+    data: EventData
+    if isinstance(decision, domain.Eligible):
+        data = EligibilityConfirmed(
+            case_id=case_id,
+            ambito_id=decision.ambito_id,
+            intensity=decision.intensity,
+            services=decision.services,
+            expected_discharge_at=expected_discharge_at,
+            decided_by=decision.decided_by,
+            reasons=decision.reasons,
+        )
+    else:
+        data = EligibilityRejected(
+            case_id=case_id, reasons=decision.reasons, decided_by=decision.decided_by
+        )
+    return uow.emit(data, subject=case_id, cause=cause, correlation_id=correlation_id)
+
+
+def _decision_json(outcome: domain.Outcome, now: datetime) -> dict[str, Any] | None:
     if isinstance(outcome, domain.AwaitingAssessment):
         return None
-    decision: dict[str, Any] = {
-        "decided_by": outcome.decided_by,
-        "reasons": [r.model_dump(mode="json") for r in outcome.reasons],
-    }
-    if isinstance(outcome, domain.Eligible):
-        decision["intensity"] = outcome.intensity.value
-        decision["services"] = [s.model_dump(mode="json") for s in outcome.services]
-    return decision
+    return domain.decision_record(outcome, now)
 
 
 def _json(model: Any) -> Any:

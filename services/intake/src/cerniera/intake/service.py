@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from cerniera.intake.api import create_app
 from cerniera.intake.config import IntakeConfig, load_config
 from cerniera.intake.handlers import make_handlers
 from cerniera.intake.tables import SCHEMA, inbox, metadata, outbox
@@ -23,7 +24,9 @@ def spec(config: IntakeConfig | None = None) -> ServiceSpec:
         inbox=inbox,
         migrations=MIGRATIONS,
         subscribes=lambda topics: [topics.hospital_discharges],
-        handlers=lambda _runtime: make_handlers(config),
+        handlers=lambda runtime: make_handlers(config, runtime.clock),
+        http=lambda runtime: create_app(runtime, config),
+        http_port=8000,
     )
 
 

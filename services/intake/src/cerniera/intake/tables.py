@@ -1,9 +1,19 @@
-"""Intake's schema. Personal data (patient, caregiver, assessment) stays here: decision events
-carry the case id, never the person."""
+"""Intake's schema. Personal data (patient, caregiver, assessment, the information for taking
+the person in charge) stays here: decision events carry the case id, never the person."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, MetaData, Table, Text, func
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 
 from cerniera.shared.persistence.tables import inbox_table, outbox_table
@@ -29,6 +39,51 @@ cases = Table(
     Column("correlation_id", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# The team's assessments of a case, one row per version (who, when); the latest is the one in
+# force. ``cases.assessment`` keeps what the ward sent with the announcement (shown as version 0).
+assessments = Table(
+    "assessments",
+    metadata,
+    Column("case_id", Text, ForeignKey("cases.case_id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("answers", JSONB, nullable=False),
+    Column("brass_score", Integer, nullable=True),
+    Column("brass_items", JSONB, nullable=True),
+    Column("notes", Text, nullable=True),
+    Column("assessed_by", Text, nullable=False),
+    Column("assessed_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("case_id", "version"),
+)
+
+# What the team needs to take the person in charge (presa in carico) and to draft the PAI
+# (Piano Assistenziale Individualizzato), one row per version. Never published.
+taking_charge = Table(
+    "taking_charge",
+    metadata,
+    Column("case_id", Text, ForeignKey("cases.case_id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("pai", JSONB, nullable=False),
+    Column("information", JSONB, nullable=False),
+    Column("recorded_by", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("case_id", "version"),
+)
+
+# The team's overrides of the rule: who, when, why, and what the rule said at that moment.
+overrides = Table(
+    "overrides",
+    metadata,
+    Column("case_id", Text, ForeignKey("cases.case_id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("decision", JSONB, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("decided_by", Text, nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("rule", JSONB, nullable=True),
+    Column("event_id", Text, nullable=True),
+    PrimaryKeyConstraint("case_id", "seq"),
 )
 
 outbox = outbox_table(metadata)

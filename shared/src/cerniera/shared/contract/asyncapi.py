@@ -17,7 +17,7 @@ from faststream.specification import AsyncAPI
 from cerniera.shared.contract.events import EVENT_TYPES
 from cerniera.shared.contract.topics import Topics
 
-VERSION = "1.0.0"
+VERSION = "1.1.0"  # 1.1: HoursDelivered.evening, EligibilityRejected.decided_by (optional)
 
 PRODUCERS = {
     "hospital.discharges": "hospital systems (directly, or via the HL7 v2 / FHIR gateway)",

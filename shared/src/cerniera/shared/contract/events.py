@@ -446,6 +446,14 @@ class EligibilityRejected(EventData):
         description="Machine codes plus text.",
         examples=[[{"code": "phase2.primary_requirement_missing", "text": "Requisito 1/2."}]],
     )
+    decided_by: Identifier = Field(
+        default="rule",
+        description=(
+            "`rule` when the district's rule decided, else the operator who overrode it. "
+            "Added to the contract in 1.1; absent means `rule`."
+        ),
+        examples=["rule"],
+    )
 
 
 # --- dp.activation.services ---------------------------------------------------------------

@@ -1,0 +1,429 @@
+"""Billing's rules, pure: no I/O, so every rule is tested on its own.
+
+A provider's delivery line becomes a ``Billing``: priced by tariff (the provider's own, else the
+district's), with the surcharge on evening and holiday SAD hours, cut at the SAD cap per
+beneficiary, and paid from the district's funding sources in their order. Money is ``Decimal``
+euros throughout, rounded to the cent (half-up) once per line; never a float.
+
+A delivery ends in one of these statuses, and is shown on the statement as one or more
+*portions* (the part billed to each funding source, the part refused for each reason):
+``billed`` (at least a part is paid), ``refused`` (nothing is paid, with the reasons),
+``duplicate`` (the same ``delivery_ref`` was already received), ``pending`` (the case's
+eligibility has not reached billing yet: events on different topics have no order).
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from typing import Final
+
+import holidays
+
+from cerniera.billing.config import Ambito, BillingRules, FundingSource
+from cerniera.shared.contract import Reason, ServiceType
+
+CENT: Final = Decimal("0.01")
+ZERO: Final = Decimal("0.00")
+HUNDRED: Final = Decimal(100)
+
+# Reason codes: stable, machine-readable; the statement and the logs carry them.
+PROVIDER_NOT_IN_DISTRICT: Final = "provider.not_in_district"
+SERVICE_NOT_OFFERED: Final = "provider.service_not_offered"
+CASE_NOT_ELIGIBLE: Final = "case.not_eligible"
+CASE_CLOSED: Final = "case.closed"
+CAP_EXCEEDED: Final = "sad.cap_exceeded"
+BUDGET_EXHAUSTED: Final = "budget.exhausted"
+DUPLICATE: Final = "delivery.duplicate"
+PENDING: Final = "case.awaiting_eligibility"
+
+_ITALY: Final = holidays.country_holidays("IT")  # national public holidays, any year
+
+
+class LineStatus(StrEnum):
+    BILLED = "billed"
+    REFUSED = "refused"
+    DUPLICATE = "duplicate"
+    PENDING = "pending"
+
+
+def cents(value: Decimal) -> Decimal:
+    """Round to the cent, half-up (the administrations' rule, not banker's rounding)."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+# --- pricing ---------------------------------------------------------------------------------
+
+
+def is_holiday(day: date) -> bool:
+    """A Sunday or an Italian national public holiday."""
+    return day.weekday() == calendar.SUNDAY or day in _ITALY
+
+
+def surcharge_percent(
+    rules: BillingRules, service: ServiceType, delivered_on: date, evening: bool
+) -> Decimal:
+    """The surcharge on SAD hours delivered in the evening or on a holiday; none otherwise."""
+    if service is ServiceType.SAD and (evening or is_holiday(delivered_on)):
+        return rules.surcharge_percent
+    return ZERO
+
+
+def price(quantity: Decimal, unit_tariff: Decimal, surcharge: Decimal = ZERO) -> Decimal:
+    """``quantity × tariff``, plus ``surcharge`` percent, rounded to the cent once."""
+    return cents(quantity * unit_tariff * (HUNDRED + surcharge) / HUNDRED)
+
+
+def split_at_cap(used: Decimal, quantity: Decimal, cap: Decimal) -> tuple[Decimal, Decimal]:
+    """``(within, beyond)``: the part of ``quantity`` that still fits under ``cap`` given the
+    hours ``used`` so far, and the rest."""
+    room = max(cap - used, ZERO)
+    within = min(quantity, room)
+    return within, quantity - within
+
+
+# --- budgets ---------------------------------------------------------------------------------
+
+
+def allocate(
+    amount: Decimal, sources: Sequence[FundingSource], spent: Mapping[str, Decimal]
+) -> tuple[list[tuple[str, Decimal]], Decimal]:
+    """Pay ``amount`` from the sources in their order, each until exhausted; return the shares
+    ``[(source id, amount)]`` and what no source could pay (unfunded)."""
+    shares: list[tuple[str, Decimal]] = []
+    left = amount
+    for source in sources:
+        if left <= 0:
+            break
+        room = source.amount - spent.get(source.id, ZERO)
+        if room <= 0:
+            continue
+        take = min(room, left)
+        shares.append((source.id, take))
+        left -= take
+    return shares, left
+
+
+def apportion(quantity: Decimal, amounts: Sequence[Decimal]) -> list[Decimal]:
+    """Split ``quantity`` in proportion to ``amounts`` (rounded to 0.01, cumulatively, so the
+    parts are never negative and always add up to ``quantity``)."""
+    total = sum(amounts, ZERO)
+    if total <= 0:
+        return [quantity] + [ZERO] * (len(amounts) - 1) if amounts else []
+    parts: list[Decimal] = []
+    running, given = ZERO, ZERO
+    for i, amount in enumerate(amounts):
+        running += amount
+        upto = quantity if i == len(amounts) - 1 else cents(quantity * running / total)
+        parts.append(upto - given)
+        given = upto
+    return parts
+
+
+def thresholds_crossed(
+    before: Decimal, after: Decimal, budget: Decimal, thresholds: Iterable[int]
+) -> list[int]:
+    """The thresholds (percent of ``budget``) that spending from ``before`` to ``after``
+    reaches: each at most once, however many one line crosses."""
+    return [t for t in thresholds if before < budget * t / HUNDRED <= after]
+
+
+def percent_spent(spent: Decimal, budget: Decimal) -> Decimal:
+    return cents(spent * HUNDRED / budget)
+
+
+# --- a delivery ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What billing needs of a HoursDelivered."""
+
+    provider_id: str
+    service_type: ServiceType
+    delivered_on: date
+    quantity: Decimal
+    evening: bool = False
+
+
+@dataclass(frozen=True)
+class CaseState:
+    """The case as billing knows it when pricing a line."""
+
+    ambito_id: str
+    closed_on: date | None = None
+    sad_hours_used: Decimal = ZERO
+    """SAD hours already counted toward the cap (billed or unfunded)."""
+
+
+@dataclass(frozen=True)
+class Allocation:
+    funding_source: str
+    amount: Decimal
+    quantity: Decimal
+    """The share of the delivered quantity this amount pays (apportioned by amount)."""
+
+
+@dataclass(frozen=True)
+class ThresholdCrossed:
+    funding_source: str
+    threshold_percent: int
+    spent: Decimal
+    budget: Decimal
+
+
+@dataclass(frozen=True)
+class Portion:
+    """One statement line: a part of a delivery with one status, one funding source at most."""
+
+    status: LineStatus
+    quantity: Decimal
+    amount: Decimal
+    """What the part is worth at tariff; only billed portions are paid."""
+    funding_source: str | None = None
+    reason: Reason | None = None
+
+
+@dataclass(frozen=True)
+class Billing:
+    """The outcome of one delivery."""
+
+    status: LineStatus
+    quantity: Decimal
+    reasons: tuple[Reason, ...] = ()
+    unit_tariff: Decimal | None = None
+    surcharge_percent: Decimal = ZERO
+    priced_quantity: Decimal = ZERO
+    """Within the cap, so paid or unfunded."""
+    amount: Decimal = ZERO
+    """Worth of the priced quantity (or, for a refused line, of the whole quantity)."""
+    allocations: tuple[Allocation, ...] = ()
+    unfunded_amount: Decimal = ZERO
+    unfunded_quantity: Decimal = ZERO
+    over_cap_quantity: Decimal = ZERO
+    over_cap_amount: Decimal = ZERO
+    thresholds: tuple[ThresholdCrossed, ...] = field(default=(), compare=False)
+
+    @property
+    def billed_amount(self) -> Decimal:
+        return sum((a.amount for a in self.allocations), ZERO)
+
+    def cap_hours(self, service: ServiceType) -> Decimal:
+        """Hours this line uses of the beneficiary's SAD cap."""
+        return self.priced_quantity if service is ServiceType.SAD else ZERO
+
+    def reason(self, code: str) -> Reason | None:
+        return next((r for r in self.reasons if r.code == code), None)
+
+    def portions(self) -> list[Portion]:
+        """The statement lines of this delivery."""
+        first = self.reasons[0] if self.reasons else None
+        if self.status in (LineStatus.DUPLICATE, LineStatus.PENDING):
+            return [Portion(self.status, self.quantity, ZERO, reason=first)]
+        out = [
+            Portion(LineStatus.BILLED, a.quantity, a.amount, a.funding_source)
+            for a in self.allocations
+        ]
+        if self.status is LineStatus.BILLED and not self.allocations:
+            out.append(Portion(LineStatus.BILLED, self.priced_quantity, self.amount))
+        if self.unfunded_amount > 0:
+            out.append(
+                Portion(
+                    LineStatus.REFUSED,
+                    self.unfunded_quantity,
+                    self.unfunded_amount,
+                    reason=self.reason(BUDGET_EXHAUSTED),
+                )
+            )
+        if self.over_cap_quantity > 0:
+            out.append(
+                Portion(
+                    LineStatus.REFUSED,
+                    self.over_cap_quantity,
+                    self.over_cap_amount,
+                    reason=self.reason(CAP_EXCEEDED),
+                )
+            )
+        if not out:  # refused as a whole
+            out.append(Portion(LineStatus.REFUSED, self.quantity, self.amount, reason=first))
+        return out
+
+
+def bill(
+    ambito: Ambito, case: CaseState, delivery: Delivery, spent: Mapping[str, Decimal]
+) -> Billing:
+    """Price one delivery for a confirmed case of ``ambito``, given what each funding source
+    has ``spent`` so far."""
+    quantity = delivery.quantity
+    provider = ambito.provider(delivery.provider_id)
+    if provider is None:
+        return refused(
+            quantity,
+            PROVIDER_NOT_IN_DISTRICT,
+            f"provider {delivery.provider_id} is not in the registry of district {ambito.id}",
+        )
+    service = delivery.service_type
+    if service not in provider.services:
+        return refused(
+            quantity,
+            SERVICE_NOT_OFFERED,
+            f"provider {provider.id} is not registered for {service} in district {ambito.id}",
+        )
+    rules = ambito.billing
+    tariff = ambito.tariff(provider, service)
+    surcharge = surcharge_percent(rules, service, delivery.delivered_on, delivery.evening)
+    if case.closed_on is not None and delivery.delivered_on > case.closed_on:
+        return refused(
+            quantity,
+            CASE_CLOSED,
+            f"delivered on {delivery.delivered_on}, after the case closed on {case.closed_on}",
+            unit_tariff=tariff,
+            surcharge=surcharge,
+        )
+
+    reasons: list[Reason] = []
+    within, beyond = quantity, ZERO
+    if service is ServiceType.SAD:
+        within, beyond = split_at_cap(case.sad_hours_used, quantity, rules.sad_cap_hours)
+        if beyond > 0:
+            reasons.append(
+                Reason(
+                    code=CAP_EXCEEDED,
+                    text=(
+                        f"SAD cap of {rules.sad_cap_hours} hours per beneficiary: "
+                        f"{case.sad_hours_used} used before, {beyond} of {quantity} hours refused"
+                    ),
+                )
+            )
+    amount = price(within, tariff, surcharge) if within > 0 else ZERO
+    shares, unfunded = allocate(amount, ambito.funding, spent)
+    quantities = apportion(within, [s for _, s in shares] + ([unfunded] if unfunded else []))
+    allocations = tuple(
+        Allocation(source, share, q) for (source, share), q in zip(shares, quantities, strict=False)
+    )
+    if unfunded > 0:
+        reasons.append(
+            Reason(
+                code=BUDGET_EXHAUSTED,
+                text=f"every funding source of district {ambito.id} is spent: "
+                f"{unfunded} EUR of this line unfunded",
+            )
+        )
+    budgets = {s.id: s.amount for s in ambito.funding}
+    crossed = tuple(
+        ThresholdCrossed(source, t, spent.get(source, ZERO) + share, budgets[source])
+        for source, share in shares
+        for t in thresholds_crossed(
+            spent.get(source, ZERO),
+            spent.get(source, ZERO) + share,
+            budgets[source],
+            rules.thresholds_percent,
+        )
+    )
+    paid = bool(allocations) or (within > 0 and amount == 0)
+    return Billing(
+        status=LineStatus.BILLED if paid else LineStatus.REFUSED,
+        quantity=quantity,
+        reasons=tuple(reasons),
+        unit_tariff=tariff,
+        surcharge_percent=surcharge,
+        priced_quantity=within,
+        amount=amount,
+        allocations=allocations,
+        unfunded_amount=unfunded,
+        unfunded_quantity=quantities[-1] if unfunded > 0 else ZERO,
+        over_cap_quantity=beyond,
+        over_cap_amount=price(beyond, tariff, surcharge) if beyond > 0 else ZERO,
+        thresholds=crossed,
+    )
+
+
+def refused(
+    quantity: Decimal,
+    code: str,
+    text: str,
+    *,
+    unit_tariff: Decimal | None = None,
+    surcharge: Decimal = ZERO,
+) -> Billing:
+    """A line refused as a whole: nothing paid, nothing counted toward the cap."""
+    amount = price(quantity, unit_tariff, surcharge) if unit_tariff is not None else ZERO
+    return Billing(
+        status=LineStatus.REFUSED,
+        quantity=quantity,
+        reasons=(Reason(code=code, text=text),),
+        unit_tariff=unit_tariff,
+        surcharge_percent=surcharge,
+        amount=amount,
+    )
+
+
+def duplicate(quantity: Decimal, delivery_ref: str) -> Billing:
+    return Billing(
+        status=LineStatus.DUPLICATE,
+        quantity=quantity,
+        reasons=(
+            Reason(
+                code=DUPLICATE, text=f"delivery_ref {delivery_ref} was already received: not billed"
+            ),
+        ),
+    )
+
+
+def pending(quantity: Decimal) -> Billing:
+    return Billing(
+        status=LineStatus.PENDING,
+        quantity=quantity,
+        reasons=(
+            Reason(
+                code=PENDING,
+                text="the case's eligibility has not reached billing yet: priced when it does",
+            ),
+        ),
+    )
+
+
+# --- statements ------------------------------------------------------------------------------
+
+
+def period_bounds(period: str) -> tuple[date, date]:
+    """First day of the month ``YYYY-MM`` and first day of the next."""
+    year, month = (int(part) for part in period.split("-"))
+    start = date(year, month, 1)
+    end = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+    return start, end
+
+
+def period_of(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+@dataclass
+class ServiceTotals:
+    """A statement's totals for one service: only billed portions are paid."""
+
+    billed_quantity: Decimal = ZERO
+    billed_amount: Decimal = ZERO
+    refused_quantity: Decimal = ZERO
+    refused_amount: Decimal = ZERO
+    lines: int = 0
+
+
+def totals(portions: Iterable[tuple[ServiceType, Portion]]) -> dict[ServiceType, ServiceTotals]:
+    """Per service, in the contract's order of services; duplicates and pending lines are
+    listed on the statement but neither paid nor refused."""
+    out: dict[ServiceType, ServiceTotals] = {}
+    for service, portion in portions:
+        t = out.setdefault(service, ServiceTotals())
+        t.lines += 1
+        if portion.status is LineStatus.BILLED:
+            t.billed_quantity += portion.quantity
+            t.billed_amount += portion.amount
+        elif portion.status is LineStatus.REFUSED:
+            t.refused_quantity += portion.quantity
+            t.refused_amount += portion.amount
+    return {s: out[s] for s in ServiceType if s in out}

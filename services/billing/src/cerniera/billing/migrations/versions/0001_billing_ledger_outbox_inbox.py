@@ -1,0 +1,118 @@
+"""Cases, deliveries, allocations, thresholds reached, statements issued, outbox and inbox.
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-23
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+from cerniera.shared.persistence.migrations import create_messaging_tables, drop_messaging_tables
+
+revision: str = "0001"
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+MONEY = sa.Numeric(14, 2)
+QUANTITY = sa.Numeric(10, 2)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "cases",
+        sa.Column("case_id", sa.Text(), primary_key=True),
+        sa.Column("ambito_id", sa.Text(), nullable=True),
+        sa.Column("status", sa.Text(), nullable=False),
+        sa.Column("correlation_id", sa.Text(), nullable=True),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+    )
+    op.create_table(
+        "deliveries",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=True), primary_key=True),
+        sa.Column("provider_id", sa.Text(), nullable=False),
+        sa.Column("delivery_ref", sa.Text(), nullable=False),
+        sa.Column("case_id", sa.Text(), nullable=False),
+        sa.Column("ambito_id", sa.Text(), nullable=True),
+        sa.Column("service_type", sa.Text(), nullable=False),
+        sa.Column("delivered_on", sa.Date(), nullable=False),
+        sa.Column("quantity", QUANTITY, nullable=False),
+        sa.Column("evening", sa.Boolean(), nullable=False),
+        sa.Column("status", sa.Text(), nullable=False),
+        sa.Column("reasons", postgresql.JSONB(), nullable=False),
+        sa.Column("unit_tariff", MONEY, nullable=True),
+        sa.Column("surcharge_percent", sa.Numeric(5, 2), nullable=False),
+        sa.Column("priced_quantity", QUANTITY, nullable=False),
+        sa.Column("amount", MONEY, nullable=False),
+        sa.Column("billed_amount", MONEY, nullable=False),
+        sa.Column("unfunded_amount", MONEY, nullable=False),
+        sa.Column("unfunded_quantity", QUANTITY, nullable=False),
+        sa.Column("over_cap_quantity", QUANTITY, nullable=False),
+        sa.Column("over_cap_amount", MONEY, nullable=False),
+        sa.Column("cap_hours", QUANTITY, nullable=False),
+        sa.Column("event_source", sa.Text(), nullable=False),
+        sa.Column("event_id", sa.Text(), nullable=False),
+        sa.Column("correlation_id", sa.Text(), nullable=False),
+        sa.Column(
+            "received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.Column("priced_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.create_index(
+        "deliveries_once",
+        "deliveries",
+        ["provider_id", "delivery_ref"],
+        unique=True,
+        postgresql_where=sa.text("status <> 'duplicate'"),
+    )
+    op.create_index("deliveries_case", "deliveries", ["case_id", "status"])
+    op.create_index("deliveries_statement", "deliveries", ["provider_id", "delivered_on"])
+    op.create_table(
+        "allocations",
+        sa.Column("delivery_id", sa.BigInteger(), sa.ForeignKey("deliveries.id"), nullable=False),
+        sa.Column("ambito_id", sa.Text(), nullable=False),
+        sa.Column("funding_source", sa.Text(), nullable=False),
+        sa.Column("amount", MONEY, nullable=False),
+        sa.Column("quantity", QUANTITY, nullable=False),
+        sa.PrimaryKeyConstraint("delivery_id", "funding_source"),
+    )
+    op.create_index("allocations_budget", "allocations", ["ambito_id", "funding_source"])
+    op.create_table(
+        "thresholds_reached",
+        sa.Column("ambito_id", sa.Text(), nullable=False),
+        sa.Column("funding_source", sa.Text(), nullable=False),
+        sa.Column("threshold_percent", sa.Integer(), nullable=False),
+        sa.Column("spent", MONEY, nullable=False),
+        sa.Column("budget", MONEY, nullable=False),
+        sa.Column("reached_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("delivery_id", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("ambito_id", "funding_source", "threshold_percent"),
+    )
+    op.create_table(
+        "statements_issued",
+        sa.Column("provider_id", sa.Text(), nullable=False),
+        sa.Column("ambito_id", sa.Text(), nullable=False),
+        sa.Column("period", sa.Text(), nullable=False),
+        sa.Column("total", MONEY, nullable=False),
+        sa.Column("lines", sa.Integer(), nullable=False),
+        sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("event_id", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("provider_id", "ambito_id", "period"),
+    )
+    create_messaging_tables()
+
+
+def downgrade() -> None:
+    drop_messaging_tables()
+    op.drop_table("statements_issued")
+    op.drop_table("thresholds_reached")
+    op.drop_table("allocations")
+    op.drop_table("deliveries")
+    op.drop_table("cases")

@@ -1,0 +1,426 @@
+"""Billing's reads and writes (SQLAlchemy Core), shared by the event handlers and the API.
+
+Pricing reads shared state (what each funding source has spent, the SAD hours a case has
+used) and then writes to it, so every transaction that prices takes one advisory lock first:
+two replicas, or the consumer and an operator issuing a statement, never interleave. Billing's
+volume (a few thousand lines a month per district) makes one lock cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row, and_, delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from cerniera.billing import domain
+from cerniera.billing.tables import allocations, cases, deliveries, statements_issued
+from cerniera.billing.tables import thresholds_reached as thresholds
+from cerniera.shared.clock import ROME
+from cerniera.shared.contract import HoursDelivered, Reason, ServiceType
+from cerniera.shared.envelope import Envelope
+
+PRICING_LOCK = "cerniera.billing.pricing"
+
+CONFIRMED, REJECTED, UNKNOWN = "confirmed", "rejected", "unknown"
+
+
+async def lock_pricing(conn: AsyncConnection) -> None:
+    """Held until the transaction ends."""
+    await conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(PRICING_LOCK))))
+
+
+# --- cases -----------------------------------------------------------------------------------
+
+
+async def case(conn: AsyncConnection, case_id: str) -> Row[Any] | None:
+    return (await conn.execute(select(cases).where(cases.c.case_id == case_id))).one_or_none()
+
+
+async def save_case(conn: AsyncConnection, case_id: str, **values: Any) -> Row[Any]:
+    """Insert or update the case with ``values``; return the row as it is now."""
+    row = {"status": UNKNOWN, **values}
+    stmt = insert(cases).values(case_id=case_id, **row)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[cases.c.case_id], set_={**values, "updated_at": func.now()}
+    )
+    return (await conn.execute(stmt.returning(*cases.c))).one()
+
+
+def closed_on(case_row: Row[Any]) -> date | None:
+    """The closure day in Italy: a line delivered on that day is still paid."""
+    closed: datetime | None = case_row.closed_at
+    return closed.astimezone(ROME).date() if closed is not None else None
+
+
+# --- deliveries ------------------------------------------------------------------------------
+
+
+def _billing_values(billing: domain.Billing) -> dict[str, Any]:
+    return {
+        "status": billing.status.value,
+        "reasons": [r.model_dump(mode="json") for r in billing.reasons],
+        "unit_tariff": billing.unit_tariff,
+        "surcharge_percent": billing.surcharge_percent,
+        "priced_quantity": billing.priced_quantity,
+        "amount": billing.amount,
+        "billed_amount": billing.billed_amount,
+        "unfunded_amount": billing.unfunded_amount,
+        "unfunded_quantity": billing.unfunded_quantity,
+        "over_cap_quantity": billing.over_cap_quantity,
+        "over_cap_amount": billing.over_cap_amount,
+    }
+
+
+async def receive(
+    conn: AsyncConnection, event: Envelope, data: HoursDelivered, ambito_id: str | None
+) -> tuple[Row[Any], bool]:
+    """Store a delivery as pending; ``(row, False)`` when its ``delivery_ref`` was already
+    received from this provider (the row is then a ``duplicate`` one, shown on the statement
+    of the case's district, ``ambito_id``, if known)."""
+    values = {
+        "provider_id": data.provider_id,
+        "delivery_ref": data.delivery_ref,
+        "case_id": data.case_id,
+        "service_type": data.service_type.value,
+        "delivered_on": data.delivered_on,
+        "quantity": data.quantity,
+        "evening": data.evening,
+        "cap_hours": domain.ZERO,
+        "event_source": event.source,
+        "event_id": event.id,
+        "correlation_id": event.correlation_id or event.id,
+        **_billing_values(domain.pending(data.quantity)),
+    }
+    first = (
+        await conn.execute(
+            insert(deliveries)
+            .values(values)
+            .on_conflict_do_nothing(
+                index_elements=[deliveries.c.provider_id, deliveries.c.delivery_ref],
+                # A literal, not a parameter: PostgreSQL must match the partial index.
+                index_where=text("status <> 'duplicate'"),
+            )
+            .returning(*deliveries.c)
+        )
+    ).one_or_none()
+    if first is not None:
+        return first, True
+    repeat = {
+        **values,
+        **_billing_values(domain.duplicate(data.quantity, data.delivery_ref)),
+        "ambito_id": ambito_id,
+    }
+    row = (await conn.execute(insert(deliveries).values(repeat).returning(*deliveries.c))).one()
+    return row, False
+
+
+async def deliveries_of(
+    conn: AsyncConnection, case_id: str, statuses: Sequence[domain.LineStatus]
+) -> list[Row[Any]]:
+    """The case's deliveries in these statuses, in the order they were received."""
+    query = (
+        select(deliveries)
+        .where(deliveries.c.case_id == case_id)
+        .where(deliveries.c.status.in_([s.value for s in statuses]))
+        .order_by(deliveries.c.id)
+    )
+    return list((await conn.execute(query)).all())
+
+
+async def assign_ambito(conn: AsyncConnection, case_id: str, ambito_id: str) -> None:
+    """Duplicates received before the case's district was known: now they are its."""
+    await conn.execute(
+        update(deliveries)
+        .where(deliveries.c.case_id == case_id, deliveries.c.ambito_id.is_(None))
+        .where(deliveries.c.status == domain.LineStatus.DUPLICATE.value)
+        .values(ambito_id=ambito_id)
+    )
+
+
+async def sad_hours_used(conn: AsyncConnection, case_id: str) -> Decimal:
+    used = await conn.scalar(
+        select(func.coalesce(func.sum(deliveries.c.cap_hours), 0)).where(
+            deliveries.c.case_id == case_id
+        )
+    )
+    return Decimal(used or 0)
+
+
+async def spent(conn: AsyncConnection, ambito_id: str) -> dict[str, Decimal]:
+    rows = await conn.execute(
+        select(allocations.c.funding_source, func.sum(allocations.c.amount))
+        .where(allocations.c.ambito_id == ambito_id)
+        .group_by(allocations.c.funding_source)
+    )
+    return {source: Decimal(total) for source, total in rows.all()}
+
+
+async def unprice(conn: AsyncConnection, delivery_id: int) -> None:
+    """Undo a delivery's pricing: its budget shares and its hours under the cap are freed."""
+    await conn.execute(delete(allocations).where(allocations.c.delivery_id == delivery_id))
+    await conn.execute(
+        update(deliveries).where(deliveries.c.id == delivery_id).values(cap_hours=domain.ZERO)
+    )
+
+
+async def save_billing(
+    conn: AsyncConnection,
+    row: Row[Any],
+    ambito_id: str | None,
+    billing: domain.Billing,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id == row.id)
+        .values(
+            ambito_id=ambito_id,
+            cap_hours=billing.cap_hours(ServiceType(row.service_type)),
+            priced_at=now,
+            **_billing_values(billing),
+        )
+    )
+    if billing.allocations and ambito_id is not None:
+        await conn.execute(
+            insert(allocations),
+            [
+                {
+                    "delivery_id": row.id,
+                    "ambito_id": ambito_id,
+                    "funding_source": a.funding_source,
+                    "amount": a.amount,
+                    "quantity": a.quantity,
+                }
+                for a in billing.allocations
+            ],
+        )
+
+
+async def reach_threshold(
+    conn: AsyncConnection,
+    ambito_id: str,
+    crossed: domain.ThresholdCrossed,
+    delivery_id: int,
+    now: datetime,
+) -> bool:
+    """Record the threshold as reached; False if it already was (never announced twice)."""
+    inserted = await conn.scalar(
+        insert(thresholds)
+        .values(
+            ambito_id=ambito_id,
+            funding_source=crossed.funding_source,
+            threshold_percent=crossed.threshold_percent,
+            spent=crossed.spent,
+            budget=crossed.budget,
+            reached_at=now,
+            delivery_id=delivery_id,
+        )
+        .on_conflict_do_nothing()
+        .returning(thresholds.c.threshold_percent)
+    )
+    return inserted is not None
+
+
+def as_delivery(row: Row[Any]) -> domain.Delivery:
+    return domain.Delivery(
+        provider_id=row.provider_id,
+        service_type=ServiceType(row.service_type),
+        delivered_on=row.delivered_on,
+        quantity=row.quantity,
+        evening=row.evening,
+    )
+
+
+def as_event(row: Row[Any]) -> Envelope:
+    """The HoursDelivered a stored row came from, as the cause of what its pricing emits
+    (so a threshold reached by a line once pending still carries that line's correlation)."""
+    data = HoursDelivered(
+        case_id=row.case_id,
+        provider_id=row.provider_id,
+        service_type=ServiceType(row.service_type),
+        delivered_on=row.delivered_on,
+        quantity=row.quantity,
+        delivery_ref=row.delivery_ref,
+        evening=row.evening,
+    )
+    return Envelope(
+        data=data,
+        source=row.event_source,
+        subject=row.case_id,
+        id=row.event_id,
+        correlation_id=row.correlation_id,
+    )
+
+
+def as_billing(row: Row[Any], shares: Sequence[Row[Any]]) -> domain.Billing:
+    """A stored delivery back as the domain's outcome (to render its statement lines)."""
+    return domain.Billing(
+        status=domain.LineStatus(row.status),
+        quantity=row.quantity,
+        reasons=tuple(Reason.model_validate(r) for r in row.reasons),
+        unit_tariff=row.unit_tariff,
+        surcharge_percent=row.surcharge_percent,
+        priced_quantity=row.priced_quantity,
+        amount=row.amount,
+        allocations=tuple(
+            domain.Allocation(s.funding_source, s.amount, s.quantity) for s in shares
+        ),
+        unfunded_amount=row.unfunded_amount,
+        unfunded_quantity=row.unfunded_quantity,
+        over_cap_quantity=row.over_cap_quantity,
+        over_cap_amount=row.over_cap_amount,
+    )
+
+
+# --- statements ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredDelivery:
+    row: Row[Any]
+    billing: domain.Billing
+
+
+async def statement(
+    conn: AsyncConnection, provider_id: str, period: str, ambito_id: str | None
+) -> list[StoredDelivery]:
+    """The provider's deliveries of the month (by day of delivery), in the order received.
+    Without a district: every district's, and the lines still pending (district unknown)."""
+    start, end = domain.period_bounds(period)
+    query = select(deliveries).where(
+        deliveries.c.provider_id == provider_id,
+        deliveries.c.delivered_on >= start,
+        deliveries.c.delivered_on < end,
+    )
+    if ambito_id is not None:
+        query = query.where(deliveries.c.ambito_id == ambito_id)
+    rows = list((await conn.execute(query.order_by(deliveries.c.id))).all())
+    shares: dict[int, list[Row[Any]]] = {}
+    if rows:
+        found = await conn.execute(
+            select(allocations)
+            .where(allocations.c.delivery_id.in_([r.id for r in rows]))
+            .order_by(allocations.c.delivery_id)
+        )
+        for share in found:
+            shares.setdefault(share.delivery_id, []).append(share)
+    return [StoredDelivery(r, as_billing(r, shares.get(r.id, []))) for r in rows]
+
+
+async def issued(
+    conn: AsyncConnection, provider_id: str, ambito_id: str, period: str
+) -> Row[Any] | None:
+    return (
+        await conn.execute(
+            select(statements_issued).where(
+                statements_issued.c.provider_id == provider_id,
+                statements_issued.c.ambito_id == ambito_id,
+                statements_issued.c.period == period,
+            )
+        )
+    ).one_or_none()
+
+
+async def issued_in(
+    conn: AsyncConnection, provider_id: str, period: str, ambito_id: str | None
+) -> list[Row[Any]]:
+    """The statements issued to the provider for the month (one per district)."""
+    query = select(statements_issued).where(
+        statements_issued.c.provider_id == provider_id, statements_issued.c.period == period
+    )
+    if ambito_id is not None:
+        query = query.where(statements_issued.c.ambito_id == ambito_id)
+    return list((await conn.execute(query.order_by(statements_issued.c.ambito_id))).all())
+
+
+async def issue(
+    conn: AsyncConnection,
+    provider_id: str,
+    ambito_id: str,
+    period: str,
+    total: Decimal,
+    lines: int,
+    now: datetime,
+    event_id: str,
+) -> bool:
+    """Record the statement as issued; False if it already was."""
+    inserted = await conn.scalar(
+        insert(statements_issued)
+        .values(
+            provider_id=provider_id,
+            ambito_id=ambito_id,
+            period=period,
+            total=total,
+            lines=lines,
+            issued_at=now,
+            event_id=event_id,
+        )
+        .on_conflict_do_nothing()
+        .returning(statements_issued.c.period)
+    )
+    return inserted is not None
+
+
+# --- budgets ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BudgetFigures:
+    spent: dict[str, Decimal]
+    beneficiaries_by_source: dict[str, int]
+    beneficiaries: int
+    unfunded_amount: Decimal
+    unfunded_lines: int
+    thresholds: dict[str, list[Row[Any]]]
+
+
+async def budget(conn: AsyncConnection, ambito_id: str) -> BudgetFigures:
+    joined = allocations.join(deliveries, allocations.c.delivery_id == deliveries.c.id)
+    per_source = await conn.execute(
+        select(
+            allocations.c.funding_source,
+            func.sum(allocations.c.amount),
+            func.count(func.distinct(deliveries.c.case_id)),
+        )
+        .select_from(joined)
+        .where(allocations.c.ambito_id == ambito_id)
+        .group_by(allocations.c.funding_source)
+    )
+    spent_by: dict[str, Decimal] = {}
+    people_by: dict[str, int] = {}
+    for source, total, people in per_source.all():
+        spent_by[source] = Decimal(total)
+        people_by[source] = int(people)
+    beneficiaries = await conn.scalar(
+        select(func.count(func.distinct(deliveries.c.case_id)))
+        .select_from(joined)
+        .where(allocations.c.ambito_id == ambito_id)
+    )
+    unfunded = (
+        await conn.execute(
+            select(func.coalesce(func.sum(deliveries.c.unfunded_amount), 0), func.count()).where(
+                and_(deliveries.c.ambito_id == ambito_id, deliveries.c.unfunded_amount > 0)
+            )
+        )
+    ).one()
+    reached: dict[str, list[Row[Any]]] = {}
+    for row in await conn.execute(
+        select(thresholds)
+        .where(thresholds.c.ambito_id == ambito_id)
+        .order_by(thresholds.c.threshold_percent)
+    ):
+        reached.setdefault(row.funding_source, []).append(row)
+    return BudgetFigures(
+        spent=spent_by,
+        beneficiaries_by_source=people_by,
+        beneficiaries=int(beneficiaries or 0),
+        unfunded_amount=Decimal(unfunded[0]),
+        unfunded_lines=int(unfunded[1]),
+        thresholds=reached,
+    )

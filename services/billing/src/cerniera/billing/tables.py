@@ -1,0 +1,128 @@
+"""Billing's schema. No personal data: a case is its id, its district and its dates."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from cerniera.shared.persistence.tables import inbox_table, outbox_table
+
+SCHEMA = "billing"
+
+metadata = MetaData(schema=SCHEMA)
+
+MONEY = Numeric(14, 2)
+QUANTITY = Numeric(10, 2)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("case_id", Text, primary_key=True),
+    # Null until EligibilityConfirmed arrives (a closure or a delivery may come first).
+    Column("ambito_id", Text, nullable=True),
+    Column("status", Text, nullable=False),  # unknown | confirmed | rejected
+    Column("correlation_id", Text, nullable=True),
+    Column("closed_at", DateTime(timezone=True), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("provider_id", Text, nullable=False),
+    Column("delivery_ref", Text, nullable=False),
+    Column("case_id", Text, nullable=False),
+    Column("ambito_id", Text, nullable=True),  # the case's, once known
+    Column("service_type", Text, nullable=False),
+    Column("delivered_on", Date, nullable=False),
+    Column("quantity", QUANTITY, nullable=False),
+    Column("evening", Boolean, nullable=False),
+    Column("status", Text, nullable=False),  # domain.LineStatus
+    Column("reasons", JSONB, nullable=False),  # [{code, text}]
+    Column("unit_tariff", MONEY, nullable=True),
+    Column("surcharge_percent", Numeric(5, 2), nullable=False),
+    Column("priced_quantity", QUANTITY, nullable=False),
+    Column("amount", MONEY, nullable=False),
+    Column("billed_amount", MONEY, nullable=False),
+    Column("unfunded_amount", MONEY, nullable=False),
+    Column("unfunded_quantity", QUANTITY, nullable=False),
+    Column("over_cap_quantity", QUANTITY, nullable=False),
+    Column("over_cap_amount", MONEY, nullable=False),
+    Column("cap_hours", QUANTITY, nullable=False),  # SAD hours counted toward the cap
+    # The HoursDelivered this row came from: events caused later carry its correlation.
+    Column("event_source", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("correlation_id", Text, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("priced_at", DateTime(timezone=True), nullable=True),
+    # A repeated delivery_ref (new event id) is kept as its own ``duplicate`` row; the first
+    # is the only one that counts.
+    Index(
+        "deliveries_once",
+        "provider_id",
+        "delivery_ref",
+        unique=True,
+        postgresql_where=text("status <> 'duplicate'"),
+    ),
+    Index("deliveries_case", "case_id", "status"),
+    Index("deliveries_statement", "provider_id", "delivered_on"),
+)
+
+allocations = Table(
+    "allocations",
+    metadata,
+    Column("delivery_id", BigInteger, ForeignKey(deliveries.c.id), nullable=False),
+    Column("ambito_id", Text, nullable=False),
+    Column("funding_source", Text, nullable=False),
+    Column("amount", MONEY, nullable=False),
+    Column("quantity", QUANTITY, nullable=False),
+    PrimaryKeyConstraint("delivery_id", "funding_source"),
+    Index("allocations_budget", "ambito_id", "funding_source"),
+)
+
+thresholds_reached = Table(
+    "thresholds_reached",
+    metadata,
+    Column("ambito_id", Text, nullable=False),
+    Column("funding_source", Text, nullable=False),
+    Column("threshold_percent", Integer, nullable=False),
+    Column("spent", MONEY, nullable=False),
+    Column("budget", MONEY, nullable=False),
+    Column("reached_at", DateTime(timezone=True), nullable=False),
+    Column("delivery_id", BigInteger, nullable=False),
+    PrimaryKeyConstraint("ambito_id", "funding_source", "threshold_percent"),
+)
+
+statements_issued = Table(
+    "statements_issued",
+    metadata,
+    Column("provider_id", Text, nullable=False),
+    Column("ambito_id", Text, nullable=False),
+    Column("period", Text, nullable=False),
+    Column("total", MONEY, nullable=False),
+    Column("lines", Integer, nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("event_id", Text, nullable=False),
+    PrimaryKeyConstraint("provider_id", "ambito_id", "period"),
+)
+
+outbox = outbox_table(metadata)
+inbox = inbox_table(metadata)

@@ -1,0 +1,72 @@
+"""The team's assessments (versions), overrides of the rule, and taking-charge records.
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-30
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "0002"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def _case_id() -> sa.Column[str]:
+    return sa.Column(
+        "case_id",
+        sa.Text(),
+        sa.ForeignKey("cases.case_id", ondelete="CASCADE"),
+        nullable=False,
+    )
+
+
+def upgrade() -> None:
+    op.create_table(
+        "assessments",
+        _case_id(),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("answers", postgresql.JSONB(), nullable=False),
+        sa.Column("brass_score", sa.Integer(), nullable=True),
+        sa.Column("brass_items", postgresql.JSONB(), nullable=True),
+        sa.Column("notes", sa.Text(), nullable=True),
+        sa.Column("assessed_by", sa.Text(), nullable=False),
+        sa.Column("assessed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("case_id", "version"),
+    )
+    op.create_table(
+        "taking_charge",
+        _case_id(),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("pai", postgresql.JSONB(), nullable=False),
+        sa.Column("information", postgresql.JSONB(), nullable=False),
+        sa.Column("recorded_by", sa.Text(), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("case_id", "version"),
+    )
+    op.create_table(
+        "overrides",
+        _case_id(),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("decision", postgresql.JSONB(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("decided_by", sa.Text(), nullable=False),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("rule", postgresql.JSONB(), nullable=True),
+        sa.Column("event_id", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("case_id", "seq"),
+    )
+    # The waiting list, most urgent first.
+    op.create_index("cases_status_expected", "cases", ["status", "expected_discharge_at"])
+
+
+def downgrade() -> None:
+    op.drop_index("cases_status_expected", table_name="cases")
+    op.drop_table("overrides")
+    op.drop_table("taking_charge")
+    op.drop_table("assessments")

@@ -1,0 +1,411 @@
+"""Billing's rules on the example districts (Desio, Magentino): pure, no I/O."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import cerniera.shared.ambiti
+from cerniera.billing import domain
+from cerniera.billing.config import Ambito, BillingConfig, FundingSource, load_config
+from cerniera.billing.domain import (
+    BUDGET_EXHAUSTED,
+    CAP_EXCEEDED,
+    CASE_CLOSED,
+    PROVIDER_NOT_IN_DISTRICT,
+    SERVICE_NOT_OFFERED,
+    CaseState,
+    Delivery,
+    LineStatus,
+    Portion,
+    allocate,
+    apportion,
+    bill,
+    cents,
+    is_holiday,
+    price,
+    split_at_cap,
+    surcharge_percent,
+    thresholds_crossed,
+)
+from cerniera.shared.contract import ServiceType
+from support.billing_events import ASC_MAGENTINO, MEALS, MELOGRANO, RISTORAZIONE, SAD, TELE
+
+EXAMPLE = Path(cerniera.shared.ambiti.__file__).parent / "example.toml"
+
+D = Decimal
+WEEKDAY = date(2026, 12, 9)  # a Wednesday, no holiday
+SATURDAY = date(2026, 12, 12)
+SUNDAY = date(2026, 12, 13)
+IMMACOLATA = date(2026, 12, 8)  # a Tuesday: Immaculate Conception
+CHRISTMAS = date(2026, 12, 25)  # a Friday
+PNRR, FNPS = "pnrr-m5c2-1.1.3", "fnps-2021-2022"
+
+
+@pytest.fixture(scope="module")
+def config() -> BillingConfig:
+    return load_config(EXAMPLE)
+
+
+@pytest.fixture(scope="module")
+def desio(config: BillingConfig) -> Ambito:
+    return config.ambiti["desio"]
+
+
+@pytest.fixture(scope="module")
+def magentino(config: BillingConfig) -> Ambito:
+    return config.ambiti["magentino"]
+
+
+def small(ambito: Ambito, *amounts: str) -> Ambito:
+    """``ambito`` with tiny budgets, so one line crosses thresholds and sources."""
+    ids = [PNRR, FNPS]
+    return ambito.model_copy(
+        update={
+            "funding": tuple(
+                FundingSource(id=ids[i], name=ids[i], amount=D(a)) for i, a in enumerate(amounts)
+            )
+        }
+    )
+
+
+def sad(
+    quantity: str, day: date = WEEKDAY, *, provider: str = MELOGRANO, evening: bool = False
+) -> Delivery:
+    return Delivery(provider, SAD, day, D(quantity), evening)
+
+
+def case(ambito: Ambito, used: str = "0", closed_on: date | None = None) -> CaseState:
+    return CaseState(ambito_id=ambito.id, closed_on=closed_on, sad_hours_used=D(used))
+
+
+# --- tariffs -------------------------------------------------------------------------------------
+
+
+def test_a_provider_tariff_overrides_the_district_default(desio: Ambito, magentino: Ambito) -> None:
+    def tariff(ambito: Ambito, provider: str, service: ServiceType) -> Decimal:
+        found = ambito.provider(provider)
+        assert found is not None
+        return ambito.tariff(found, service)
+
+    assert tariff(desio, MELOGRANO, SAD) == D("21.50")  # its own
+    assert tariff(desio, "coop-solidarieta-brianza", SAD) == D("22.00")  # the default
+    assert tariff(desio, RISTORAZIONE, MEALS) == D("7.50")
+    assert tariff(desio, "pasti-a-casa-desio", MEALS) == D("7.20")
+    assert tariff(desio, "telesoccorso-lombardia", TELE) == D("0.50")
+    assert tariff(desio, "croce-azzurra-teleassistenza", TELE) == D("0.55")
+    assert tariff(magentino, "coop-ticino-assistenza", SAD) == D("21.00")
+    assert tariff(magentino, ASC_MAGENTINO, SAD) == D("22.00")
+
+
+def test_lines_are_priced_at_the_provider_tariff(desio: Ambito) -> None:
+    sad_line = bill(desio, case(desio), sad("2"), {})
+    meals = bill(desio, case(desio), Delivery(RISTORAZIONE, MEALS, WEEKDAY, D(5)), {})
+    tele = bill(
+        desio, case(desio), Delivery("croce-azzurra-teleassistenza", TELE, WEEKDAY, D(7)), {}
+    )
+
+    assert (sad_line.status, sad_line.unit_tariff, sad_line.amount) == (
+        LineStatus.BILLED,
+        D("21.50"),
+        D("43.00"),
+    )
+    assert sad_line.allocations == (domain.Allocation(PNRR, D("43.00"), D(2)),)
+    assert sad_line.portions() == [Portion(LineStatus.BILLED, D(2), D("43.00"), PNRR)]
+    assert (meals.unit_tariff, meals.amount, meals.billed_amount) == (
+        D("7.50"),
+        D("37.50"),
+        D("37.50"),
+    )
+    assert (tele.unit_tariff, tele.amount) == (D("0.55"), D("3.85"))
+    assert sad_line.reasons == meals.reasons == ()
+
+
+# --- surcharge -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        (WEEKDAY, False),
+        (SATURDAY, False),
+        (SUNDAY, True),
+        (IMMACOLATA, True),
+        (CHRISTMAS, True),
+        (date(2026, 12, 26), True),  # Santo Stefano
+        (date(2026, 4, 6), True),  # Easter Monday
+        (date(2026, 12, 7), False),  # Sant'Ambrogio: Milan's patron, not a national holiday
+    ],
+)
+def test_holidays_are_sundays_and_italian_public_holidays(day: date, expected: bool) -> None:
+    assert is_holiday(day) is expected
+
+
+def test_the_surcharge_applies_to_evening_and_holiday_sad_hours_only(desio: Ambito) -> None:
+    rules = desio.billing
+    assert surcharge_percent(rules, SAD, WEEKDAY, False) == 0
+    assert surcharge_percent(rules, SAD, WEEKDAY, True) == 10
+    assert surcharge_percent(rules, SAD, SUNDAY, False) == 10
+    assert surcharge_percent(rules, SAD, IMMACOLATA, False) == 10
+    assert surcharge_percent(rules, SAD, CHRISTMAS, True) == 10  # not twice
+    assert surcharge_percent(rules, MEALS, CHRISTMAS, False) == 0
+    assert surcharge_percent(rules, TELE, SUNDAY, True) == 0
+
+
+def test_surcharged_lines_are_priced_with_it(desio: Ambito) -> None:
+    state = case(desio)
+    evening = bill(desio, state, sad("1", evening=True), {})
+    immacolata = bill(desio, state, sad("1.5", IMMACOLATA), {})
+    christmas = bill(desio, state, sad("2", CHRISTMAS), {})
+    meals = bill(desio, state, Delivery(RISTORAZIONE, MEALS, CHRISTMAS, D(5)), {})
+
+    assert (evening.surcharge_percent, evening.amount) == (D(10), D("23.65"))
+    assert (immacolata.surcharge_percent, immacolata.amount) == (D(10), D("35.48"))  # 35.475
+    assert christmas.amount == D("47.30")
+    assert (meals.surcharge_percent, meals.amount) == (D(0), D("37.50"))
+
+
+# --- rounding ------------------------------------------------------------------------------------
+
+
+def test_amounts_are_rounded_to_the_cent_half_up_once_per_line() -> None:
+    assert price(D("0.15"), D("21.50")) == D("3.23")  # 3.225: half-up, not banker's 3.22
+    assert price(D("0.25"), D("22.50")) == D("5.63")  # 5.625
+    assert price(D("1.25"), D("21.50"), D(10)) == D("29.56")  # 29.5625
+    assert price(D("0.33"), D("0.55")) == D("0.18")  # 0.1815
+    assert price(D("0.33"), D("21.50"), D(10)) == D("7.80")  # 7.8045, not 7.10 + 0.71
+    assert cents(D("2.345")) == D("2.35")
+    assert cents(D("-2.345")) == D("-2.35")
+    assert str(price(D(2), D("22.00"))) == "44.00"
+    assert isinstance(price(D(1), D("7.50")), Decimal)
+
+
+# --- the SAD cap ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("used", "quantity", "within", "beyond"),
+    [
+        ("0", "2", "2", "0"),
+        ("78", "2", "2", "0"),
+        ("79", "2", "1", "1"),
+        ("79.5", "1.25", "0.5", "0.75"),
+        ("80", "2", "0", "2"),
+        ("85", "1", "0", "1"),
+    ],
+)
+def test_split_at_cap(used: str, quantity: str, within: str, beyond: str) -> None:
+    assert split_at_cap(D(used), D(quantity), D(80)) == (D(within), D(beyond))
+
+
+def test_a_line_crossing_the_cap_is_split_79_plus_2(desio: Ambito) -> None:
+    result = bill(desio, case(desio, used="79"), sad("2"), {})
+
+    assert result.status is LineStatus.BILLED
+    assert (result.priced_quantity, result.over_cap_quantity) == (D(1), D(1))
+    assert result.cap_hours(SAD) == D(1)
+    assert result.billed_amount == D("21.50")
+    assert [r.code for r in result.reasons] == [CAP_EXCEEDED]
+    assert result.portions() == [
+        Portion(LineStatus.BILLED, D(1), D("21.50"), PNRR),
+        Portion(LineStatus.REFUSED, D(1), D("21.50"), reason=result.reasons[0]),
+    ]
+
+
+def test_hours_beyond_the_cap_are_refused_and_never_billed(desio: Ambito) -> None:
+    result = bill(desio, case(desio, used="80"), sad("3"), {})
+
+    assert result.status is LineStatus.REFUSED
+    assert result.allocations == ()
+    assert result.billed_amount == 0
+    assert result.cap_hours(SAD) == 0
+    [portion] = result.portions()
+    assert (portion.status, portion.quantity, portion.funding_source) == (
+        LineStatus.REFUSED,
+        D(3),
+        None,
+    )
+    assert portion.reason is not None
+    assert portion.reason.code == CAP_EXCEEDED
+
+
+def test_the_cap_is_for_sad_hours_only(desio: Ambito) -> None:
+    meals = bill(desio, case(desio, used="80"), Delivery(RISTORAZIONE, MEALS, WEEKDAY, D(90)), {})
+    assert (meals.status, meals.priced_quantity, meals.over_cap_quantity) == (
+        LineStatus.BILLED,
+        D(90),
+        D(0),
+    )
+    assert meals.cap_hours(MEALS) == 0
+
+
+# --- refusals ------------------------------------------------------------------------------------
+
+
+def test_a_provider_outside_the_district_is_refused(desio: Ambito) -> None:
+    result = bill(desio, case(desio), sad("2", provider=ASC_MAGENTINO), {})
+
+    assert result.status is LineStatus.REFUSED
+    assert [r.code for r in result.reasons] == [PROVIDER_NOT_IN_DISTRICT]
+    assert (result.unit_tariff, result.amount, result.allocations) == (None, D(0), ())
+
+
+def test_a_service_the_provider_is_not_registered_for_is_refused(desio: Ambito) -> None:
+    result = bill(desio, case(desio), Delivery(MELOGRANO, MEALS, WEEKDAY, D(5)), {})
+    assert [r.code for r in result.reasons] == [SERVICE_NOT_OFFERED]
+    assert result.status is LineStatus.REFUSED
+
+
+def test_lines_delivered_after_the_closure_are_refused(desio: Ambito) -> None:
+    closed = case(desio, closed_on=WEEKDAY)
+    on_the_day = bill(desio, closed, sad("2", WEEKDAY), {})
+    after = bill(desio, closed, sad("2", date(2026, 12, 10)), {})
+
+    assert on_the_day.status is LineStatus.BILLED
+    assert after.status is LineStatus.REFUSED
+    assert [r.code for r in after.reasons] == [CASE_CLOSED]
+    assert (after.allocations, after.cap_hours(SAD)) == ((), D(0))
+    assert after.amount == D("43.00")  # what it would have been worth, shown, not paid
+
+
+# --- funding sources -----------------------------------------------------------------------------
+
+
+def test_allocate_spends_sources_in_order() -> None:
+    sources = [
+        FundingSource(id="a", name="A", amount=D(100)),
+        FundingSource(id="b", name="B", amount=D(50)),
+    ]
+    assert allocate(D(30), sources, {}) == ([("a", D(30))], D(0))
+    assert allocate(D(30), sources, {"a": D(90)}) == ([("a", D(10)), ("b", D(20))], D(0))
+    assert allocate(D(30), sources, {"a": D(100)}) == ([("b", D(30))], D(0))
+    assert allocate(D(30), sources, {"a": D(100), "b": D(40)}) == ([("b", D(10))], D(20))
+    assert allocate(D(30), sources, {"a": D(100), "b": D(50)}) == ([], D(30))
+
+
+def test_apportion_keeps_every_part_and_the_sum() -> None:
+    assert apportion(D(2), [D(10), D(34)]) == [D("0.45"), D("1.55")]
+    assert apportion(D(1), [D(1), D(1), D(1)]) == [D("0.33"), D("0.34"), D("0.33")]
+    assert sum(apportion(D("0.01"), [D(5), D(5), D(5)])) == D("0.01")
+    assert apportion(D(2), [D(44)]) == [D(2)]
+
+
+def test_a_line_is_split_across_two_funding_sources(magentino: Ambito) -> None:
+    spent = {PNRR: D("329985.00")}  # 10.00 left on the first source
+    result = bill(magentino, case(magentino), sad("2", provider=ASC_MAGENTINO), spent)
+
+    assert result.status is LineStatus.BILLED
+    assert result.amount == result.billed_amount == D("44.00")
+    assert result.allocations == (
+        domain.Allocation(PNRR, D("10.00"), D("0.45")),
+        domain.Allocation(FNPS, D("34.00"), D("1.55")),
+    )
+    assert [p.funding_source for p in result.portions()] == [PNRR, FNPS]
+    assert result.reasons == ()
+
+
+def test_spending_beyond_every_source_is_unfunded_not_paid(magentino: Ambito) -> None:
+    budget = small(magentino, "100.00", "50.00")
+    partly = bill(
+        budget, case(budget), sad("2", provider=ASC_MAGENTINO), {PNRR: D(100), FNPS: D(40)}
+    )
+    nothing = bill(
+        budget, case(budget), sad("2", provider=ASC_MAGENTINO), {PNRR: D(100), FNPS: D(50)}
+    )
+
+    assert partly.status is LineStatus.BILLED
+    assert (partly.billed_amount, partly.unfunded_amount) == (D("10.00"), D("34.00"))
+    assert [r.code for r in partly.reasons] == [BUDGET_EXHAUSTED]
+    assert [(p.status, p.quantity, p.amount, p.funding_source) for p in partly.portions()] == [
+        (LineStatus.BILLED, D("0.45"), D("10.00"), FNPS),
+        (LineStatus.REFUSED, D("1.55"), D("34.00"), None),
+    ]
+    assert nothing.status is LineStatus.REFUSED
+    assert (nothing.billed_amount, nothing.unfunded_amount) == (D(0), D("44.00"))
+    assert [r.code for r in nothing.reasons] == [BUDGET_EXHAUSTED]
+    # Delivered within the rules: the hours count toward the cap even though unfunded.
+    assert nothing.cap_hours(SAD) == D(2)
+
+
+# --- thresholds ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        ("0", "49.99", []),
+        ("40", "60", [50]),
+        ("49.99", "50", [50]),  # reaching it exactly counts
+        ("50", "60", []),  # already past: never twice
+        ("40", "85", [50, 80]),  # two with one line
+        ("0", "100", [50, 80, 100]),
+        ("99", "120", [100]),
+    ],
+)
+def test_thresholds_crossed(before: str, after: str, expected: list[int]) -> None:
+    assert thresholds_crossed(D(before), D(after), D(100), (50, 80, 100)) == expected
+
+
+def test_a_line_crossing_two_thresholds_reports_both(magentino: Ambito) -> None:
+    budget = small(magentino, "100.00", "50.00")
+    result = bill(budget, case(budget), sad("2", provider=ASC_MAGENTINO), {PNRR: D(45)})
+
+    assert [
+        (t.funding_source, t.threshold_percent, t.spent, t.budget) for t in result.thresholds
+    ] == [
+        (PNRR, 50, D("89.00"), D("100.00")),
+        (PNRR, 80, D("89.00"), D("100.00")),
+    ]
+
+
+def test_a_split_line_reports_thresholds_of_both_sources(magentino: Ambito) -> None:
+    budget = small(magentino, "100.00", "50.00")
+    result = bill(budget, case(budget), sad("2", provider=ASC_MAGENTINO), {PNRR: D(70)})
+
+    # 30.00 ends the first source (80 % and 100 %), 14.00 opens the second (28 %: none).
+    assert [(t.funding_source, t.threshold_percent) for t in result.thresholds] == [
+        (PNRR, 80),
+        (PNRR, 100),
+    ]
+
+
+# --- other statuses and statements ---------------------------------------------------------------
+
+
+def test_duplicate_and_pending_lines_are_shown_never_paid() -> None:
+    [dup] = domain.duplicate(D(2), "MEL-1").portions()
+    [wait] = domain.pending(D(2)).portions()
+    assert (dup.status, dup.amount, dup.reason and dup.reason.code) == (
+        LineStatus.DUPLICATE,
+        D(0),
+        "delivery.duplicate",
+    )
+    assert (wait.status, wait.amount) == (LineStatus.PENDING, D(0))
+
+
+def test_totals_count_only_billed_lines_as_paid(desio: Ambito) -> None:
+    split = bill(desio, case(desio, used="79"), sad("2"), {})
+    meals = bill(desio, case(desio), Delivery(RISTORAZIONE, MEALS, WEEKDAY, D(5)), {})
+    dup = domain.duplicate(D(5), "R-1")
+    sums = domain.totals(
+        [(SAD, p) for p in split.portions()]
+        + [(MEALS, p) for p in meals.portions() + dup.portions()]
+    )
+
+    assert list(sums) == [SAD, MEALS]
+    assert (sums[SAD].billed_quantity, sums[SAD].billed_amount) == (D(1), D("21.50"))
+    assert (sums[SAD].refused_quantity, sums[SAD].lines) == (D(1), 2)
+    assert (sums[MEALS].billed_amount, sums[MEALS].lines, sums[MEALS].refused_quantity) == (
+        D("37.50"),
+        2,
+        D(0),
+    )
+
+
+def test_period_bounds() -> None:
+    assert domain.period_bounds("2026-12") == (date(2026, 12, 1), date(2027, 1, 1))
+    assert domain.period_bounds("2027-02") == (date(2027, 2, 1), date(2027, 3, 1))
+    assert domain.period_of(date(2026, 1, 31)) == "2026-01"

@@ -1,0 +1,360 @@
+"""The team's corrections and overrides of the rule, on the example districts: pure, no I/O."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+import cerniera.shared.ambiti
+from cerniera.intake.config import Ambito, load_config
+from cerniera.intake.domain import (
+    RULE,
+    Decision,
+    Eligible,
+    NotEligible,
+    OverrideError,
+    ReassessmentOutcome,
+    decide,
+    decision_from_record,
+    decision_record,
+    override,
+    reassess,
+    rule_says,
+    same_decision,
+    unknown_requirements,
+)
+from cerniera.shared.contract import Intensity, Reason, ServiceType
+from support.discharges import Y, assessment, met_answers, not_met_answers
+
+EXAMPLE = Path(cerniera.shared.ambiti.__file__).parent / "example.toml"
+OPERATOR = "op-lbianchi"
+
+
+@pytest.fixture(scope="module")
+def desio() -> Ambito:
+    return load_config(EXAMPLE).ambiti["desio"]
+
+
+def codes(decision: Decision) -> list[str]:
+    return [r.code for r in decision.reasons]
+
+
+def eligible(desio: Ambito, brass_score: int) -> Decision:
+    return decide(desio, assessment(met_answers(), brass_score=brass_score))
+
+
+def rejected(desio: Ambito) -> Decision:
+    return decide(desio, assessment(not_met_answers()))
+
+
+# --- corrections ---------------------------------------------------------------------------
+
+
+def test_a_waiting_case_is_decided_by_the_rule(desio: Ambito) -> None:
+    result = reassess(
+        desio,
+        assessment(met_answers(), brass_score=25),
+        None,
+        overridden=False,
+        version=1,
+        assessed_by=OPERATOR,
+    )
+
+    assert result.outcome is ReassessmentOutcome.DECIDED
+    assert result.decision == result.rule
+    assert isinstance(result.decision, Eligible)
+    assert result.decision.intensity is Intensity.HIGH
+    assert result.decision.decided_by == RULE
+    assert codes(result.decision) == ["phase2.primary_met", "phase2.others_met", "intensity.brass"]
+
+
+def test_answers_that_keep_the_decision_publish_nothing(desio: Ambito) -> None:
+    # Different answers and score, same eligibility and band.
+    changed = {**met_answers(), "R9": Y}
+    result = reassess(
+        desio,
+        assessment(changed, brass_score=24),
+        eligible(desio, 25),
+        overridden=False,
+        version=2,
+        assessed_by=OPERATOR,
+    )
+
+    assert result.outcome is ReassessmentOutcome.UNCHANGED
+    assert result.decision is None
+    assert isinstance(result.rule, Eligible)
+
+
+def test_a_correction_that_flips_eligibility_supersedes_the_decision(desio: Ambito) -> None:
+    result = reassess(
+        desio,
+        assessment(not_met_answers()),
+        eligible(desio, 25),
+        overridden=False,
+        version=3,
+        assessed_by=OPERATOR,
+    )
+
+    assert result.outcome is ReassessmentOutcome.CORRECTED
+    assert isinstance(result.decision, NotEligible)
+    assert result.decision.decided_by == RULE
+    assert codes(result.decision) == [
+        "assessment.corrected",
+        "phase2.primary_not_met",
+        "phase2.others_met",
+    ]
+    why = result.decision.reasons[0].text
+    assert "version 3 by op-lbianchi" in why
+    assert "'eligible, high intensity' to 'not eligible'" in why
+    assert "supersedes" in why
+    assert result.decision.reasons[1:] == result.rule.reasons
+
+
+def test_a_correction_that_changes_only_the_intensity_supersedes_too(desio: Ambito) -> None:
+    result = reassess(
+        desio,
+        assessment(met_answers(), brass_score=5),
+        eligible(desio, 25),
+        overridden=False,
+        version=2,
+        assessed_by=OPERATOR,
+    )
+
+    assert result.outcome is ReassessmentOutcome.CORRECTED
+    assert isinstance(result.decision, Eligible)
+    assert result.decision.intensity is Intensity.LOW
+    assert {s.service_type for s in result.decision.services} == {
+        ServiceType.SAD,
+        ServiceType.TELEASSISTANCE,
+    }
+    assert codes(result.decision)[0] == "assessment.corrected"
+
+
+def test_an_override_holds_whatever_the_new_answers(desio: Ambito) -> None:
+    in_force = override(
+        desio,
+        eligible=True,
+        intensity=Intensity.MEDIUM,
+        reason="rete familiare assente",
+        decided_by=OPERATOR,
+        in_force=rejected(desio),
+        rule=rejected(desio),
+    ).decision
+
+    result = reassess(
+        desio,
+        assessment(not_met_answers()),
+        in_force,
+        overridden=True,
+        version=2,
+        assessed_by="op-other",
+    )
+
+    assert result.outcome is ReassessmentOutcome.HELD_BY_OVERRIDE
+    assert result.decision is None
+    assert isinstance(result.rule, NotEligible)  # still computed, shown to the team
+
+
+def test_unknown_requirements_are_named_in_order(desio: Ambito) -> None:
+    assert unknown_requirements(desio.phase2, {"R1": "yes", "R12": "no", "R10": "yes"}) == [
+        "R12",
+        "R10",
+    ]
+    assert unknown_requirements(desio.phase2, met_answers()) == []
+
+
+# --- overrides -----------------------------------------------------------------------------
+
+
+def test_override_to_eligible_names_the_operator_and_keeps_the_rule_for_the_record(
+    desio: Ambito,
+) -> None:
+    rule = rejected(desio)
+
+    result = override(
+        desio,
+        eligible=True,
+        intensity=Intensity.HIGH,
+        reason="Caregiver ricoverato.",
+        decided_by=OPERATOR,
+        in_force=rule,
+        rule=rule,
+    )
+
+    assert result.publish is True
+    decision = result.decision
+    assert isinstance(decision, Eligible)
+    assert decision.decided_by == OPERATOR
+    assert decision.intensity is Intensity.HIGH
+    assert decision.ambito_id == "desio"
+    assert {s.service_type: s.weekly_quantity for s in decision.services}[ServiceType.SAD] == 12
+    assert codes(decision) == [
+        "override.team",
+        "intensity.team",
+        "override.rule_decision",
+        "rule.phase2.primary_not_met",
+        "rule.phase2.others_met",
+    ]
+    assert decision.reasons[0].text == (
+        "decided by op-lbianchi, overriding the district rule: Caregiver ricoverato."
+    )
+    assert decision.reasons[2].text == "the district rule: not eligible"
+    assert [r.text for r in decision.reasons[3:]] == [r.text for r in rule.reasons]
+
+
+def test_override_to_not_eligible(desio: Ambito) -> None:
+    rule = eligible(desio, 12)
+
+    result = override(
+        desio,
+        eligible=False,
+        intensity=None,
+        reason="La persona rifiuta i servizi.",
+        decided_by=OPERATOR,
+        in_force=rule,
+        rule=rule,
+    )
+
+    assert result.publish is True
+    assert isinstance(result.decision, NotEligible)
+    assert result.decision.decided_by == OPERATOR
+    assert result.decision.ambito_id == "desio"
+    assert codes(result.decision)[:2] == ["override.team", "override.rule_decision"]
+    assert "eligible, medium intensity" in result.decision.reasons[1].text
+    assert codes(result.decision)[-1] == "rule.intensity.brass"
+
+
+def test_override_to_what_is_in_force_is_recorded_but_not_published(desio: Ambito) -> None:
+    rule = eligible(desio, 12)  # medium
+
+    same = override(
+        desio,
+        eligible=True,
+        intensity=Intensity.MEDIUM,
+        reason="Confermato dall'équipe.",
+        decided_by=OPERATOR,
+        in_force=rule,
+        rule=rule,
+    )
+    other_intensity = override(
+        desio,
+        eligible=True,
+        intensity=Intensity.LOW,
+        reason="Figlia presente tutti i pomeriggi.",
+        decided_by=OPERATOR,
+        in_force=rule,
+        rule=rule,
+    )
+
+    assert same.publish is False
+    assert same.decision.decided_by == OPERATOR  # recorded as the team's decision
+    assert other_intensity.publish is True
+
+
+def test_override_before_any_assessment_is_the_first_decision(desio: Ambito) -> None:
+    result = override(
+        desio,
+        eligible=True,
+        intensity=Intensity.LOW,
+        reason="Urgente: dimissione domani.",
+        decided_by=OPERATOR,
+        in_force=None,
+        rule=None,
+    )
+
+    assert result.publish is True
+    assert codes(result.decision) == ["override.team", "intensity.team", "override.rule_decision"]
+    assert result.decision.reasons[2].text == ("the district rule: no decision yet (no assessment)")
+
+
+def test_overrides_the_case_cannot_take(desio: Ambito) -> None:
+    with pytest.raises(OverrideError, match="no district"):
+        override(
+            None,
+            eligible=True,
+            intensity=Intensity.LOW,
+            reason="x",
+            decided_by=OPERATOR,
+            in_force=None,
+            rule=None,
+        )
+    with pytest.raises(OverrideError, match="needs its intensity"):
+        override(
+            desio,
+            eligible=True,
+            intensity=None,
+            reason="x",
+            decided_by=OPERATOR,
+            in_force=None,
+            rule=None,
+        )
+    with pytest.raises(OverrideError, match="no intensity"):
+        override(
+            desio,
+            eligible=False,
+            intensity=Intensity.LOW,
+            reason="x",
+            decided_by=OPERATOR,
+            in_force=None,
+            rule=None,
+        )
+
+
+def test_a_case_outside_every_district_can_only_stay_rejected() -> None:
+    outside = NotEligible(reasons=[Reason(code="residence.outside_ambiti", text="Roma")])
+
+    assert rule_says(None, assessment(met_answers()), stored=outside) == outside
+    result = override(
+        None,
+        eligible=False,
+        intensity=None,
+        reason="Confermato.",
+        decided_by=OPERATOR,
+        in_force=outside,
+        rule=outside,
+    )
+    assert result.publish is False
+    assert "rule.residence.outside_ambiti" in codes(result.decision)
+
+
+def test_what_the_rule_says(desio: Ambito) -> None:
+    by_team = NotEligible(reasons=[Reason(code="override.team", text="x")], decided_by=OPERATOR)
+
+    assert rule_says(desio, None) is None
+    assert rule_says(None, None, stored=by_team) is None
+    assert rule_says(desio, assessment(met_answers(), brass_score=25)) == eligible(desio, 25)
+
+
+# --- stored decisions ---------------------------------------------------------------------------
+
+
+def test_same_decision_compares_eligibility_and_intensity(desio: Ambito) -> None:
+    assert same_decision(eligible(desio, 11), eligible(desio, 19))
+    assert not same_decision(eligible(desio, 10), eligible(desio, 11))
+    assert not same_decision(eligible(desio, 10), rejected(desio))
+    assert same_decision(rejected(desio), NotEligible(reasons=[]))
+
+
+def test_decisions_survive_their_stored_record(desio: Ambito) -> None:
+    at = datetime(2024, 10, 1, 9, 30, tzinfo=UTC)
+    confirmed = override(
+        desio,
+        eligible=True,
+        intensity=Intensity.HIGH,
+        reason="x",
+        decided_by=OPERATOR,
+        in_force=None,
+        rule=None,
+    ).decision
+
+    record = decision_record(confirmed, at)
+
+    assert record["decided_at"] == "2024-10-01T09:30:00+00:00"
+    assert record["decided_by"] == OPERATOR
+    assert decision_from_record(record, "desio") == confirmed
+    assert decision_from_record(decision_record(rejected(desio)), "desio") == rejected(desio)
+    assert decision_from_record(None, "desio") is None
+    with pytest.raises(ValueError, match="district"):
+        decision_from_record(record, None)
