@@ -488,7 +488,12 @@ class ServiceActivationRequested(EventData):
         examples=[6],
     )
     start_by: date = Field(
-        description="The service must be running by this day (the discharge day).",
+        description=(
+            "The service must be running by this day: the discharge day, or, when no provider "
+            "can start that early, this provider's earliest day (the case is then escalated). "
+            "A request repeated with the same request_id updates it (e.g. a new start_by "
+            "after the discharge was rescheduled)."
+        ),
         examples=["2024-10-03"],
     )
     beneficiary: Beneficiary = Field(

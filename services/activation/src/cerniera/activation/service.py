@@ -1,0 +1,57 @@
+"""The activation service as the shared runtime runs it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cerniera.activation.api import make_app
+from cerniera.activation.config import ActivationConfig, load_config
+from cerniera.activation.handlers import Activation
+from cerniera.activation.tables import SCHEMA, inbox, metadata, outbox
+from cerniera.shared.runtime import ServiceRuntime, ServiceSpec
+from cerniera.shared.settings import DatabaseSettings, KafkaSettings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+HTTP_PORT = 8001
+
+
+def spec(config: ActivationConfig | None = None, *, deadline_check_s: float = 1.0) -> ServiceSpec:
+    """``deadline_check_s``: how often (real seconds) unanswered requests are looked for."""
+    config = config or load_config()
+
+    async def check_deadlines(runtime: ServiceRuntime) -> int:
+        return await Activation(config, runtime.clock).expire_overdue(runtime.db)
+
+    return ServiceSpec(
+        name=SCHEMA,
+        metadata=metadata,
+        outbox=outbox,
+        inbox=inbox,
+        migrations=MIGRATIONS,
+        subscribes=lambda topics: [
+            topics.hospital_discharges,
+            topics.intake_cases,
+            topics.providers_reports,
+            topics.monitoring_cases,
+        ],
+        handlers=lambda runtime: Activation(config, runtime.clock).handlers(),
+        periodic=check_deadlines,
+        period_s=deadline_check_s,
+        http=make_app,
+        http_port=HTTP_PORT,
+    )
+
+
+def runtime(
+    kafka: KafkaSettings | None = None,
+    database: DatabaseSettings | None = None,
+    config: ActivationConfig | None = None,
+    *,
+    deadline_check_s: float = 1.0,
+    **options: Any,
+) -> ServiceRuntime:
+    """The activation service; ``options`` go to ``ServiceRuntime`` (clock, service, relay...)."""
+    return ServiceRuntime(
+        spec(config, deadline_check_s=deadline_check_s), kafka, database, **options
+    )

@@ -1,0 +1,144 @@
+"""Reading and locking activation's rows, shared by the handlers, the deadline check and the API.
+
+Lock order is always the case row first, then its requests: the consumer, the deadline check
+and other replicas then never deadlock, and each sees the case as the last one left it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from cerniera.activation.domain import Attempt, CaseStatus, CaseView, RequestStatus
+from cerniera.activation.tables import cases, requests
+from cerniera.shared.contract import Beneficiary, ServiceLine, ServiceType
+
+
+@dataclass(frozen=True)
+class Case:
+    case_id: str
+    status: CaseStatus
+    ambito_id: str | None
+    municipality_code: str | None
+    beneficiary: Beneficiary | None
+    services: tuple[ServiceLine, ...]
+    discharge_on: date | None
+    correlation_id: str
+    end_reason: str | None
+
+    @classmethod
+    def of(cls, row: Row[Any]) -> Case:
+        return cls(
+            case_id=row.case_id,
+            status=CaseStatus(row.status),
+            ambito_id=row.ambito_id,
+            municipality_code=row.municipality_code,
+            beneficiary=Beneficiary.model_validate(row.beneficiary) if row.beneficiary else None,
+            services=tuple(ServiceLine.model_validate(s) for s in row.services or ()),
+            discharge_on=row.discharge_on,
+            correlation_id=row.correlation_id,
+            end_reason=row.end_reason,
+        )
+
+    @property
+    def municipality(self) -> str:
+        """Known once the hospital's announcement arrived (every planned case)."""
+        if self.municipality_code is None:
+            raise ValueError(f"case {self.case_id} has no municipality yet")
+        return self.municipality_code
+
+    @property
+    def discharge_day(self) -> date:
+        """Known from whichever came first, the announcement or the decision."""
+        if self.discharge_on is None:
+            raise ValueError(f"case {self.case_id} has no discharge date")
+        return self.discharge_on
+
+    def quantity(self, service: ServiceType) -> Decimal:
+        return next(s.weekly_quantity for s in self.services if s.service_type == service)
+
+    def view(self) -> CaseView:
+        return CaseView(
+            case_id=self.case_id,
+            status=self.status,
+            discharge_on=self.discharge_on,
+            services=tuple(s.service_type for s in self.services),
+            municipality_code=self.municipality_code,
+            end_reason=self.end_reason,
+        )
+
+
+def attempt_of(row: Row[Any]) -> Attempt:
+    return Attempt(
+        request_id=row.request_id,
+        service_type=ServiceType(row.service_type),
+        provider_id=row.provider_id,
+        attempt=row.attempt,
+        status=RequestStatus(row.status),
+        start_by=row.start_by,
+        earliest_start=row.earliest_start,
+        requested_at=row.requested_at,
+        deadline_at=row.deadline_at,
+        answered_at=row.answered_at,
+        active_from=row.active_from,
+        reason=row.reason,
+    )
+
+
+async def lock_case(
+    conn: AsyncConnection, case_id: str, *, skip_locked: bool = False
+) -> Case | None:
+    row = (
+        await conn.execute(
+            select(cases).where(cases.c.case_id == case_id).with_for_update(skip_locked=skip_locked)
+        )
+    ).one_or_none()
+    return Case.of(row) if row is not None else None
+
+
+async def lock_or_create_case(
+    conn: AsyncConnection, case_id: str, values: Mapping[str, Any]
+) -> tuple[Case, bool]:
+    """The case locked, created from ``values`` if new; ``True`` when it was created. Insert
+    first, then lock: two replicas seeing the case's first events on two topics at once then
+    queue on the row instead of one failing on the primary key."""
+    created = await conn.scalar(
+        insert(cases)
+        .values(case_id=case_id, **values)
+        .on_conflict_do_nothing()
+        .returning(cases.c.case_id)
+    )
+    case = await lock_case(conn, case_id)
+    assert case is not None
+    return case, created is not None
+
+
+async def attempts_of(conn: AsyncConnection, case_id: str) -> list[Attempt]:
+    rows = await conn.execute(
+        select(requests)
+        .where(requests.c.case_id == case_id)
+        .order_by(requests.c.requested_at, requests.c.request_id)
+    )
+    return [attempt_of(r) for r in rows]
+
+
+async def attempts_by_case(
+    conn: AsyncConnection, case_ids: Sequence[str]
+) -> dict[str, list[Attempt]]:
+    found: dict[str, list[Attempt]] = {c: [] for c in case_ids}
+    if case_ids:
+        rows = await conn.execute(
+            select(requests)
+            .where(requests.c.case_id.in_(case_ids))
+            .order_by(requests.c.case_id, requests.c.requested_at, requests.c.request_id)
+        )
+        for r in rows:
+            found[r.case_id].append(attempt_of(r))
+    return found

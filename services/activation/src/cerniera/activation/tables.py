@@ -1,0 +1,78 @@
+"""Activation's schema. It keeps only the contact a provider needs (name, address, phone) and the
+municipality that picks the providers: no fiscal code, no clinical data."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from cerniera.shared.persistence.tables import inbox_table, outbox_table
+
+SCHEMA = "activation"
+
+metadata = MetaData(schema=SCHEMA)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("case_id", Text, primary_key=True),
+    Column("status", Text, nullable=False),
+    Column("ambito_id", Text, nullable=True),
+    Column("municipality_code", Text, nullable=True),
+    # {name, address, phone}: exactly what a ServiceActivationRequested carries.
+    Column("beneficiary", JSONB, nullable=True),
+    # The package: [{service_type, weekly_quantity}].
+    Column("services", JSONB, nullable=True),
+    Column("discharge_at", DateTime(timezone=True), nullable=True),
+    Column("discharge_on", Date, nullable=True),
+    Column("end_reason", Text, nullable=True),
+    Column("correlation_id", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("cases_status", "status"),
+)
+
+requests = Table(
+    "requests",
+    metadata,
+    Column("request_id", Text, primary_key=True),
+    Column("case_id", Text, ForeignKey("cases.case_id"), nullable=False),
+    Column("service_type", Text, nullable=False),
+    Column("provider_id", Text, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("weekly_quantity", Numeric(10, 2), nullable=False),
+    Column("start_by", Date, nullable=False),
+    Column("earliest_start", Date, nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("deadline_at", DateTime(timezone=True), nullable=False),
+    Column("answered_at", DateTime(timezone=True), nullable=True),
+    Column("active_from", Date, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("case_id", "service_type", "attempt", name="requests_case_service_attempt"),
+    Index("requests_case", "case_id"),
+    # What the deadline check scans every period: pending requests by deadline.
+    Index(
+        "requests_pending_deadline",
+        "deadline_at",
+        postgresql_where=text("status = 'requested'"),
+    ),
+)
+
+outbox = outbox_table(metadata)
+inbox = inbox_table(metadata)

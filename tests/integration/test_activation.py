@@ -1,0 +1,747 @@
+"""Activation end to end: real broker, real PostgreSQL, real HTTP; nothing mocked.
+
+Each test starts activation on its own topic prefix and an empty database, with a clock whose
+epoch is Monday 2 March 2026, 9:00 in Italy (no holiday near), so lead times are deterministic:
+in Desio (municipality 108023) SAD is asked of coop-il-melograno (2 working days: Wednesday 4)
+then coop-solidarieta-brianza (1 day), meals of brianza-ristorazione-sociale (2 days) then
+pasti-a-casa-desio (3 days), teleassistance of telesoccorso-lombardia (3 days: Thursday 5) then
+croce-azzurra-teleassistenza (2 days). The tests publish what the hospital, intake, providers
+and monitoring would, and look at what an outside system sees on ``activation.services``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeAlias, TypeVar
+
+import httpx
+import pytest
+from aiokafka import ConsumerRecord
+from sqlalchemy import select
+
+import cerniera.shared.ambiti
+from cerniera.activation.config import load_config
+from cerniera.activation.service import runtime
+from cerniera.activation.tables import cases, requests
+from cerniera.shared.clock import ROME, Clock
+from cerniera.shared.contract import (
+    CaseOutcome,
+    EligibilityConfirmed,
+    EligibilityRejected,
+    EscalationReason,
+    EventData,
+    ServiceActivated,
+    ServiceActivationEscalated,
+    ServiceActivationRequested,
+    ServiceDeactivated,
+    ServiceType,
+    Topics,
+)
+from cerniera.shared.envelope import Envelope, decode
+from cerniera.shared.runtime import ServiceRuntime, ServiceSettings
+from cerniera.shared.settings import DatabaseSettings, KafkaSettings
+from support.activation_events import (
+    MEDIUM,
+    accepted,
+    closed,
+    confirmed,
+    declined,
+    from_intake,
+    from_monitoring,
+    from_provider,
+    readmission,
+    readmitted,
+    rejected,
+)
+from support.discharges import (
+    FISCAL_CODE,
+    announced,
+    assessment,
+    cancelled,
+    from_hospital,
+    rescheduled,
+)
+from support.kafka import headers_of, publish, read_topic
+from support.waiting import eventually, read_quiet
+
+pytestmark = pytest.mark.integration
+
+EXAMPLE = Path(cerniera.shared.ambiti.__file__).parent / "example.toml"
+EPOCH = datetime(2026, 3, 2, 9, 0, tzinfo=ROME)  # a Monday
+SAD, MEALS, TELE = ServiceType.SAD, ServiceType.MEALS, ServiceType.TELEASSISTANCE
+REQUEST_FIELDS = {
+    "case_id",
+    "request_id",
+    "provider_id",
+    "service_type",
+    "weekly_quantity",
+    "start_by",
+    "beneficiary",
+}
+BENEFICIARY = {
+    "name": "Mario Rossi",
+    "address": "Via Garibaldi 4, 20832 Desio (MB)",
+    "phone": "+39 0362 123456",
+}
+
+Record: TypeAlias = "ConsumerRecord[Any, Any]"
+E = TypeVar("E", bound=EventData)
+
+
+def march(day: int, hour: int = 10) -> datetime:
+    return datetime(2026, 3, day, hour, tzinfo=ROME)
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def activation(
+    kafka: KafkaSettings,
+    database: DatabaseSettings,
+    clock: Clock | None = None,
+    *,
+    deadline_check_s: float = 1.0,
+) -> ServiceRuntime:
+    """Activation on the example districts, its HTTP API on a free loopback port."""
+    return runtime(
+        kafka,
+        database,
+        load_config(EXAMPLE),
+        clock=clock or Clock(epoch=EPOCH),
+        service=ServiceSettings(http_host="127.0.0.1", http_port=0),
+        deadline_check_s=deadline_check_s,
+    )
+
+
+def for_case(records: Sequence[Record], case_id: str) -> list[tuple[Record, Envelope]]:
+    decoded = [(r, decode(r.value, r.headers)) for r in records]
+    return [(r, e) for r, e in decoded if e.subject == case_id]
+
+
+def of(events: Sequence[Envelope], kind: type[E]) -> list[E]:
+    return [e.data for e in events if isinstance(e.data, kind)]
+
+
+async def wait_events(
+    kafka: KafkaSettings,
+    topics: Topics,
+    case_id: str,
+    done: Callable[[list[Envelope]], bool],
+    *,
+    timeout: float = 20.0,
+) -> list[Envelope]:
+    """The case's events on activation.services, once ``done`` holds for them."""
+
+    def enough(records: list[Record]) -> bool:
+        return done([e for _, e in for_case(records, case_id)])
+
+    records = await read_topic(kafka, topics.activation_services, until=enough, timeout=timeout)
+    return [e for _, e in for_case(records, case_id)]
+
+
+async def settled(
+    kafka: KafkaSettings, topics: Topics, case_id: str, *, quiet: float = 1.0
+) -> list[tuple[Record, Envelope]]:
+    """Every event of the case, once the topic stayed quiet: for "nothing more" assertions."""
+    return for_case(await read_quiet(kafka, topics.activation_services, quiet=quiet), case_id)
+
+
+def count(kind: type[EventData], at_least: int) -> Callable[[list[Envelope]], bool]:
+    return lambda events: len(of(events, kind)) >= at_least
+
+
+async def start_case(
+    kafka: KafkaSettings,
+    topics: Topics,
+    ref: str,
+    discharge_at: datetime,
+    services: Sequence[tuple[ServiceType, int]] = MEDIUM,
+) -> tuple[str, Envelope]:
+    """What the ward and intake publish: the announcement, then the decision."""
+    announcement = from_hospital(
+        announced(discharge_ref=ref, expected_discharge_at=discharge_at, assessment=assessment())
+    )
+    assert announcement.subject is not None
+    case_id = announcement.subject
+    await publish(kafka, topics.hospital_discharges, announcement)
+    decision = from_intake(
+        confirmed(case_id, discharge_at, services=services), correlation_id=announcement.id
+    )
+    await publish(kafka, topics.intake_cases, decision)
+    return case_id, announcement
+
+
+async def requests_for(
+    kafka: KafkaSettings, topics: Topics, case_id: str, n: int = 3
+) -> dict[ServiceType, ServiceActivationRequested]:
+    events = await wait_events(kafka, topics, case_id, count(ServiceActivationRequested, n))
+    return {r.service_type: r for r in of(events, ServiceActivationRequested)}
+
+
+async def answer(kafka: KafkaSettings, topics: Topics, case_id: str, *data: EventData) -> None:
+    await publish(kafka, topics.providers_reports, *(from_provider(d, case_id) for d in data))
+
+
+async def request_rows(rt: ServiceRuntime, case_id: str) -> list[Any]:
+    async with rt.engine.connect() as conn:
+        rows = await conn.execute(
+            select(requests)
+            .where(requests.c.case_id == case_id)
+            .order_by(requests.c.service_type, requests.c.attempt)
+        )
+        return list(rows)
+
+
+async def case_status(rt: ServiceRuntime, case_id: str) -> tuple[str, str | None] | None:
+    async with rt.engine.connect() as conn:
+        row = (
+            await conn.execute(
+                select(cases.c.status, cases.c.end_reason).where(cases.c.case_id == case_id)
+            )
+        ).one_or_none()
+    return (row.status, row.end_reason) if row is not None else None
+
+
+# --- a. one request per service, then activation ------------------------------------------------
+
+
+async def test_one_request_per_service_then_accept_activates(
+    kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
+) -> None:
+    async with activation(kafka_settings, database_settings).running() as rt:
+        case_id, announcement = await start_case(kafka_settings, topics, "A-1", march(5))
+        sent = await requests_for(kafka_settings, topics, case_id)
+        await answer(
+            kafka_settings,
+            topics,
+            case_id,
+            accepted(sent[SAD].request_id, "coop-il-melograno", march(4, 8)),
+            accepted(sent[MEALS].request_id, "brianza-ristorazione-sociale", march(5, 11)),
+            # 23:30 UTC on 4 March is 00:30 on the 5th in Italy: active from the 5th.
+            accepted(
+                sent[TELE].request_id,
+                "telesoccorso-lombardia",
+                datetime(2026, 3, 4, 23, 30, tzinfo=UTC),
+            ),
+        )
+        await wait_events(kafka_settings, topics, case_id, count(ServiceActivated, 3))
+        found = await settled(kafka_settings, topics, case_id)
+        rows = await request_rows(rt, case_id)
+
+    # Thursday 5 March: every first choice can start by then, so start_by is the discharge day.
+    assert {s: (r.provider_id, r.start_by, r.weekly_quantity) for s, r in sent.items()} == {
+        SAD: ("coop-il-melograno", date(2026, 3, 5), Decimal(6)),
+        MEALS: ("brianza-ristorazione-sociale", date(2026, 3, 5), Decimal(5)),
+        TELE: ("telesoccorso-lombardia", date(2026, 3, 5), Decimal(7)),
+    }
+    assert {r.request_id for r in sent.values()} == {
+        f"{case_id}/sad/1",
+        f"{case_id}/meals/1",
+        f"{case_id}/teleassistance/1",
+    }
+    # Only what the provider needs, on the wire: no fiscal code, no birth date, no assessment.
+    for record, event in found:
+        assert record.key == case_id.encode()
+        assert headers_of(record)["ce_source"] == "urn:dp:service:activation"
+        assert event.correlation_id == announcement.id
+        if isinstance(event.data, ServiceActivationRequested):
+            payload = json.loads(record.value)
+            assert set(payload) == REQUEST_FIELDS
+            assert payload["beneficiary"] == BENEFICIARY
+            assert FISCAL_CODE.encode() not in record.value
+            assert b"1940-12-10" not in record.value
+    assert [e.type for _, e in found] == ["ServiceActivationRequested"] * 3 + [
+        "ServiceActivated"
+    ] * 3
+    activated = {a.service_type: a for a in of([e for _, e in found], ServiceActivated)}
+    assert {s: (a.request_id, a.provider_id, a.active_from) for s, a in activated.items()} == {
+        SAD: (sent[SAD].request_id, "coop-il-melograno", date(2026, 3, 4)),
+        MEALS: (sent[MEALS].request_id, "brianza-ristorazione-sociale", date(2026, 3, 5)),
+        TELE: (sent[TELE].request_id, "telesoccorso-lombardia", date(2026, 3, 5)),
+    }
+    assert [(r.service_type, r.status, r.attempt) for r in rows] == [
+        ("meals", "accepted", 1),
+        ("sad", "accepted", 1),
+        ("teleassistance", "accepted", 1),
+    ]
+    assert all(r.deadline_at - r.requested_at == timedelta(hours=24) for r in rows)
+
+
+# --- b. a decline moves to the next provider --------------------------------------------------
+
+
+async def test_a_decline_moves_to_the_next_provider(
+    kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
+) -> None:
+    async with activation(kafka_settings, database_settings).running() as rt:
+        case_id, _ = await start_case(kafka_settings, topics, "B-1", march(5), services=[(SAD, 6)])
+        first = (await requests_for(kafka_settings, topics, case_id, 1))[SAD]
+        await answer(kafka_settings, topics, case_id, declined(first.request_id, first.provider_id))
+        events = await wait_events(
+            kafka_settings, topics, case_id, count(ServiceActivationRequested, 2)
+        )
+        second = of(events, ServiceActivationRequested)[1]
+        async with httpx.AsyncClient(base_url=rt.http_url or "") as http:
+            view = (await http.get(f"/cases/{case_id}/readiness")).json()
+
+        # Stale answers: the first provider changes its mind, and a request nobody made.
+        await answer(
+            kafka_settings,
+            topics,
+            case_id,
+            accepted(first.request_id, first.provider_id, march(4)),
+            accepted(f"{case_id}/sad/9", "coop-il-melograno", march(4)),
+            declined(second.request_id, second.provider_id),
+        )
+        await wait_events(kafka_settings, topics, case_id, count(ServiceActivationEscalated, 1))
+        found = [e for _, e in await settled(kafka_settings, topics, case_id)]
+
+    assert (first.provider_id, second.provider_id) == (
+        "coop-il-melograno",
+        "coop-solidarieta-brianza",
+    )
+    assert second.request_id == f"{case_id}/sad/2"
+    assert second.start_by == date(2026, 3, 5)
+    assert view["ready"] is False
+    [sad] = view["services"]
+    assert sad["provider_id"] == "coop-solidarieta-brianza"
+    assert sad["late"].startswith(
+        "declined by coop-il-melograno (capacity), now asking coop-solidarieta-brianza"
+    )
+    assert [e.type for e in found] == [
+        "ServiceActivationRequested",
+        "ServiceActivationRequested",
+        "ServiceActivationEscalated",
+    ]
+    assert of(found, ServiceActivationEscalated)[0].reason is (
+        EscalationReason.ALL_PROVIDERS_DECLINED
+    )
+
+
+# --- c. silence past the deadline ----------------------------------------------------------------
+
+
+async def test_silence_past_the_deadline_moves_on_then_escalates(
+    kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
+) -> None:
+    # 24 simulated hours pass in 1.5 real seconds; the discharge is a month away, so the start
+    # of the plan a few simulated days after the epoch does not change who is asked.
+    discharge = datetime(2026, 4, 1, 10, tzinfo=ROME)
+    clock = Clock(speed=24 * 3600 / 1.5, epoch=EPOCH)
+    rt = activation(kafka_settings, database_settings, clock, deadline_check_s=0.2)
+    async with rt.running():
+        case_id, announcement = await start_case(
+            kafka_settings, topics, "C-1", discharge, services=[(SAD, 6)]
+        )
+        await wait_events(kafka_settings, topics, case_id, count(ServiceActivationEscalated, 1))
+        found = [e for _, e in await settled(kafka_settings, topics, case_id, quiet=1.5)]
+        rows = await request_rows(rt, case_id)
+
+    assert [(e.type, getattr(e.data, "request_id", None)) for e in found] == [
+        ("ServiceActivationRequested", f"{case_id}/sad/1"),
+        ("ServiceDeactivated", f"{case_id}/sad/1"),
+        ("ServiceActivationRequested", f"{case_id}/sad/2"),
+        ("ServiceDeactivated", f"{case_id}/sad/2"),
+        ("ServiceActivationEscalated", None),
+    ]
+    # Timer-driven events stay in the case's correlation chain.
+    assert {e.correlation_id for e in found} == {announcement.id}
+    asked = [r.provider_id for r in of(found, ServiceActivationRequested)]
+    assert asked == ["coop-il-melograno", "coop-solidarieta-brianza"]
+    withdrawn = of(found, ServiceDeactivated)
+    assert [d.provider_id for d in withdrawn] == asked
+    assert all(EPOCH.date() < d.until < discharge.date() for d in withdrawn)
+    assert of(found, ServiceActivationEscalated)[0].reason is (
+        EscalationReason.NO_ANSWER_BEFORE_DEADLINE
+    )
+    assert [(r.status, r.reason) for r in rows] == [
+        ("expired", "no answer before the deadline"),
+        ("expired", "no answer before the deadline"),
+    ]
+    # The second provider got its own 24 hours, from when it was asked.
+    assert rows[1].requested_at >= rows[0].deadline_at
+    assert rows[1].deadline_at - rows[1].requested_at == timedelta(hours=24)
+
+
+# --- d. a reschedule moves the plan ------------------------------------------------------------
+
+
+async def test_a_reschedule_resends_requests_with_the_new_start_by(
+    kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
+) -> None:
+    async with activation(kafka_settings, database_settings).running():
+        case_id, _ = await start_case(kafka_settings, topics, "D-1", march(6))
+        sent = await requests_for(kafka_settings, topics, case_id)
+        await answer(
+            kafka_settings,
+            topics,
+            case_id,
+            accepted(sent[SAD].request_id, "coop-il-melograno", march(5, 8)),
+        )
+        await wait_events(kafka_settings, topics, case_id, count(ServiceActivated, 1))
+
+        # Later: Monday 9. Every open request, pending or accepted, gets the new day.
+        await publish(
+            kafka_settings,
+            topics.hospital_discharges,
+            from_hospital(rescheduled("D-1", march(9))),
+        )
+        later = await wait_events(
+            kafka_settings, topics, case_id, count(ServiceActivationRequested, 6)
+        )
+        # Earlier: Wednesday 4. SAD was accepted for Thursday 5 and telesoccorso-lombardia
+        # (asked on Monday, 3 working days) cannot start before Thursday: both escalated.
+        await publish(
+            kafka_settings,
+            topics.hospital_discharges,
+            from_hospital(rescheduled("D-1", march(4))),
+        )
+        await wait_events(kafka_settings, topics, case_id, count(ServiceActivationEscalated, 2))
+        found = [e for _, e in await settled(kafka_settings, topics, case_id)]
+
+    assert {r.start_by for r in sent.values()} == {date(2026, 3, 6)}
+    assert of(later, ServiceActivationEscalated) == []
+    moved = of(later, ServiceActivationRequested)[3:]
+    # The same request ids: a repeated request_id is an update of that request.
+    assert {(r.request_id, r.provider_id, r.start_by) for r in moved} == {
+        (sent[s].request_id, sent[s].provider_id, date(2026, 3, 9)) for s in (SAD, MEALS, TELE)
+    }
+    assert all(r.beneficiary.model_dump() == BENEFICIARY for r in moved)
+    earlier = of(found, ServiceActivationRequested)[6:]
+    assert {(r.request_id, r.start_by) for r in earlier} == {
+        (sent[SAD].request_id, date(2026, 3, 4)),
+        (sent[MEALS].request_id, date(2026, 3, 4)),
+        (sent[TELE].request_id, date(2026, 3, 5)),  # as soon as it can
+    }
+    assert len(of(found, ServiceActivationRequested)) == 9
+    assert {(e.service_type, e.reason) for e in of(found, ServiceActivationEscalated)} == {
+        (SAD, EscalationReason.CANNOT_START_BEFORE_DISCHARGE),
+        (TELE, EscalationReason.CANNOT_START_BEFORE_DISCHARGE),
+    }
+    assert len(of(found, ServiceActivationEscalated)) == 2
+    assert len(of(found, ServiceActivated)) == 1
+
+
+# --- e. readmission, cancellation, closure ------------------------------------------------------
+
+
+async def test_readmission_cancellation_and_closure_deactivate_services(
+    kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
+) -> None:
+    async with activation(kafka_settings, database_settings).running() as rt:
+        # A case closed by monitoring before activation saw its decision is never started.
+        early_close = from_monitoring(closed("asst-vimercate:E-0", march(3), CaseOutcome.WITHDRAWN))
+        await publish(kafka_settings, topics.monitoring_cases, early_close)
+        await eventually(
+            lambda: case_status(rt, "asst-vimercate:E-0"),
+            lambda s: s is not None,
+            what="the closed case recorded",
+        )
+
+        readmitted_case, _ = await start_case(kafka_settings, topics, "E-1", march(5))
+        cancelled_case, _ = await start_case(kafka_settings, topics, "E-2", march(5))
+        closed_case, _ = await start_case(kafka_settings, topics, "E-3", march(5))
+        never, _ = await start_case(kafka_settings, topics, "E-0", march(5))
+        sent = await requests_for(kafka_settings, topics, readmitted_case)
+        await answer(
+            kafka_settings,
+            topics,
+            readmitted_case,
+            accepted(sent[SAD].request_id, "coop-il-melograno", march(4)),
+            accepted(sent[MEALS].request_id, "brianza-ristorazione-sociale", march(5)),
+        )
+        await wait_events(kafka_settings, topics, readmitted_case, count(ServiceActivated, 2))
+        await requests_for(kafka_settings, topics, cancelled_case)
+        await requests_for(kafka_settings, topics, closed_case)
+
+        # 23:30 UTC on Monday 9 is already Tuesday 10 in Italy.
+        back_in = readmitted("E-1", datetime(2026, 3, 9, 23, 30, tzinfo=UTC))
+        await publish(kafka_settings, topics.hospital_discharges, readmission(back_in))
+        await publish(kafka_settings, topics.hospital_discharges, from_hospital(cancelled("E-2")))
+        await publish(
+            kafka_settings,
+            topics.monitoring_cases,
+            from_monitoring(
+                closed(closed_case, datetime(2026, 4, 4, 12, tzinfo=ROME), CaseOutcome.COMPLETED)
+            ),
+        )
+        for case_id in (readmitted_case, cancelled_case, closed_case):
+            await wait_events(kafka_settings, topics, case_id, count(ServiceDeactivated, 3))
+        # Too late: the case has ended.
+        await answer(
+            kafka_settings,
+            topics,
+            readmitted_case,
+            accepted(sent[TELE].request_id, "telesoccorso-lombardia", march(5)),
+        )
+        await publish(
+            kafka_settings,
+            topics.hospital_discharges,
+            from_hospital(rescheduled("E-1", march(12))),
+        )
+        records = await read_quiet(kafka_settings, topics.activation_services, quiet=1.5)
+        statuses = [await case_status(rt, c) for c in (readmitted_case, cancelled_case)]
+
+    def types(case_id: str) -> list[str]:
+        return [e.type for _, e in for_case(records, case_id)]
+
+    def until(case_id: str) -> set[tuple[str, date]]:
+        events = [e for _, e in for_case(records, case_id)]
+        return {(d.request_id, d.until) for d in of(events, ServiceDeactivated)}
+
+    assert types(never) == []
+    assert types(readmitted_case) == (
+        ["ServiceActivationRequested"] * 3 + ["ServiceActivated"] * 2 + ["ServiceDeactivated"] * 3
+    )
+    assert until(readmitted_case) == {(r.request_id, date(2026, 3, 10)) for r in sent.values()}
+    assert {u for _, u in until(cancelled_case)} == {EPOCH.date()}  # today, by the clock
+    assert {u for _, u in until(closed_case)} == {date(2026, 4, 4)}
+    for case_id in (cancelled_case, closed_case):
+        assert types(case_id) == ["ServiceActivationRequested"] * 3 + ["ServiceDeactivated"] * 3
+    assert statuses == [
+        ("ended", "readmitted on 2026-03-10"),
+        ("ended", "discharge cancelled"),
+    ]
+
+
+# --- f. the readiness view over HTTP ----------------------------------------------------------
+
+
+async def test_readiness_over_http_names_the_late_provider(
+    kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
+) -> None:
+    case_id = "asst-vimercate:F-1"
+    async with (
+        activation(kafka_settings, database_settings).running() as rt,
+        httpx.AsyncClient(base_url=rt.http_url or "") as http,
+    ):
+        health = await http.get("/health")
+        unknown = await http.get("/cases/asst-vimercate:NOPE/readiness")
+
+        # The decision first: the plan waits for the hospital's announcement.
+        await publish(
+            kafka_settings, topics.intake_cases, from_intake(confirmed(case_id, march(5)))
+        )
+
+        async def view() -> dict[str, Any]:
+            response = await http.get(f"/cases/{case_id}/readiness")
+            return dict(response.json()) if response.status_code == 200 else {}
+
+        waiting = await eventually(view, lambda v: bool(v), what="the waiting case")
+        not_ready_while_waiting = (await http.get("/cases", params={"ready": "false"})).json()
+
+        await publish(
+            kafka_settings,
+            topics.hospital_discharges,
+            from_hospital(
+                announced(discharge_ref="F-1", expected_discharge_at=march(5), assessment=None)
+            ),
+        )
+        sent = await requests_for(kafka_settings, topics, case_id)
+        await answer(
+            kafka_settings,
+            topics,
+            case_id,
+            accepted(sent[SAD].request_id, "coop-il-melograno", march(4, 8)),
+            accepted(sent[MEALS].request_id, "brianza-ristorazione-sociale", march(5, 8)),
+        )
+        pending = await eventually(
+            view,
+            lambda v: [s["status"] for s in v["services"]] == ["accepted", "accepted", "requested"],
+            what="two services accepted",
+        )
+        not_ready = (await http.get("/cases", params={"ready": "false"})).json()
+
+        # Teleassistance accepted, but for the day after discharge.
+        await answer(
+            kafka_settings,
+            topics,
+            case_id,
+            accepted(sent[TELE].request_id, "telesoccorso-lombardia", march(6, 8)),
+        )
+        after = await eventually(
+            view, lambda v: v["services"][2]["status"] == "accepted", what="a late acceptance"
+        )
+        # The provider finds a way: the same request accepted again, for the discharge day.
+        await answer(
+            kafka_settings,
+            topics,
+            case_id,
+            accepted(sent[TELE].request_id, "telesoccorso-lombardia", march(5, 8)),
+        )
+        ready = await eventually(view, lambda v: bool(v["ready"]), what="a ready case")
+        listed_ready = (await http.get("/cases", params={"ready": "true"})).json()
+        listed_not_ready = (await http.get("/cases", params={"ready": "false"})).json()
+        found = [e for _, e in await settled(kafka_settings, topics, case_id)]
+
+    assert health.status_code == 200
+    assert health.json()["status"] == "ok"
+    assert unknown.status_code == 404
+    assert "asst-vimercate:NOPE" in unknown.json()["detail"]
+
+    assert waiting["status"] == "awaiting_contact"
+    assert waiting["ready"] is False
+    assert waiting["discharge_on"] == "2026-03-05"
+    assert "announcement" in waiting["waiting_for"]
+    assert [s["status"] for s in waiting["services"]] == ["waiting"] * 3
+    assert [c["case_id"] for c in not_ready_while_waiting["cases"]] == [case_id]
+
+    assert pending["ready"] is False
+    tele = pending["services"][2]
+    assert (tele["service_type"], tele["provider_id"]) == (
+        "teleassistance",
+        "telesoccorso-lombardia",
+    )
+    assert tele["late"].startswith(
+        "waiting for answer from telesoccorso-lombardia since 2026-03-02"
+    )
+    assert "deadline 2026-03-03" in tele["late"]
+    assert [s["late"] for s in pending["services"][:2]] == [None, None]
+    assert pending["services"][0]["active_from"] == "2026-03-04"
+    [listed] = not_ready["cases"]
+    assert listed["case_id"] == case_id
+    assert [(s["service_type"], s["provider_id"]) for s in listed["late"]] == [
+        ("teleassistance", "telesoccorso-lombardia")
+    ]
+
+    assert after["ready"] is False
+    assert after["services"][2]["late"] == (
+        "starts after discharge: telesoccorso-lombardia starts on 2026-03-06, "
+        "discharge on 2026-03-05"
+    )
+
+    assert ready["ready"] is True
+    assert all(s["late"] is None for s in ready["services"])
+    assert [c["case_id"] for c in listed_ready["cases"]] == [case_id]
+    assert listed_not_ready["cases"] == []
+    # What the provider adapters and monitoring saw: the late start escalated, then updated.
+    assert [(a.service_type, a.active_from) for a in of(found, ServiceActivated)] == [
+        (SAD, date(2026, 3, 4)),
+        (MEALS, date(2026, 3, 5)),
+        (TELE, date(2026, 3, 6)),
+        (TELE, date(2026, 3, 5)),
+    ]
+    assert [(e.service_type, e.reason) for e in of(found, ServiceActivationEscalated)] == [
+        (TELE, EscalationReason.CANNOT_START_BEFORE_DISCHARGE)
+    ]
+
+
+# --- g. a later decision supersedes the plan -------------------------------------------------
+
+
+async def test_a_later_decision_changes_or_withdraws_the_plan(
+    kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
+) -> None:
+    async with activation(kafka_settings, database_settings).running() as rt:
+        case_id, announcement = await start_case(kafka_settings, topics, "S-1", march(5))
+        sent = await requests_for(kafka_settings, topics, case_id)
+        await answer(
+            kafka_settings,
+            topics,
+            case_id,
+            accepted(sent[SAD].request_id, "coop-il-melograno", march(4)),
+        )
+        await wait_events(kafka_settings, topics, case_id, count(ServiceActivated, 1))
+
+        async def decide(data: EligibilityConfirmed | EligibilityRejected) -> None:
+            await publish(kafka_settings, topics.intake_cases, from_intake(data, announcement.id))
+
+        # The team corrects the assessment: low intensity, SAD 3 h and teleassistance.
+        await decide(confirmed(case_id, march(5), services=[(SAD, 3), (TELE, 7)]))
+        await wait_events(kafka_settings, topics, case_id, count(ServiceDeactivated, 1))
+        await wait_events(kafka_settings, topics, case_id, count(ServiceActivationRequested, 4))
+        # Then overrides the rule: not eligible after all. Every service stops.
+        await decide(rejected(case_id))
+        await wait_events(kafka_settings, topics, case_id, count(ServiceDeactivated, 3))
+        withdrawn = await case_status(rt, case_id)
+        # And confirms again: planned afresh, with new request ids.
+        await decide(confirmed(case_id, march(5)))
+        await wait_events(kafka_settings, topics, case_id, count(ServiceActivationRequested, 7))
+        found = [e for _, e in await settled(kafka_settings, topics, case_id)]
+
+    events = [(e.type, getattr(e.data, "request_id", None)) for e in found[4:]]
+    assert events[:2] == [
+        ("ServiceDeactivated", sent[MEALS].request_id),  # meals dropped
+        ("ServiceActivationRequested", sent[SAD].request_id),  # SAD: 3 hours, same request
+    ]
+    assert set(events[2:4]) == {  # the rejection stops what is left
+        ("ServiceDeactivated", sent[SAD].request_id),
+        ("ServiceDeactivated", sent[TELE].request_id),
+    }
+    assert events[4:] == [
+        ("ServiceActivationRequested", f"{case_id}/sad/2"),
+        ("ServiceActivationRequested", f"{case_id}/meals/2"),
+        ("ServiceActivationRequested", f"{case_id}/teleassistance/2"),
+    ]
+    requested = of(found, ServiceActivationRequested)
+    assert (requested[3].weekly_quantity, requested[3].start_by) == (Decimal(3), date(2026, 3, 5))
+    assert [(r.provider_id, r.weekly_quantity) for r in requested[4:]] == [
+        ("coop-il-melograno", Decimal(6)),
+        ("brianza-ristorazione-sociale", Decimal(5)),
+        ("telesoccorso-lombardia", Decimal(7)),
+    ]
+    assert withdrawn == ("awaiting_eligibility", None)
+
+
+# --- h. stopped mid-case and restarted ---------------------------------------------------------
+
+
+async def test_a_restart_mid_case_loses_and_repeats_nothing(
+    kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
+) -> None:
+    clock = Clock(epoch=EPOCH)  # one clock across the restart: time goes on
+
+    async with activation(kafka_settings, database_settings, clock).running():
+        case_id, announcement = await start_case(kafka_settings, topics, "G-1", march(5))
+        sent = await requests_for(kafka_settings, topics, case_id)
+        sad_accepted = from_provider(
+            accepted(sent[SAD].request_id, "coop-il-melograno", march(4)), case_id
+        )
+        await publish(kafka_settings, topics.providers_reports, sad_accepted)
+        await wait_events(kafka_settings, topics, case_id, count(ServiceActivated, 1))
+
+    # While activation is down: a provider answers, and the ward's announcement is redelivered.
+    await answer(
+        kafka_settings,
+        topics,
+        case_id,
+        accepted(sent[MEALS].request_id, "brianza-ristorazione-sociale", march(5)),
+    )
+    await publish(kafka_settings, topics.hospital_discharges, announcement)
+
+    async with activation(kafka_settings, database_settings, clock).running() as rt:
+        # After the restart: the SAD acceptance redelivered, then re-sent by the provider as a
+        # new event, a second copy of the decision (a new event id), and the last answer.
+        await publish(kafka_settings, topics.providers_reports, sad_accepted)
+        await publish(
+            kafka_settings, topics.providers_reports, from_provider(sad_accepted.data, case_id)
+        )
+        await publish(
+            kafka_settings, topics.intake_cases, from_intake(confirmed(case_id, march(5)))
+        )
+        await answer(
+            kafka_settings,
+            topics,
+            case_id,
+            accepted(sent[TELE].request_id, "telesoccorso-lombardia", march(5)),
+        )
+        await wait_events(kafka_settings, topics, case_id, count(ServiceActivated, 3))
+        found = [e for _, e in await settled(kafka_settings, topics, case_id, quiet=1.5)]
+        rows = await request_rows(rt, case_id)
+
+    requested = of(found, ServiceActivationRequested)
+    activated = of(found, ServiceActivated)
+    assert sorted(r.request_id for r in requested) == sorted(r.request_id for r in sent.values())
+    assert len(requested) == 3
+    assert sorted(a.service_type for a in activated) == sorted([SAD, MEALS, TELE])
+    assert len(activated) == 3
+    assert len(found) == 6
+    assert [(r.service_type, r.status) for r in rows] == [
+        ("meals", "accepted"),
+        ("sad", "accepted"),
+        ("teleassistance", "accepted"),
+    ]

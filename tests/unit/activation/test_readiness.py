@@ -1,0 +1,158 @@
+"""The readiness view's rule: ready only when every service of the package is confirmed to start
+on or before the discharge day; otherwise each late service says why, naming the provider."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from cerniera.activation.domain import Attempt, CaseStatus, CaseView, RequestStatus, readiness
+from cerniera.shared.contract import ServiceType
+from support.activation_attempts import CASE, attempt
+
+SAD, MEALS, TELE = ServiceType.SAD, ServiceType.MEALS, ServiceType.TELEASSISTANCE
+THURSDAY = date(2026, 3, 5)
+
+
+def case(
+    status: CaseStatus = CaseStatus.PLANNED,
+    *,
+    services: tuple[ServiceType, ...] = (SAD, MEALS, TELE),
+    end_reason: str | None = None,
+) -> CaseView:
+    """A Desio case to be discharged on Thursday 5 March 2026."""
+    return CaseView(CASE, status, THURSDAY, services, "108023", end_reason)
+
+
+def accepted(service: ServiceType, provider: str, active_from: date = THURSDAY) -> Attempt:
+    return attempt(service, provider, status=RequestStatus.ACCEPTED, active_from=active_from)
+
+
+def test_ready_when_every_service_starts_by_discharge() -> None:
+    attempts = [
+        accepted(SAD, "coop-il-melograno"),
+        accepted(MEALS, "brianza-ristorazione-sociale", date(2026, 3, 4)),
+        accepted(TELE, "telesoccorso-lombardia"),
+    ]
+
+    r = readiness(case(), attempts)
+
+    assert r.ready is True
+    assert [(s.service_type, s.status, s.late) for s in r.services] == [
+        (SAD, "accepted", None),
+        (MEALS, "accepted", None),
+        (TELE, "accepted", None),
+    ]
+    assert r.waiting_for is None
+
+
+def test_a_pending_answer_names_the_provider_and_its_deadline() -> None:
+    attempts = [
+        accepted(SAD, "coop-il-melograno"),
+        accepted(MEALS, "brianza-ristorazione-sociale"),
+        attempt(TELE, "telesoccorso-lombardia"),
+    ]
+
+    r = readiness(case(), attempts)
+
+    assert r.ready is False
+    tele = r.services[2]
+    assert tele.provider_id == "telesoccorso-lombardia"
+    assert tele.request_id == "asst-vimercate:V2026-000042/teleassistance/1"
+    assert tele.status == "requested"
+    assert tele.late == (
+        "waiting for answer from telesoccorso-lombardia since 2026-03-02 09:00, "
+        "deadline 2026-03-03 09:00"
+    )
+
+
+def test_a_decline_says_who_declined_and_who_is_asked_now() -> None:
+    attempts = [
+        attempt(SAD, "coop-il-melograno", status=RequestStatus.DECLINED, reason="capacity"),
+        attempt(SAD, "coop-solidarieta-brianza", number=2),
+    ]
+
+    [sad] = readiness(case(services=(SAD,)), attempts).services
+
+    assert sad.provider_id == "coop-solidarieta-brianza"
+    assert sad.late is not None
+    assert sad.late.startswith(
+        "declined by coop-il-melograno (capacity), now asking coop-solidarieta-brianza: "
+        "waiting for answer from coop-solidarieta-brianza since 2026-03-02 09:00"
+    )
+
+
+def test_a_start_after_discharge_is_late() -> None:
+    r = readiness(case(services=(SAD,)), [accepted(SAD, "coop-il-melograno", date(2026, 3, 6))])
+
+    assert r.ready is False
+    assert r.services[0].late == (
+        "starts after discharge: coop-il-melograno starts on 2026-03-06, discharge on 2026-03-05"
+    )
+
+
+def test_a_pending_request_that_cannot_start_in_time_says_so() -> None:
+    late = attempt(TELE, "croce-azzurra-teleassistenza", start_by=date(2026, 3, 6))
+
+    [tele] = readiness(case(services=(TELE,)), [late]).services
+
+    assert tele.late is not None
+    assert tele.late.endswith("; cannot start before 2026-03-06, after discharge")
+
+
+def test_escalated_services_say_why() -> None:
+    attempts = [
+        attempt(SAD, "coop-il-melograno", status=RequestStatus.DECLINED, reason="out_of_area"),
+        attempt(
+            SAD,
+            "coop-solidarieta-brianza",
+            number=2,
+            status=RequestStatus.DECLINED,
+            reason="capacity",
+        ),
+        attempt(MEALS, "brianza-ristorazione-sociale", status=RequestStatus.EXPIRED),
+    ]
+
+    sad, meals, tele = readiness(case(), attempts).services
+
+    assert sad.late == (
+        "declined by coop-solidarieta-brianza (capacity); no other provider: escalated"
+    )
+    assert meals.late == (
+        "no answer from brianza-ristorazione-sociale by 2026-03-03 09:00; "
+        "no other provider: escalated"
+    )
+    assert (tele.status, tele.provider_id) == ("escalated", None)
+    assert tele.late == "no provider offers teleassistance in municipality 108023: escalated"
+
+
+def test_a_case_waiting_for_its_announcement() -> None:
+    r = readiness(case(CaseStatus.AWAITING_CONTACT), [])
+
+    assert r.ready is False
+    assert r.waiting_for == "the hospital's announcement (beneficiary's contact)"
+    assert [(s.service_type, s.status) for s in r.services] == [
+        (SAD, "waiting"),
+        (MEALS, "waiting"),
+        (TELE, "waiting"),
+    ]
+
+
+def test_a_case_waiting_for_its_package() -> None:
+    r = readiness(case(CaseStatus.AWAITING_ELIGIBILITY, services=()), [])
+
+    assert r.ready is False
+    assert r.services == []
+    assert r.waiting_for == "the team's eligibility decision (package of services)"
+
+
+def test_an_ended_case_is_never_ready() -> None:
+    attempts = [
+        attempt(SAD, "coop-il-melograno", status=RequestStatus.DEACTIVATED, active_from=THURSDAY),
+    ]
+
+    r = readiness(
+        case(CaseStatus.ENDED, services=(SAD,), end_reason="readmitted on 2026-03-09"), attempts
+    )
+
+    assert r.ready is False
+    assert r.services[0].late == "case ended (readmitted on 2026-03-09)"
