@@ -99,6 +99,7 @@ def run_bench(console: Console, cases: int, partitions: int, timeout: float) -> 
         env["KAFKA_TOPIC_PREFIX"] = prefix = f"bench{run}."
         env["KAFKA_TOPIC_PARTITIONS"] = str(partitions)
         env["LOG_LEVEL"] = "WARNING"
+        env["HTTP_PORT"] = "0"  # intake's API on any free port: the bench only reads Kafka
         settings = KafkaSettings(
             bootstrap_servers=kafka.bootstrap_servers,
             enable_idempotence=kafka.supports_idempotence,
@@ -114,7 +115,7 @@ def run_bench(console: Console, cases: int, partitions: int, timeout: float) -> 
         with Progress(console=console) as progress:
             asyncio.run(_load(settings, topics.hospital_discharges, cases, run, progress))
             started = time.monotonic()
-            service = subprocess.Popen(SERVICES["intake"], env=env)
+            service = subprocess.Popen(SERVICES["intake"].argv(), env=env)
             try:
                 first, last = asyncio.run(
                     _count_decisions(settings, topics.intake_cases, cases, progress, timeout)

@@ -39,6 +39,32 @@ def up(
 
 
 @app.command()
+def demo(
+    cases: Annotated[int, typer.Option(help="Discharges announced over the month.")] = 60,
+    seconds_per_day: Annotated[float, typer.Option(help="Real seconds per simulated day.")] = 3.0,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the simulation (same seed, same month).")
+    ] = 2026,
+    out: Annotated[Path, typer.Option(help="Where the report and events go.")] = Path(
+        ".cerniera/demo"
+    ),
+    timeout: Annotated[float, typer.Option(help="Stop waiting after this many seconds.")] = 900,
+) -> None:
+    """A realistic district month on the embedded stack, time accelerated, then a report.
+
+    Starts broker, database and the four services, plus simulated hospitals (announcements,
+    reschedules, cancellations, readmissions), providers (accepting, declining, answering
+    late) and the team (weekly checks), and ends with cases by outcome, activation lead
+    times, the share of cases with every service active by discharge and spending against
+    budget.
+    """
+    from cerniera.cli.demo.run import run_demo
+
+    configure_logging("WARNING", json=False)
+    raise typer.Exit(run_demo(console, cases, seconds_per_day, seed, out, timeout))
+
+
+@app.command()
 def send(
     files: Annotated[list[Path], typer.Argument(help="JSON CloudEvent files.", exists=True)],
     structured: Annotated[

@@ -10,21 +10,41 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from cerniera.cli import stack
-from cerniera.cli.devstack import DatabaseEndpoint, KafkaEndpoint, database_endpoint, kafka_endpoint
+from cerniera.cli.devstack import (
+    DatabaseEndpoint,
+    KafkaEndpoint,
+    database_endpoint,
+    free_port,
+    kafka_endpoint,
+)
 from cerniera.shared.contract import Topics
 from cerniera.shared.messaging.kafka import provision_topics
 from cerniera.shared.settings import KafkaSettings
 
+
+@dataclass(frozen=True)
+class ServiceCommand:
+    module: str
+    http_port: int | None = None  # the service's default port, if it serves HTTP
+
+    def argv(self) -> list[str]:
+        return [sys.executable, "-m", self.module, "run"]
+
+
 # Each service is an independent process: its own schema, consumer group and outbox relay.
-SERVICES: dict[str, list[str]] = {
-    "intake": [sys.executable, "-m", "cerniera.intake.main", "run"],
+SERVICES: dict[str, ServiceCommand] = {
+    "intake": ServiceCommand("cerniera.intake.main", 8000),
+    "activation": ServiceCommand("cerniera.activation.main", 8001),
+    "monitoring": ServiceCommand("cerniera.monitoring.main", 8002),
+    "billing": ServiceCommand("cerniera.billing.main", 8003),
 }
 
 STOP_GRACE_S = 25.0
@@ -34,6 +54,29 @@ STOP_GRACE_S = 25.0
 class RunningService:
     name: str
     process: subprocess.Popen[str]
+    http_url: str | None = None
+
+
+@dataclass
+class RunningStack:
+    kafka: KafkaEndpoint
+    database: DatabaseEndpoint
+    settings: KafkaSettings
+    env: dict[str, str]
+    services: list[RunningService] = field(default_factory=list)
+
+    @property
+    def topics(self) -> Topics:
+        return Topics(prefix=self.settings.topic_prefix)
+
+    def url(self, service: str) -> str:
+        for running in self.services:
+            if running.name == service and running.http_url:
+                return running.http_url
+        raise KeyError(f"service {service} has no HTTP API running")
+
+    def failed(self) -> RunningService | None:
+        return next((s for s in self.services if s.process.poll() is not None), None)
 
 
 def service_environment(kafka: KafkaEndpoint, database: DatabaseEndpoint) -> dict[str, str]:
@@ -52,46 +95,67 @@ def service_environment(kafka: KafkaEndpoint, database: DatabaseEndpoint) -> dic
     return env
 
 
-def run_up(console: Console, services: list[str]) -> int:
+@contextlib.contextmanager
+def running_stack(
+    console: Console,
+    services: list[str],
+    *,
+    extra_env: dict[str, str] | None = None,
+    data_dir: Path | None = None,
+    output: Callable[[str, str], None] | None = None,
+) -> Iterator[RunningStack]:
+    """Broker, database, topics and the services (own processes); all stopped on exit."""
     unknown = [s for s in services if s not in SERVICES]
     if unknown:
-        console.print(
-            f"[red]Unknown service(s): {', '.join(unknown)}[/]; known: {', '.join(SERVICES)}"
-        )
-        return 2
+        raise SystemExit(f"Unknown service(s): {', '.join(unknown)}; known: {', '.join(SERVICES)}")
     with contextlib.ExitStack() as resources:
-        console.print("[bold]Starting Cerniera…[/]")
-        started = time.monotonic()
         kafka = resources.enter_context(kafka_endpoint())
-        database = resources.enter_context(database_endpoint())
+        database = resources.enter_context(database_endpoint(data_dir=data_dir))
         env = service_environment(kafka, database)
+        env.update(extra_env or {})
         settings = KafkaSettings(
             bootstrap_servers=kafka.bootstrap_servers,
             enable_idempotence=kafka.supports_idempotence,
             topic_prefix=env.get("KAFKA_TOPIC_PREFIX", "dp."),
             topic_partitions=int(env.get("KAFKA_TOPIC_PARTITIONS", "6")),
         )
-        topics = Topics(prefix=settings.topic_prefix)
-        asyncio.run(provision_topics(settings, topics.all()))
+        running = RunningStack(kafka, database, settings, env)
+        asyncio.run(provision_topics(settings, running.topics.all()))
+        resources.callback(_stop_all, console, running.services)
+        for name in services:
+            running.services.append(_spawn(name, env, output or _print_line))
+        yield running
+
+
+def run_up(console: Console, services: list[str]) -> int:
+    started = time.monotonic()
+    console.print("[bold]Starting Cerniera…[/]")
+    with running_stack(console, services) as running:
         stack.write(
             stack.Stack(
-                bootstrap_servers=kafka.bootstrap_servers,
-                database_url=database.url,
-                enable_idempotence=kafka.supports_idempotence,
-                topic_prefix=settings.topic_prefix,
+                bootstrap_servers=running.kafka.bootstrap_servers,
+                database_url=running.database.url,
+                enable_idempotence=running.kafka.supports_idempotence,
+                topic_prefix=running.settings.topic_prefix,
             )
         )
-        resources.callback(stack.clear)
-        running = [_spawn(name, env) for name in services]
-        resources.callback(_stop_all, console, running)
-        _show(console, kafka, database, topics, running, time.monotonic() - started)
-        return _wait(console, running)
-    return 0
+        try:
+            _show(console, running, time.monotonic() - started)
+            return _wait(console, running)
+        finally:
+            stack.clear()
 
 
-def _spawn(name: str, env: dict[str, str]) -> RunningService:
+def _spawn(name: str, env: dict[str, str], output: Callable[[str, str], None]) -> RunningService:
+    command = SERVICES[name]
+    env = dict(env)
+    url = None
+    if command.http_port is not None:
+        port = command.http_port if _port_free(command.http_port) else free_port()
+        env["HTTP_PORT"] = str(port)
+        url = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
-        SERVICES[name],
+        command.argv(),
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -99,34 +163,43 @@ def _spawn(name: str, env: dict[str, str]) -> RunningService:
         # Its own process group: Ctrl-C reaches ``up`` only, which then stops services in order.
         start_new_session=True,
     )
-    threading.Thread(target=_relay_output, args=(name, process), daemon=True).start()
-    return RunningService(name, process)
+    threading.Thread(target=_relay_output, args=(name, process, output), daemon=True).start()
+    return RunningService(name, process, url)
 
 
-def _relay_output(name: str, process: subprocess.Popen[str]) -> None:
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _print_line(name: str, line: str) -> None:
+    sys.stdout.write(f"{name:>10} | {line}")
+    sys.stdout.flush()
+
+
+def _relay_output(
+    name: str, process: subprocess.Popen[str], output: Callable[[str, str], None]
+) -> None:
     assert process.stdout is not None
     for line in process.stdout:
-        sys.stdout.write(f"{name:>10} | {line}")
-        sys.stdout.flush()
+        output(name, line)
 
 
-def _show(
-    console: Console,
-    kafka: KafkaEndpoint,
-    database: DatabaseEndpoint,
-    topics: Topics,
-    running: list[RunningService],
-    elapsed: float,
-) -> None:
+def _show(console: Console, running: RunningStack, elapsed: float) -> None:
     table = Table(title=f"Cerniera is up ({elapsed:.1f} s) — Ctrl-C stops everything")
     table.add_column("component")
     table.add_column("where")
     table.add_column("kind")
-    table.add_row("Kafka", kafka.bootstrap_servers, kafka.kind)
-    table.add_row("PostgreSQL", database.url, database.kind)
-    table.add_row("topics", ", ".join(topics.all()), "+ .dlq each")
-    for service in running:
-        table.add_row(f"service {service.name}", f"pid {service.process.pid}", "process")
+    table.add_row("Kafka", running.kafka.bootstrap_servers, running.kafka.kind)
+    table.add_row("PostgreSQL", running.database.url, running.database.kind)
+    table.add_row("topics", ", ".join(running.topics.all()), "+ .dlq each")
+    for service in running.services:
+        where = f"pid {service.process.pid}"
+        if service.http_url:
+            where += f", {service.http_url} (API docs: {service.http_url}/docs)"
+        table.add_row(f"service {service.name}", where, "process")
     console.print(table)
     console.print(
         "Try it from another terminal:\n"
@@ -135,14 +208,14 @@ def _show(
     )
 
 
-def _wait(console: Console, running: list[RunningService]) -> int:
+def _wait(console: Console, running: RunningStack) -> int:
     try:
         while True:
-            for service in running:
-                code = service.process.poll()
-                if code is not None:
-                    console.print(f"[red]service {service.name} exited with code {code}[/]")
-                    return 1
+            failed = running.failed()
+            if failed is not None:
+                code = failed.process.returncode
+                console.print(f"[red]service {failed.name} exited with code {code}[/]")
+                return 1
             time.sleep(0.5)
     except KeyboardInterrupt:
         console.print("\n[bold]Stopping…[/]")
@@ -160,7 +233,3 @@ def _stop_all(console: Console, running: list[RunningService]) -> None:
         if service.process.poll() is None:
             service.process.kill()
         console.print(f"stopped {service.name}")
-
-
-def all_services() -> Iterator[str]:
-    yield from SERVICES

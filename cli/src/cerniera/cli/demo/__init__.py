@@ -1,0 +1,1 @@
+"""``cerniera demo``: a realistic district month, time accelerated, ending with a report."""

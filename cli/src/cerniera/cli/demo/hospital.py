@@ -1,0 +1,108 @@
+"""Simulated wards: a month of announcements, with the reschedules, cancellations and
+readmissions real wards produce, as a timeline of events at simulated times."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from cerniera.cli.synthetic import announcement
+from cerniera.shared.clock import ROME
+from cerniera.shared.contract import (
+    DischargeCancelled,
+    DischargeRescheduled,
+    EventData,
+    PatientReadmitted,
+)
+
+
+@dataclass(frozen=True, order=True)
+class Planned:
+    at: datetime
+    seq: int
+    data: EventData
+
+    @property
+    def source(self) -> str:
+        return f"urn:dp:hospital:{getattr(self.data, 'hospital_id', 'unknown')}"
+
+    @property
+    def case_id(self) -> str:
+        return str(getattr(self.data, "case_id", ""))
+
+
+@dataclass(frozen=True)
+class WardBehaviour:
+    eligible_share: float = 0.8
+    reschedule_share: float = 0.25
+    cancel_share: float = 0.04
+    readmit_share: float = 0.08
+
+
+def month_of_discharges(
+    start: datetime,
+    cases: int,
+    days: int = 30,
+    seed: int = 2026,
+    behaviour: WardBehaviour | None = None,
+) -> list[Planned]:
+    """``cases`` announcements spread over ``days`` working hours from ``start``, and what
+    follows each: a later date, a cancellation, a readmission after going home."""
+    behaviour = behaviour or WardBehaviour()
+    rng = random.Random(seed)
+    timeline: list[Planned] = []
+    seq = 0
+    for n in range(cases):
+        day = start.astimezone(ROME).date() + timedelta(days=rng.randrange(days))
+        at = datetime.combine(day, time(rng.randint(8, 17), rng.randrange(60)), ROME)
+        data = announcement(rng, n, now=at, eligible_share=behaviour.eligible_share)
+        # Wards announce 3-7 days ahead, for a late-morning discharge.
+        discharge_day = day + timedelta(days=rng.randint(3, 7))
+        discharge = datetime.combine(discharge_day, time(rng.choice([10, 11, 12])), ROME)
+        data = data.model_copy(update={"expected_discharge_at": discharge})
+        timeline.append(Planned(at, seq := seq + 1, data))
+        draw = rng.random()
+        if draw < behaviour.cancel_share:
+            cancel_at = at + (discharge - at) * rng.uniform(0.3, 0.9)
+            timeline.append(
+                Planned(
+                    cancel_at,
+                    seq := seq + 1,
+                    DischargeCancelled(
+                        hospital_id=data.hospital_id,
+                        discharge_ref=data.discharge_ref,
+                        reason="clinical worsening, discharge postponed indefinitely",
+                    ),
+                )
+            )
+            continue
+        if draw < behaviour.cancel_share + behaviour.reschedule_share:
+            moved_at = at + (discharge - at) * rng.uniform(0.2, 0.8)
+            discharge = discharge + timedelta(days=rng.choice([-1, 1, 2, 3]))
+            discharge = max(discharge, moved_at + timedelta(days=1))
+            timeline.append(
+                Planned(
+                    moved_at,
+                    seq := seq + 1,
+                    DischargeRescheduled(
+                        hospital_id=data.hospital_id,
+                        discharge_ref=data.discharge_ref,
+                        expected_discharge_at=discharge,
+                    ),
+                )
+            )
+        if rng.random() < behaviour.readmit_share:
+            back = discharge + timedelta(days=rng.randint(5, 20), hours=rng.randint(0, 8))
+            timeline.append(
+                Planned(
+                    back,
+                    seq := seq + 1,
+                    PatientReadmitted(
+                        hospital_id=data.hospital_id,
+                        discharge_ref=data.discharge_ref,
+                        readmitted_at=back,
+                    ),
+                )
+            )
+    return sorted(timeline)
