@@ -34,6 +34,7 @@ from cerniera.shared.settings import KafkaSettings
 class ServiceCommand:
     module: str
     http_port: int | None = None  # the service's default port, if it serves HTTP
+    mllp_port: int | None = None  # the HL7 v2 listener's default port, if it has one
 
     def argv(self) -> list[str]:
         return [sys.executable, "-m", self.module, "run"]
@@ -45,6 +46,7 @@ SERVICES: dict[str, ServiceCommand] = {
     "activation": ServiceCommand("cerniera.activation.main", 8001),
     "monitoring": ServiceCommand("cerniera.monitoring.main", 8002),
     "billing": ServiceCommand("cerniera.billing.main", 8003),
+    "gateway": ServiceCommand("cerniera.gateway.main", 8004, mllp_port=2575),
 }
 
 STOP_GRACE_S = 25.0
@@ -55,6 +57,7 @@ class RunningService:
     name: str
     process: subprocess.Popen[str]
     http_url: str | None = None
+    mllp: str | None = None
 
 
 @dataclass
@@ -149,11 +152,15 @@ def run_up(console: Console, services: list[str]) -> int:
 def _spawn(name: str, env: dict[str, str], output: Callable[[str, str], None]) -> RunningService:
     command = SERVICES[name]
     env = dict(env)
-    url = None
+    url = mllp = None
     if command.http_port is not None:
-        port = command.http_port if _port_free(command.http_port) else free_port()
+        port = _preferred_port(command.http_port)
         env["HTTP_PORT"] = str(port)
         url = f"http://127.0.0.1:{port}"
+    if command.mllp_port is not None:
+        port = _preferred_port(command.mllp_port)
+        env["MLLP_PORT"] = str(port)
+        mllp = f"127.0.0.1:{port}"
     process = subprocess.Popen(
         command.argv(),
         env=env,
@@ -164,14 +171,15 @@ def _spawn(name: str, env: dict[str, str], output: Callable[[str, str], None]) -
         start_new_session=True,
     )
     threading.Thread(target=_relay_output, args=(name, process, output), daemon=True).start()
-    return RunningService(name, process, url)
+    return RunningService(name, process, url, mllp)
 
 
-def _port_free(port: int) -> bool:
+def _preferred_port(port: int) -> int:
+    """The service's usual port when nothing listens there, else any free one."""
     import socket
 
     with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) != 0
+        return port if probe.connect_ex(("127.0.0.1", port)) != 0 else free_port()
 
 
 def _print_line(name: str, line: str) -> None:
@@ -199,12 +207,15 @@ def _show(console: Console, running: RunningStack, elapsed: float) -> None:
         where = f"pid {service.process.pid}"
         if service.http_url:
             where += f", {service.http_url} (API docs: {service.http_url}/docs)"
+        if service.mllp:
+            where += f", HL7 v2 MLLP on {service.mllp}"
         table.add_row(f"service {service.name}", where, "process")
     console.print(table)
     console.print(
         "Try it from another terminal:\n"
         "  [bold]./cerniera send examples/events/discharge-announced.json[/]\n"
-        "  [bold]./cerniera watch[/]   (every event on every topic, decisions included)"
+        "  [bold]./cerniera watch[/]   (every event on every topic, decisions included)\n"
+        "  HL7 v2 and FHIR samples: examples/hl7/, examples/fhir/ (services/gateway/README.md)"
     )
 
 

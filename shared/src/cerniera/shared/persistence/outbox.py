@@ -123,9 +123,11 @@ class Database:
         self.committed_events = asyncio.Event()
 
     @asynccontextmanager
-    async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
+    async def unit_of_work(self, *, source: str | None = None) -> AsyncIterator[UnitOfWork]:
+        """A transaction whose emitted events carry ``source`` (default: this service's; a
+        gateway speaks for the hospital)."""
         async with self.engine.begin() as conn:
-            uow = UnitOfWork(conn, self.outbox, self.topics, self.source, self.clock)
+            uow = UnitOfWork(conn, self.outbox, self.topics, source or self.source, self.clock)
             yield uow
             await uow.flush()
         if uow.emitted:
