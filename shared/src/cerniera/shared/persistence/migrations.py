@@ -20,6 +20,8 @@ from sqlalchemy.pool import NullPool
 
 from cerniera.shared.settings import async_database_url
 
+_IN_PROCESS = asyncio.Lock()
+
 
 def alembic_config(script_location: Path, url: str, schema: str) -> Config:
     config = Config()
@@ -33,7 +35,10 @@ async def upgrade(script_location: Path, url: str, schema: str, revision: str = 
     """Bring ``schema`` to ``revision``. Alembic is synchronous and its env runs its own event
     loop, so it runs in a worker thread."""
     config = alembic_config(script_location, url, schema)
-    await asyncio.to_thread(command.upgrade, config, revision)
+    # Alembic's ``context`` is module-global: two services migrating in one process (tests,
+    # in-process runs) would overwrite each other's environment. Separate processes need not.
+    async with _IN_PROCESS:
+        await asyncio.to_thread(command.upgrade, config, revision)
 
 
 def run_env(metadata: MetaData) -> None:
@@ -69,8 +74,12 @@ def run_env(metadata: MetaData) -> None:
         engine = create_async_engine(url, poolclass=NullPool)
         try:
             async with engine.begin() as conn:
-                # Checked first: CREATE SCHEMA IF NOT EXISTS still needs the CREATE right on
-                # the database, which a per-service user with an existing schema lacks.
+                # Replicas starting together take turns; checked first because CREATE SCHEMA
+                # IF NOT EXISTS still needs the CREATE right on the database, which a
+                # per-service user with an existing schema lacks.
+                await conn.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtext(:n))"), {"n": f"migrate.{schema}"}
+                )
                 exists = await conn.scalar(
                     text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}
                 )
