@@ -8,25 +8,13 @@ view on HTTP_PORT (default 8001).
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-
 from cerniera.activation.service import MIGRATIONS, runtime
 from cerniera.activation.tables import SCHEMA
-from cerniera.shared.logging import configure_logging
-from cerniera.shared.persistence.migrations import upgrade
-from cerniera.shared.settings import DatabaseSettings
+from cerniera.shared.entrypoint import service_cli
 
 
 def cli(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="cerniera-activation", description=__doc__)
-    parser.add_argument("command", choices=["run", "migrate"], nargs="?", default="run")
-    args = parser.parse_args(argv)
-    configure_logging()
-    if args.command == "migrate":
-        asyncio.run(upgrade(MIGRATIONS, DatabaseSettings().database_url, SCHEMA))
-    else:
-        asyncio.run(runtime().app().run())
+    service_cli(SCHEMA, __doc__, MIGRATIONS, runtime, argv)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,36 @@
+"""The command line every service has: ``cerniera-<name> run`` (default) or ``migrate``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from cerniera.shared.logging import configure_logging
+from cerniera.shared.persistence.migrations import upgrade
+from cerniera.shared.runtime import ServiceRuntime
+from cerniera.shared.settings import DatabaseSettings
+
+
+def service_cli(
+    name: str,
+    description: str | None,
+    migrations: Path,
+    runtime: Callable[[], ServiceRuntime],
+    argv: list[str] | None = None,
+) -> None:
+    parser = argparse.ArgumentParser(prog=f"cerniera-{name}", description=description)
+    parser.add_argument(
+        "command",
+        choices=["run", "migrate"],
+        nargs="?",
+        default="run",
+        help="run the service (default), or only bring its schema up to date",
+    )
+    args = parser.parse_args(argv)
+    configure_logging()
+    if args.command == "migrate":
+        asyncio.run(upgrade(migrations, DatabaseSettings().database_url, name))
+    else:
+        asyncio.run(runtime().app().run())
