@@ -14,10 +14,12 @@ import random
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from rich.console import Console
 from rich.progress import Progress
 
@@ -59,37 +61,52 @@ async def _load(
         await producer.stop()
 
 
-async def _count_decisions(
-    settings: KafkaSettings, topic: str, cases: int, progress: Progress, timeout: float
-) -> tuple[float, float]:
-    """Wait for ``cases`` decisions; return (time of first, time of last)."""
+async def _collect(
+    settings: KafkaSettings,
+    topic: str,
+    done: Callable[[list[ConsumerRecord[Any, Any]]], int],
+    total: int,
+    label: str,
+    progress: Progress,
+    timeout: float,
+) -> list[ConsumerRecord[Any, Any]]:
+    """Read ``topic`` from the start until ``done(records)`` (a count) reaches ``total``."""
     consumer = AIOKafkaConsumer(**settings.client_params(), enable_auto_commit=False)
     await consumer.start()
-    task = progress.add_task("decisions on intake.cases", total=cases)
-    first = last = 0.0
-    seen = 0
+    task = progress.add_task(label, total=total)
+    records: list[ConsumerRecord[Any, Any]] = []
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         deadline = time.monotonic() + timeout
-        while seen < cases:
+        while (count := done(records)) < total:
+            progress.update(task, completed=count)
             if time.monotonic() > deadline:
-                raise SystemExit(f"timed out: {seen} of {cases} decisions")
+                raise SystemExit(f"timed out on {label}: {count} of {total}")
             batch = await consumer.getmany(timeout_ms=200, max_records=5000)
-            got = sum(len(records) for records in batch.values())
-            if got:
-                last = time.monotonic()
-                first = first or last
-                seen += got
-                progress.advance(task, got)
+            for part in batch.values():
+                records.extend(part)
+        progress.update(task, completed=total)
     finally:
         await consumer.stop()
-    return first, last
+    return records
 
 
-def run_bench(console: Console, cases: int, partitions: int, timeout: float) -> None:
+def _span(stamps_ms: list[int]) -> tuple[float, float]:
+    """First and last of the records' Kafka timestamps (set when the relay sent them)."""
+    return min(stamps_ms) / 1000, max(stamps_ms) / 1000
+
+
+def _rate(count: int, first: float, last: float) -> str:
+    return f"{count / (last - first):,.0f}/s" if last > first else "n/a"
+
+
+def run_bench(
+    console: Console, cases: int, partitions: int, timeout: float, pipeline: bool
+) -> None:
     run = f"{int(time.time()) % 100000:05d}"
+    services = ["intake", "activation", "monitoring", "billing"] if pipeline else ["intake"]
     # A throw-away embedded database unless DATABASE_URL says otherwise: nothing left behind.
     with (
         kafka_endpoint() as kafka,
@@ -99,7 +116,7 @@ def run_bench(console: Console, cases: int, partitions: int, timeout: float) -> 
         env["KAFKA_TOPIC_PREFIX"] = prefix = f"bench{run}."
         env["KAFKA_TOPIC_PARTITIONS"] = str(partitions)
         env["LOG_LEVEL"] = "WARNING"
-        env["HTTP_PORT"] = "0"  # intake's API on any free port: the bench only reads Kafka
+        env["HTTP_PORT"] = "0"  # APIs on any free port: the bench only reads Kafka
         settings = KafkaSettings(
             bootstrap_servers=kafka.bootstrap_servers,
             enable_idempotence=kafka.supports_idempotence,
@@ -110,23 +127,72 @@ def run_bench(console: Console, cases: int, partitions: int, timeout: float) -> 
         asyncio.run(provision_topics(settings, topics.all()))
         console.print(
             f"Kafka {kafka.bootstrap_servers} ({kafka.kind}), PostgreSQL {database.kind}, "
-            f"{partitions} partitions, {cases} cases, {os.cpu_count()} CPUs"
+            f"{partitions} partitions, {cases} cases, services: {', '.join(services)}, "
+            f"{os.cpu_count()} CPUs"
         )
         with Progress(console=console) as progress:
             asyncio.run(_load(settings, topics.hospital_discharges, cases, run, progress))
-            started = time.monotonic()
-            service = subprocess.Popen(SERVICES["intake"].argv(), env=env)
+            started = time.time()
+            processes = [subprocess.Popen(SERVICES[name].argv(), env=env) for name in services]
             try:
-                first, last = asyncio.run(
-                    _count_decisions(settings, topics.intake_cases, cases, progress, timeout)
+                decisions = asyncio.run(
+                    _collect(
+                        settings,
+                        topics.intake_cases,
+                        len,
+                        cases,
+                        "decisions on intake.cases",
+                        progress,
+                        timeout,
+                    )
+                )
+                eligible = sum(
+                    dict(r.headers).get("ce_type") == b"EligibilityConfirmed" for r in decisions
+                )
+                requests = (
+                    asyncio.run(
+                        _collect(
+                            settings,
+                            topics.activation_services,
+                            _planned_cases,
+                            eligible,
+                            "cases planned on activation.services",
+                            progress,
+                            timeout,
+                        )
+                    )
+                    if pipeline
+                    else []
                 )
             finally:
-                service.terminate()
-                service.wait(timeout=30)
-    steady = cases / (last - first) if last > first else float("nan")
+                for process in processes:
+                    process.terminate()
+                for process in processes:
+                    process.wait(timeout=30)
+    first, last = _span([r.timestamp for r in decisions])
     console.print(
-        f"[bold]intake: {steady:,.0f} decisions/s[/] steady state "
-        f"({cases} decisions in {last - first:.2f} s after the first); "
-        f"{cases / (last - started):,.0f}/s including start-up, migration and group join "
-        f"({first - started:.1f} s to the first decision)"
+        f"[bold]intake: {_rate(cases, first, last)} decisions[/] steady state "
+        f"({cases} decisions in {last - first:.2f} s after the first; "
+        f"{first - started:.1f} s of start-up, migration and group join before it)"
     )
+    if pipeline:
+        planned = _first_request_per_case(requests)
+        p_first, p_last = _span(list(planned.values()))
+        console.print(
+            f"[bold]activation: {_rate(len(planned), p_first, p_last)} cases planned[/] "
+            f"({len(planned)} eligible cases, {len(requests)} activation events; the last "
+            f"case planned {p_last - last:.1f} s after the last decision), with monitoring "
+            "and billing consuming the same decisions"
+        )
+
+
+def _first_request_per_case(records: list[ConsumerRecord[Any, Any]]) -> dict[bytes, int]:
+    first: dict[bytes, int] = {}
+    for record in records:
+        if dict(record.headers).get("ce_type") == b"ServiceActivationRequested":
+            first.setdefault(record.key, record.timestamp)
+    return first
+
+
+def _planned_cases(records: list[ConsumerRecord[Any, Any]]) -> int:
+    return len(_first_request_per_case(records))

@@ -95,12 +95,16 @@ def bench(
     cases: Annotated[int, typer.Option(help="How many discharges to decide.")] = 20_000,
     partitions: Annotated[int, typer.Option(help="Partitions per topic.")] = 6,
     timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 600,
+    pipeline: Annotated[
+        bool, typer.Option(help="Run all four services and measure activation's planning too.")
+    ] = False,
 ) -> None:
-    """Measure intake's decisions per second end to end (embedded defaults, or env)."""
+    """Measure decisions per second end to end (embedded defaults, or env); with --pipeline
+    also cases planned per second by activation, with the other services running."""
     from cerniera.cli.bench import run_bench
 
     configure_logging("WARNING", json=False)
-    run_bench(console, cases, partitions, timeout)
+    run_bench(console, cases, partitions, timeout, pipeline)
 
 
 @app.command()

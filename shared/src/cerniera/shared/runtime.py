@@ -20,7 +20,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import MetaData, Table
+from sqlalchemy import MetaData, Table, text
 
 from cerniera.shared.clock import Clock
 from cerniera.shared.contract import EventData, Topics
@@ -192,10 +192,8 @@ class ServiceRuntime:
         assert self.spec.http is not None
         port = self.service.http_port
         app = self.spec.http(self)
-        if hasattr(app, "mount"):  # FastAPI / Starlette: metrics beside the service's API
-            from prometheus_client import make_asgi_app
-
-            app.mount("/metrics", make_asgi_app())
+        if hasattr(app, "add_route"):  # FastAPI / Starlette: what operators probe and scrape
+            self._add_operational_routes(app)
         config = uvicorn.Config(
             app,
             host=self.service.http_host,
@@ -212,6 +210,28 @@ class ServiceRuntime:
         host, bound = self._http.servers[0].sockets[0].getsockname()[:2]
         self.http_url = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{bound}"
         log.info("http.listening", service=self.spec.name, url=self.http_url)
+
+    def _add_operational_routes(self, app: Any) -> None:
+        """``/metrics`` (Prometheus) and, unless the service has its own, ``/health``: 200 when
+        the database answers, 503 otherwise (what readiness probes and healthchecks call)."""
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+        from starlette.requests import Request
+        from starlette.responses import JSONResponse, Response
+
+        async def metrics(_: Request) -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+        async def health(_: Request) -> Response:
+            try:
+                async with self.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+            except Exception as error:
+                return JSONResponse({"status": "unavailable", "error": repr(error)}, 503)
+            return JSONResponse({"status": "ok", "service": self.spec.name})
+
+        app.add_route("/metrics", metrics, include_in_schema=False)
+        if not any(getattr(route, "path", None) == "/health" for route in app.routes):
+            app.add_route("/health", health, include_in_schema=False)
 
     async def _close(self) -> None:
         if self._http is not None:
