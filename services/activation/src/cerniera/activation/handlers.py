@@ -48,6 +48,7 @@ from cerniera.activation.store import (
     attempts_of,
     lock_case,
     lock_or_create_case,
+    update_case,
 )
 from cerniera.activation.tables import cases, requests
 from cerniera.shared.causation import current_cause
@@ -135,16 +136,16 @@ class Activation:
             assert corrected is not None
             await self._move_discharge(uow, corrected, data.expected_discharge_at)
             return
-        await _update_case(
-            uow,
-            case.case_id,
-            beneficiary=contact,
-            municipality_code=patient.municipality_code,
-            discharge_at=data.expected_discharge_at,
-            discharge_on=italian_date(data.expected_discharge_at),
-        )
+        arrived = {
+            "beneficiary": contact,
+            "municipality_code": patient.municipality_code,
+            "discharge_at": data.expected_discharge_at,
+            "discharge_on": italian_date(data.expected_discharge_at),
+        }
         if case.status is CaseStatus.AWAITING_CONTACT:
-            await self._start(uow, case.case_id)
+            await self._start(uow, case.case_id, **arrived)
+        else:
+            await _update_case(uow, case.case_id, **arrived)
 
     async def on_rescheduled(self, uow: UnitOfWork, event: Envelope) -> None:
         data = event.data
@@ -207,18 +208,18 @@ class Activation:
         if case.status is CaseStatus.PLANNED:
             await self._change_package(uow, case, data)
             return
-        announced = case.beneficiary is not None
         # Once announced, the hospital's date stays: it may have moved since the decision.
-        await _update_case(
-            uow,
-            case.case_id,
-            ambito_id=data.ambito_id,
-            services=services,
-            status=CaseStatus.AWAITING_ELIGIBILITY if announced else CaseStatus.AWAITING_CONTACT,
-            **({} if announced else from_decision),
-        )
-        if announced:
-            await self._start(uow, case.case_id)
+        if case.beneficiary is not None:
+            await self._start(uow, case.case_id, ambito_id=data.ambito_id, services=services)
+        else:
+            await _update_case(
+                uow,
+                case.case_id,
+                ambito_id=data.ambito_id,
+                services=services,
+                status=CaseStatus.AWAITING_CONTACT,
+                **from_decision,
+            )
 
     async def on_rejected(self, uow: UnitOfWork, event: Envelope) -> None:
         """A rejection needs nothing from activation, unless it supersedes a confirmation
@@ -416,11 +417,10 @@ class Activation:
         )
         await self._apply(uow, case, ambito, steps, attempts)
 
-    async def _start(self, uow: UnitOfWork, case_id: str) -> None:
-        """Both halves are in: the contact and the package. Plan every service."""
-        await _update_case(uow, case_id, status=CaseStatus.PLANNED)
-        case = await lock_case(uow.conn, case_id)
-        assert case is not None
+    async def _start(self, uow: UnitOfWork, case_id: str, **values: Any) -> None:
+        """Both halves are in: the contact and the package (``values``: the half that just
+        arrived). Plan every service."""
+        case = await update_case(uow.conn, case_id, status=CaseStatus.PLANNED, **values)
         ambito = self._ambito(case)
         steps = domain.plan_package(
             ambito,
@@ -442,6 +442,7 @@ class Activation:
         attempts: list[Attempt],
     ) -> None:
         now = self.clock.now()
+        rows: list[dict[str, Any]] = []
         for step in steps:
             if isinstance(step, Escalate):
                 _escalate(uow, case, step.service_type, step.reason)
@@ -458,23 +459,25 @@ class Activation:
                 requested_at=now,
                 deadline_at=domain.deadline_for(now, ambito.answer_deadline_hours),
             )
-            await uow.conn.execute(
-                insert(requests).values(
-                    request_id=attempt.request_id,
-                    case_id=case.case_id,
-                    service_type=attempt.service_type,
-                    provider_id=attempt.provider_id,
-                    attempt=attempt.attempt,
-                    status=attempt.status,
-                    weekly_quantity=case.quantity(attempt.service_type),
-                    start_by=attempt.start_by,
-                    earliest_start=attempt.earliest_start,
-                    requested_at=attempt.requested_at,
-                    deadline_at=attempt.deadline_at,
-                )
+            rows.append(
+                {
+                    "request_id": attempt.request_id,
+                    "case_id": case.case_id,
+                    "service_type": attempt.service_type,
+                    "provider_id": attempt.provider_id,
+                    "attempt": attempt.attempt,
+                    "status": attempt.status,
+                    "weekly_quantity": case.quantity(attempt.service_type),
+                    "start_by": attempt.start_by,
+                    "earliest_start": attempt.earliest_start,
+                    "requested_at": attempt.requested_at,
+                    "deadline_at": attempt.deadline_at,
+                }
             )
             attempts.append(attempt)
             _emit(uow, case, _requested(case, attempt))
+        if rows:  # one statement for the whole plan
+            await uow.conn.execute(insert(requests), rows)
 
     async def _change_package(
         self, uow: UnitOfWork, case: Case, data: EligibilityConfirmed

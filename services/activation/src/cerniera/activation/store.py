@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -103,21 +103,37 @@ async def lock_case(
     return Case.of(row) if row is not None else None
 
 
+async def update_case(conn: AsyncConnection, case_id: str, **values: Any) -> Case:
+    """Update a case (already locked by this transaction) and return it as it is now."""
+    row = (
+        await conn.execute(
+            update(cases)
+            .where(cases.c.case_id == case_id)
+            .values(**values, updated_at=func.now())
+            .returning(*cases.c)
+        )
+    ).one()
+    return Case.of(row)
+
+
 async def lock_or_create_case(
     conn: AsyncConnection, case_id: str, values: Mapping[str, Any]
 ) -> tuple[Case, bool]:
-    """The case locked, created from ``values`` if new; ``True`` when it was created. Insert
-    first, then lock: two replicas seeing the case's first events on two topics at once then
-    queue on the row instead of one failing on the primary key."""
-    created = await conn.scalar(
-        insert(cases)
-        .values(case_id=case_id, **values)
-        .on_conflict_do_nothing()
-        .returning(cases.c.case_id)
-    )
-    case = await lock_case(conn, case_id)
-    assert case is not None
-    return case, created is not None
+    """The case locked, created from ``values`` if new; ``True`` when it was created.
+
+    One statement: an upsert that changes nothing on conflict still locks the row and returns
+    it, and ``xmax = 0`` tells a fresh row from an existing one. Two replicas seeing a case's
+    first events on two topics at once queue on the row instead of one failing on the key.
+    """
+    stmt = insert(cases).values(case_id=case_id, **values)
+    row = (
+        await conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[cases.c.case_id], set_={"case_id": stmt.excluded.case_id}
+            ).returning(*cases.c, literal_column("xmax = 0").label("created"))
+        )
+    ).one()
+    return Case.of(row), bool(row.created)
 
 
 async def attempts_of(conn: AsyncConnection, case_id: str) -> list[Attempt]:
