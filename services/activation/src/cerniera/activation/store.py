@@ -125,15 +125,16 @@ async def lock_or_create_case(
     it, and ``xmax = 0`` tells a fresh row from an existing one. Two replicas seeing a case's
     first events on two topics at once queue on the row instead of one failing on the key.
     """
-    stmt = insert(cases).values(case_id=case_id, **values)
-    row = (
-        await conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[cases.c.case_id], set_={"case_id": stmt.excluded.case_id}
-            ).returning(*cases.c, literal_column("xmax = 0").label("created"))
-        )
-    ).one()
+    row = (await conn.execute(_UPSERT, {"case_id": case_id, **values})).one()
     return Case.of(row), bool(row.created)
+
+
+# Built once: the columns come from each call's parameters, and SQLAlchemy caches the compiled
+# form per set of columns (building the statement per call cost as much as running it).
+_insert = insert(cases)
+_UPSERT = _insert.on_conflict_do_update(
+    index_elements=[cases.c.case_id], set_={"case_id": _insert.excluded.case_id}
+).returning(*cases.c, literal_column("xmax = 0").label("created"))
 
 
 async def attempts_of(conn: AsyncConnection, case_id: str) -> list[Attempt]:
