@@ -156,7 +156,8 @@ def render_markdown(report: Report, period: str) -> str:
         "## Cases",
         "",
         f"- announced by the wards: {report.announced} "
-        f"({report.rescheduled} reschedules, {report.cancelled} cancellations)",
+        f"({report.rescheduled} reschedules, {report.cancelled} cancellations, "
+        f"{report.readmitted} readmissions)",
         f"- eligible: {report.confirmed} "
         + _counts(report.confirmed_by_intensity, ("low", "medium", "high")),
         f"- not eligible: {report.rejected} " + _counts(report.rejected_by_reason),

@@ -284,7 +284,10 @@ def _view(progress: Progress, clock: Clock, team: Team, stack: RunningStack) -> 
         f"{len(progress.confirmed)} eligible, {len(progress.rejected)} not eligible, "
         f"{len(progress.closed)} closed, {len(progress.cancelled)} cancelled",
     )
-    table.add_row("weekly checks recorded by the team", str(team.recorded))
+    table.add_row(
+        "the team",
+        f"{team.recorded} weekly checks recorded, {team.closed_early} cases closed early",
+    )
     busy = ", ".join(f"{k} {v}" for k, v in progress.events.most_common(6))
     table.add_row("events", f"{sum(progress.events.values())} ({busy})")
     table.add_row("dead letters", str(progress.dead_letters))
