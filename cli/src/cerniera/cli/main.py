@@ -99,8 +99,8 @@ def bench(
         bool, typer.Option(help="Run all four services and measure activation's planning too.")
     ] = False,
 ) -> None:
-    """Measure decisions per second end to end (embedded defaults, or env); with --pipeline
-    also cases planned per second by activation, with the other services running."""
+    """Measure throughput end to end: intake's decisions per second, and with --pipeline
+    activation's cases planned per second with all four services running."""
     from cerniera.cli.bench import run_bench
 
     configure_logging("WARNING", json=False)
