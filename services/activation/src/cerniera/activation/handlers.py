@@ -51,7 +51,7 @@ from cerniera.activation.store import (
     update_case,
 )
 from cerniera.activation.tables import cases, requests
-from cerniera.shared.causation import current_cause
+from cerniera.shared.causation import current_cause, handling
 from cerniera.shared.clock import Clock
 from cerniera.shared.contract import (
     CaseClosed,
@@ -91,7 +91,7 @@ class Activation:
 
     def handlers(self) -> Mapping[type[EventData], Handler]:
         return {
-            DischargeAnnounced: per_event(self.on_announced),
+            DischargeAnnounced: self.on_announcements,
             DischargeRescheduled: per_event(self.on_rescheduled),
             DischargeCancelled: per_event(self.on_cancelled),
             PatientReadmitted: per_event(self.on_readmitted),
@@ -104,29 +104,35 @@ class Activation:
 
     # --- the hospital ----------------------------------------------------------------------
 
+    async def on_announcements(self, uow: UnitOfWork, events: Sequence[Envelope]) -> None:
+        """A run of announcements: the cases seen for the first time in one statement (the
+        usual case: the ward announces before intake decides); any other goes through
+        ``on_announced`` one by one, in order (it may complete or move a plan)."""
+        first: dict[str, Envelope] = {}
+        again: list[Envelope] = []
+        for event in events:
+            case_id = _announcement(event).case_id
+            if case_id in first:
+                again.append(event)
+            else:
+                first[case_id] = event
+        rows = [{"case_id": case_id, **_new_case(e)} for case_id, e in first.items()]
+        result = await uow.conn.execute(
+            insert(cases).on_conflict_do_nothing().returning(cases.c.case_id), rows
+        )
+        created = set(result.scalars())
+        known = [e for case_id, e in first.items() if case_id not in created]
+        for event in known + again:
+            with handling(event):
+                await self.on_announced(uow, event)
+
     async def on_announced(self, uow: UnitOfWork, event: Envelope) -> None:
         """Keep the beneficiary's contact and the expected discharge; plan if the package is
         already known (the decision may have arrived first)."""
-        data = event.data
-        assert isinstance(data, DischargeAnnounced)
+        data = _announcement(event)
         patient = data.patient
-        contact = {
-            "name": f"{patient.given_name} {patient.family_name}",
-            "address": patient.address,
-            "phone": patient.phone,
-        }
-        case, created = await lock_or_create_case(
-            uow.conn,
-            data.case_id,
-            {
-                "status": CaseStatus.AWAITING_ELIGIBILITY,
-                "beneficiary": contact,
-                "municipality_code": patient.municipality_code,
-                "discharge_at": data.expected_discharge_at,
-                "discharge_on": italian_date(data.expected_discharge_at),
-                "correlation_id": event.correlation_id or event.id,
-            },
-        )
+        contact = _contact(data)
+        case, created = await lock_or_create_case(uow.conn, data.case_id, _new_case(event))
         if created or case.status is CaseStatus.ENDED:
             return
         if case.status is CaseStatus.PLANNED:
@@ -598,6 +604,34 @@ def _requested(case: Case, attempt: Attempt) -> ServiceActivationRequested:
         start_by=attempt.start_by,
         beneficiary=case.beneficiary,
     )
+
+
+def _announcement(event: Envelope) -> DischargeAnnounced:
+    assert isinstance(event.data, DischargeAnnounced)
+    return event.data
+
+
+def _contact(data: DischargeAnnounced) -> dict[str, Any]:
+    """Only what a provider needs to reach the person: name, address, phone."""
+    patient = data.patient
+    return {
+        "name": f"{patient.given_name} {patient.family_name}",
+        "address": patient.address,
+        "phone": patient.phone,
+    }
+
+
+def _new_case(event: Envelope) -> dict[str, Any]:
+    """A case as its announcement creates it, waiting for the eligibility decision."""
+    data = _announcement(event)
+    return {
+        "status": CaseStatus.AWAITING_ELIGIBILITY,
+        "beneficiary": _contact(data),
+        "municipality_code": data.patient.municipality_code,
+        "discharge_at": data.expected_discharge_at,
+        "discharge_on": italian_date(data.expected_discharge_at),
+        "correlation_id": event.correlation_id or event.id,
+    }
 
 
 def _deactivated(case: Case, attempt: Attempt, until: date) -> ServiceDeactivated:
