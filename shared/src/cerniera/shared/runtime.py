@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,9 @@ from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import MetaData, Table, text
+from sqlalchemy import MetaData, Table, delete, text
 
 from cerniera.shared.clock import Clock
 from cerniera.shared.contract import EventData, Topics
@@ -62,12 +64,17 @@ class ServiceSpec:
 
 
 class ServiceSettings(BaseSettings):
-    """``HTTP_HOST`` / ``HTTP_PORT`` for services with an HTTP API (0 = any free port)."""
+    """``HTTP_HOST`` / ``HTTP_PORT`` for services with an HTTP API (0 = any free port);
+    ``INBOX_RETENTION_DAYS``: how long processed event ids are kept for deduplication."""
 
     model_config = SettingsConfigDict(extra="ignore")
 
     http_host: str = "0.0.0.0"
     http_port: int | None = None
+    # Longer than the topics' retention (Kafka's default is 7 days): an event can only be
+    # redelivered while its topic still holds it, so older ids can no longer be duplicates.
+    inbox_retention_days: float = Field(default=30.0, gt=0)
+    inbox_prune_interval_s: float = Field(default=3600.0, gt=0)
 
 
 async def _undecoded(msg: StreamMessage[Any]) -> None:
@@ -172,6 +179,7 @@ class ServiceRuntime:
             self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         if self.spec.periodic is not None:
             self._tasks.append(asyncio.create_task(self._every_period(), name="periodic"))
+        self._tasks.append(asyncio.create_task(self._prune_inbox_hourly(), name="inbox-prune"))
         if self.spec.http is not None:
             await self._serve_http()
 
@@ -185,6 +193,25 @@ class ServiceRuntime:
             except Exception:
                 log.exception("periodic.failed", service=self.spec.name)
             await asyncio.sleep(self.spec.period_s)
+
+    async def prune_inbox(self) -> int:
+        """Forget processed event ids older than the retention; return how many."""
+        inbox = self.spec.inbox
+        cutoff = datetime.now(UTC) - timedelta(days=self.service.inbox_retention_days)
+        async with self.engine.begin() as conn:
+            result = await conn.execute(delete(inbox).where(inbox.c.processed_at < cutoff))
+        return int(result.rowcount or 0)
+
+    async def _prune_inbox_hourly(self) -> None:
+        while True:
+            try:
+                if pruned := await self.prune_inbox():
+                    log.info("inbox.pruned", service=self.spec.name, rows=pruned)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("inbox.prune_failed", service=self.spec.name)
+            await asyncio.sleep(self.service.inbox_prune_interval_s)
 
     async def _serve_http(self) -> None:
         import uvicorn
