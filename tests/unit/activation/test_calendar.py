@@ -6,7 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from cerniera.activation.domain import ITALY, WorkingCalendar, italian_date
+from cerniera.activation.domain import ITALY, WorkingCalendar
+from cerniera.shared.clock import italian_date
 
 
 @pytest.mark.parametrize(

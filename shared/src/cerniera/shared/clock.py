@@ -16,6 +16,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ROME = ZoneInfo("Europe/Rome")  # the districts' local time: days, weeks and deadlines
 
 
+def italian_date(moment: datetime) -> date:
+    """The day ``moment`` falls on in Italy (a discharge at 00:30 CET is that day, not UTC's)."""
+    return moment.astimezone(ROME).date()
+
+
 class ClockSettings(BaseSettings):
     """``CERNIERA_CLOCK_SPEED`` (1 = real time), ``CERNIERA_CLOCK_EPOCH`` (the simulated time at
     ``CERNIERA_CLOCK_REAL_START``, a Unix timestamp)."""
@@ -50,7 +55,7 @@ class Clock:
 
     def today(self) -> date:
         """Today in Italy."""
-        return self.now().astimezone(ROME).date()
+        return italian_date(self.now())
 
     def real_seconds(self, simulated: timedelta) -> float:
         """How long ``simulated`` lasts on the wall clock."""

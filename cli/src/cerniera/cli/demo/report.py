@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from cerniera.shared.clock import ROME
+from cerniera.shared.clock import italian_date
 from cerniera.shared.contract import (
     CaseClosed,
     DischargeAnnounced,
@@ -83,10 +83,10 @@ def build_report(
         data = event.data
         if isinstance(data, DischargeAnnounced):
             announced.add(data.case_id)
-            discharge_on.setdefault(data.case_id, _italian_date(data.expected_discharge_at))
+            discharge_on.setdefault(data.case_id, italian_date(data.expected_discharge_at))
         elif isinstance(data, DischargeRescheduled):
             report.rescheduled += 1
-            discharge_on[data.case_id] = _italian_date(data.expected_discharge_at)
+            discharge_on[data.case_id] = italian_date(data.expected_discharge_at)
         elif isinstance(data, DischargeCancelled):
             report.cancelled += 1
             cancelled.add(data.case_id)
@@ -137,10 +137,6 @@ def build_report(
         0, report.confirmed - sum(report.outcomes.values()) - len(cancelled & set(package))
     )
     return report
-
-
-def _italian_date(moment: datetime) -> date:
-    return moment.astimezone(ROME).date()
 
 
 def _main_reason(data: EligibilityRejected) -> str:

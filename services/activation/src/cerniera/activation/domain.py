@@ -92,11 +92,6 @@ class WorkingCalendar:
 ITALY: Final = WorkingCalendar()
 
 
-def italian_date(moment: datetime) -> date:
-    """The day ``moment`` falls on in Italy (a discharge at 00:30 CET is that day, not UTC's)."""
-    return moment.astimezone(ROME).date()
-
-
 # --- candidates and planning -------------------------------------------------------------------
 
 

@@ -41,7 +41,6 @@ from cerniera.activation.domain import (
     RequestStatus,
     Step,
     WorkingCalendar,
-    italian_date,
 )
 from cerniera.activation.store import (
     Case,
@@ -51,8 +50,8 @@ from cerniera.activation.store import (
     update_case,
 )
 from cerniera.activation.tables import cases, requests
-from cerniera.shared.causation import current_cause, handling
-from cerniera.shared.clock import Clock
+from cerniera.shared.causation import handling
+from cerniera.shared.clock import Clock, italian_date
 from cerniera.shared.contract import (
     CaseClosed,
     DischargeAnnounced,
@@ -656,10 +655,7 @@ def _escalate(uow: UnitOfWork, case: Case, service: ServiceType, reason: Escalat
 def _emit(uow: UnitOfWork, case: Case, data: EventData) -> None:
     """Emit with the case's correlation id, whatever the cause carried: a provider's answer or
     a timer belongs to the case's chain, and still names its own cause."""
-    cause = current_cause()
-    if cause is not None and cause.correlation_id != case.correlation_id:
-        cause = dataclasses.replace(cause, correlation_id=case.correlation_id)
-    uow.emit(data, subject=case.case_id, cause=cause, correlation_id=case.correlation_id)
+    uow.emit(data, subject=case.case_id, correlation_id=case.correlation_id)
 
 
 def _describe(step: Step) -> str:

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from cerniera.monitoring.config import MonitoringRule
-from cerniera.shared.clock import ROME
+from cerniera.shared.clock import italian_date
 from cerniera.shared.contract import CaseOutcome, Recommendation
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -55,9 +55,8 @@ class Invalid(Refused):
     """Refused because the request itself can never apply to this case (a week not scheduled)."""
 
 
-def discharge_day(at: datetime) -> date:
-    """The Italian calendar day of a discharge date and time."""
-    return at.astimezone(ROME).date()
+# The Italian calendar day of a discharge date and time.
+discharge_day = italian_date
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@ closure, so that a case is closed (and its event published) the same way from al
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -79,14 +78,7 @@ def recorded(rows: Sequence[Row[Any]]) -> list[domain.RecordedCheck]:
 def emit(uow: UnitOfWork, row: FollowUp, data: EventData, cause: Envelope | None = None) -> None:
     """Publish about the case under its own correlation id (the eligibility decision's), even
     when a hospital event with a correlation of its own is the cause."""
-    if cause is not None:
-        uow.emit(
-            data,
-            subject=row.case_id,
-            cause=dataclasses.replace(cause, correlation_id=row.correlation_id),
-        )
-    else:
-        uow.emit(data, subject=row.case_id, correlation_id=row.correlation_id)
+    uow.emit(data, subject=row.case_id, cause=cause, correlation_id=row.correlation_id)
 
 
 async def close(
