@@ -484,7 +484,7 @@ async def test_readmission_cancellation_and_closure_deactivate_services(
             from_hospital(rescheduled("E-1", march(12))),
         )
         records = await read_quiet(kafka_settings, topics.activation_services, quiet=1.5)
-        statuses = [await case_status(rt, c) for c in (readmitted_case, cancelled_case)]
+        statuses = [await case_status(rt, c) for c in (readmitted_case, cancelled_case, never)]
 
     def types(case_id: str) -> list[str]:
         return [e.type for _, e in for_case(records, case_id)]
@@ -505,6 +505,7 @@ async def test_readmission_cancellation_and_closure_deactivate_services(
     assert statuses == [
         ("ended", "readmitted on 2026-03-10"),
         ("ended", "discharge cancelled"),
+        ("ended", "case closed (withdrawn)"),  # recorded when closed, never started
     ]
 
 
@@ -579,9 +580,15 @@ async def test_readiness_over_http_names_the_late_provider(
         found = [e for _, e in await settled(kafka_settings, topics, case_id)]
 
     assert health.status_code == 200
-    assert health.json()["status"] == "ok"
+    assert health.json() == {
+        "status": "ok",
+        "service": "activation",
+        "checks": {"database": "ok", "broker": "ok"},
+    }
     assert unknown.status_code == 404
-    assert "asst-vimercate:NOPE" in unknown.json()["detail"]
+    refusal = unknown.json()["detail"]
+    assert refusal["code"] == "case.unknown"
+    assert "asst-vimercate:NOPE" in refusal["message"]
 
     assert waiting["status"] == "awaiting_contact"
     assert waiting["ready"] is False

@@ -24,7 +24,7 @@ from sqlalchemy import Row, select
 import cerniera.shared.ambiti
 from cerniera.billing.config import BillingConfig, load_config
 from cerniera.billing.service import runtime
-from cerniera.billing.tables import deliveries, inbox
+from cerniera.billing.tables import cases, deliveries, inbox
 from cerniera.shared.clock import Clock
 from cerniera.shared.contract import BudgetThresholdReached, ProviderStatementIssued, Topics
 from cerniera.shared.envelope import Envelope, decode
@@ -139,6 +139,13 @@ async def statement(
     response = await client.get(f"/statements/{provider}/{PERIOD}{suffix}", params=params)
     assert response.status_code == 200, response.text
     return response
+
+
+def refusal(response: httpx.Response) -> tuple[int, str]:
+    """The status and code of a refusal, in the one error body of every service."""
+    detail = response.json()["detail"]
+    assert set(detail) == {"code", "message"}, detail
+    return response.status_code, detail["code"]
 
 
 def line_summary(body: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -266,7 +273,12 @@ async def test_deliveries_are_priced_and_shown_in_the_statement(
     )
     assert (pnrr["percent_spent"], pnrr["thresholds_reached"]) == ("0.08", [])
 
-    assert health.json() == {"status": "ok", "service": "billing"}
+    assert health.status_code == 200
+    assert health.json() == {
+        "status": "ok",
+        "service": "billing",
+        "checks": {"database": "ok", "broker": "ok"},
+    }
     assert docs.status_code == 200
     line_schema = openapi["components"]["schemas"]["StatementLine"]["properties"]
     assert "half-up" in line_schema["amount"]["description"]
@@ -321,6 +333,7 @@ async def test_a_delivery_before_its_confirmation_is_priced_when_it_arrives(
     kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
 ) -> None:
     early, refused_case = case_id("B-EARLY"), case_id("B-REJECTED")
+    nowhere = confirmed(case_id("B-NOWHERE"), "atlantide")  # a district billing does not know
     waiting = delivery(early, MELOGRANO, SAD, date(2026, 12, 14), 2, delivery_ref="E-1")
     never = delivery(refused_case, MELOGRANO, SAD, date(2026, 12, 14), 2, delivery_ref="E-2")
 
@@ -330,9 +343,16 @@ async def test_a_delivery_before_its_confirmation_is_priced_when_it_arrives(
         assert statuses(rows) == {"E-1": "pending", "E-2": "pending"}
         pending = (await statement(client, MELOGRANO)).json()
 
-        await publish(kafka_settings, topics.intake_cases, confirmed(early), rejected(refused_case))
+        await publish(
+            kafka_settings, topics.intake_cases, confirmed(early), rejected(refused_case), nowhere
+        )
         rows = await wait_rows(rt, settled(2), "both deliveries decided")
         body = (await statement(client, MELOGRANO)).json()
+        [dead] = await read_topic(
+            kafka_settings, topics.dlq(topics.intake_cases), until=lambda rs: len(rs) >= 1
+        )
+        async with rt.engine.connect() as conn:
+            known = (await conn.execute(select(cases.c.case_id))).scalars().all()
 
     assert [(ln["status"], ln["reason"]["code"]) for ln in pending["lines"]] == [
         ("pending", "case.awaiting_eligibility"),
@@ -348,12 +368,16 @@ async def test_a_delivery_before_its_confirmation_is_priced_when_it_arrives(
         "E-1": "desio",
         "E-2": None,
     }
+    # An eligibility in an unknown district is refused at once, not stored.
+    assert headers_of(dead)["dlq_reason_code"] == "ambito.unknown"
+    assert headers_of(dead)["ce_id"] == nowhere.id
+    assert sorted(known) == sorted([early, refused_case])
 
 
 # --- d. budget thresholds ------------------------------------------------------------------------
 
 
-async def test_budget_thresholds_are_published_once_with_the_delivery_correlation(
+async def test_budget_thresholds_are_published_once_in_the_delivery_chain(
     kafka_settings: KafkaSettings,
     topics: Topics,
     database_settings: DatabaseSettings,
@@ -374,7 +398,8 @@ async def test_budget_thresholds_are_published_once_with_the_delivery_correlatio
         # Before the eligibility: all wait, then are priced in the order received.
         await publish(kafka_settings, topics.providers_reports, *reports, repeat)
         await wait_rows(rt, lambda rs: len(rs) == 6, "six delivery rows")
-        await publish(kafka_settings, topics.intake_cases, confirmed(case, MAGENTINO))
+        confirmation = confirmed(case, MAGENTINO)
+        await publish(kafka_settings, topics.intake_cases, confirmation)
         await wait_rows(rt, settled(6), "six priced rows")
         await read_topic(kafka_settings, topics.billing_ledger, until=lambda rs: len(rs) >= 6)
         # A redelivery of the line that crossed two thresholds: nothing more.
@@ -402,17 +427,20 @@ async def test_budget_thresholds_are_published_once_with_the_delivery_correlatio
                 event.causation_id,
             )
         )
+    # Each in the chain of the delivery that crossed it; caused by the confirmation that made
+    # billing price the waiting lines.
+    cause = confirmation.id
     assert sorted(seen) == sorted(
         [
             # 88.00 on PNRR: one line crosses 50 % and 80 %.
-            (PNRR, 50, "88.00", "100.00", "corr-2", reports[1].id),
-            (PNRR, 80, "88.00", "100.00", "corr-2", reports[1].id),
+            (PNRR, 50, "88.00", "100.00", "corr-2", cause),
+            (PNRR, 80, "88.00", "100.00", "corr-2", cause),
             # 12.00 ends PNRR, 32.00 opens FNPS (64 %).
-            (PNRR, 100, "100.00", "100.00", "corr-3", reports[2].id),
-            (FNPS, 50, "32.00", "50.00", "corr-3", reports[2].id),
+            (PNRR, 100, "100.00", "100.00", "corr-3", cause),
+            (FNPS, 50, "32.00", "50.00", "corr-3", cause),
             # 18.00 ends FNPS; 26.00 is left unfunded.
-            (FNPS, 80, "50.00", "50.00", "corr-4", reports[3].id),
-            (FNPS, 100, "50.00", "50.00", "corr-4", reports[3].id),
+            (FNPS, 80, "50.00", "50.00", "corr-4", cause),
+            (FNPS, 100, "50.00", "50.00", "corr-4", cause),
         ]
     )
 
@@ -463,6 +491,18 @@ async def test_issuing_a_statement_publishes_it_once(
         second = await client.post(issue, params={"ambito_id": "desio"})
         current_month = await client.post(f"/statements/{MELOGRANO}/2027-01/issue")
         ambiguous = await client.post(f"/statements/{TELESOCCORSO}/{PERIOD}/issue")
+        stranger = await client.post(f"/statements/nobody/{PERIOD}/issue")
+        elsewhere = await client.post(issue, params={"ambito_id": MAGENTINO})
+        unknown = [
+            await client.post(issue, params={"ambito_id": "atlantide"}),
+            await client.get(
+                f"/statements/{MELOGRANO}/{PERIOD}", params={"ambito_id": "atlantide"}
+            ),
+            await client.get(
+                f"/statements/{MELOGRANO}/{PERIOD}.csv", params={"ambito_id": "atlantide"}
+            ),
+            await client.get("/budget", params={"ambito_id": "atlantide"}),
+        ]
         await read_topic(kafka_settings, topics.billing_ledger, until=lambda rs: len(rs) >= 1)
         records = await read_quiet(kafka_settings, topics.billing_ledger, quiet=1.5)
         body = (await statement(client, MELOGRANO)).json()
@@ -478,8 +518,11 @@ async def test_issuing_a_statement_publishes_it_once(
     )
     assert issued["already_issued"] is False
     assert second.json() == {**issued, "already_issued": True}
-    assert current_month.status_code == 409
-    assert ambiguous.status_code == 422
+    assert refusal(current_month) == (409, "period.not_over")
+    assert refusal(ambiguous) == (422, "statement.ambito_required")
+    assert refusal(stranger) == (404, "provider.unknown")
+    assert refusal(elsewhere) == (404, "provider.not_in_district")
+    assert [refusal(r) for r in unknown] == [(404, "ambito.unknown")] * 4
 
     [(record, event)] = ledger(records, ProviderStatementIssued)
     assert len(records) == 1

@@ -57,7 +57,7 @@ async def test_a_dead_letter_replayed_after_the_fix_is_applied(
     async with rt.running():
         # A reschedule for a discharge intake has never seen: dead-lettered (case.unknown).
         await publish(kafka_settings, topics.hospital_discharges, early)
-        dlq = topics.hospital_discharges + ".dlq"
+        dlq = topics.dlq(topics.hospital_discharges)
         (letter,) = await read_topic(kafka_settings, dlq, until=lambda rs: len(rs) >= 1)
         assert dict(letter.headers)["dlq_reason_code"] == b"case.unknown"
         # The fix: the missing announcement arrives; then the operator replays the DLQ.
@@ -69,6 +69,13 @@ async def test_a_dead_letter_replayed_after_the_fix_is_applied(
         await read_events(kafka_settings, topics.intake_cases, count=1)
         replayed = await events.replay(kafka_settings, dlq, Console(quiet=True))
         assert replayed == 1
+        # Back on its topic as it first arrived: same event, the dead letter's headers gone.
+        first, _announcement, again = await read_topic(
+            kafka_settings, topics.hospital_discharges, until=lambda rs: len(rs) >= 3
+        )
+        assert (again.value, again.key) == (first.value, first.key)
+        assert again.headers == first.headers
+        assert not any(name.startswith("dlq_") for name, _ in again.headers)
 
         async def expected_at() -> datetime | None:
             async with rt.engine.connect() as conn:

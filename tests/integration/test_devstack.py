@@ -112,14 +112,20 @@ def test_tansu_stop_is_fast_and_idempotent() -> None:
 async def test_tansu_start_from_inside_a_running_loop() -> None:
     # start() is sync; under a running loop its readiness probe runs on a private loop.
     broker = TansuBroker()
+    topic = f"in-loop-{uuid.uuid4().hex[:8]}"
     try:
         endpoint = broker.start()
+        assert broker.pid is not None
         admin = AIOKafkaAdminClient(bootstrap_servers=endpoint.bootstrap_servers)
         await admin.start()
-        await admin.list_topics()
-        await admin.close()
+        try:
+            await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+            assert topic in await admin.list_topics()  # the broker answers this loop's client
+        finally:
+            await admin.close()
     finally:
         broker.stop()
+    assert broker.pid is None
 
 
 def test_tansu_start_fails_clearly_when_port_taken(tmp_path: Path) -> None:

@@ -258,6 +258,11 @@ async def test_fhir_encounters_and_notifications_become_events(
         running(kafka_settings, database_settings) as rt,
         httpx.AsyncClient(base_url=rt.http_url or "", timeout=20) as http,
     ):
+        health = await http.get("/health")
+        assert (health.status_code, health.json()) == (
+            200,
+            {"status": "ok", "service": "gateway", "checks": {"database": "ok", "broker": "ok"}},
+        )
         fhir_json = {"Content-Type": "application/fhir+json"}
         first = await http.post(
             "/fhir/Encounter", json=fhir_resource(ENCOUNTER_IN_PROGRESS), headers=fhir_json

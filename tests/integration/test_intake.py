@@ -558,7 +558,7 @@ async def test_outbox_survives_a_stop_between_commit_and_publish(
     assert isinstance(decision.data, EligibilityConfirmed)
     assert decision.data.intensity is Intensity.HIGH
     assert len(records) == 1
-    assert skipped >= 1  # the redelivery (and the original, if its offset was not committed)
+    assert skipped in (1, 2)  # the redelivery, and the original if its offset was not committed
     assert outbox_rows == 0
     assert inbox_rows == 1
     assert case_rows == 1

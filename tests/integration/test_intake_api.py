@@ -456,14 +456,21 @@ async def test_errors_and_the_brass_calculator(
         assert nowhere.status_code == 404
         assert (await client.post("/brass", json={"age": 70})).status_code == 422
 
-        # The documentation the team's screen is built from.
+        # The documentation the team's screen is built from, and the operational routes.
         docs = await client.get("/docs")
         schema = (await client.get("/openapi.json")).json()
+        health = await client.get("/health")
+        metrics = await client.get("/metrics")
 
         # Nothing refused was published: only the outside-district rejection on arrival.
         decided = await read_quiet(kafka_settings, topics.intake_cases, quiet=0.5)
 
     assert docs.status_code == 200
+    assert (health.status_code, health.json()) == (
+        200,
+        {"status": "ok", "service": "intake", "checks": {"database": "ok", "broker": "ok"}},
+    )
+    assert metrics.status_code == 200
     assert {
         "/cases",
         "/cases/{case_id}",

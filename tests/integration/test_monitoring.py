@@ -279,7 +279,11 @@ async def test_a_confirmed_case_is_followed_and_checked_over_http(
     )
 
     assert health.status_code == 200
-    assert health.json() == {"status": "ok"}
+    assert health.json() == {
+        "status": "ok",
+        "service": "monitoring",
+        "checks": {"database": "ok", "broker": "ok"},
+    }
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
     request_schema = openapi["components"]["schemas"]["CheckRequest"]["properties"]

@@ -30,7 +30,11 @@ async def test_health_and_metrics_beside_the_api(
     async with rt.running(), httpx.AsyncClient(base_url=str(rt.http_url)) as client:
         health = await client.get("/health")
         assert health.status_code == 200
-        assert health.json() == {"status": "ok", "service": "intake"}
+        assert health.json() == {
+            "status": "ok",
+            "service": "intake",
+            "checks": {"database": "ok", "broker": "ok"},
+        }
 
         await publish(
             kafka_settings,

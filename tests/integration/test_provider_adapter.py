@@ -14,7 +14,7 @@ from typing import Any, TypeAlias
 import pytest
 from aiokafka import ConsumerRecord
 
-from cerniera.provider_adapter.adapter import ProviderAdapter, provider_source
+from cerniera.provider_adapter.adapter import ProviderAdapter, Stage, provider_source
 from cerniera.provider_adapter.policy import ProviderPolicy, SimulatedPolicy
 from cerniera.shared.clock import ROME, Clock
 from cerniera.shared.contract import (
@@ -174,16 +174,19 @@ async def test_declines_with_a_reason_and_a_silent_provider_says_nothing(
         "coop-busy": SimulatedPolicy(decline_share=1.0),
         "coop-quiet": SimulatedPolicy(silence_share=1.0),
     }
-    async with adapter(kafka_settings, policies, providers=("coop-busy", "coop-quiet")):
+    async with adapter(kafka_settings, policies, providers=("coop-busy", "coop-quiet")) as running:
         await read_topic(kafka_settings, provisioned.providers_reports, until=lambda rs: rs != [])
         records = await read_quiet(kafka_settings, provisioned.providers_reports, quiet=1.5)
+        assert (running.stats.declined, running.stats.silent) == (1, 1)
+        assert running.requests[request_id_of(quiet)].stage is Stage.SILENT
 
     [(record, declined)] = of_type(records, ServiceActivationDeclined)
     assert len(records) == 1
     assert declined.request_id == request_id_of(busy)
     assert declined.provider_id == "coop-busy"
     assert declined.reason_code in set(DeclineReason)
-    assert declined.note
+    assert isinstance(declined.note, str)
+    assert declined.note.strip()
     assert headers_of(record)["ce_causationid"] == busy.id
     assert record.key == busy_case.encode()
     assert headers_of(record)["ce_subject"] == busy_case

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
-from cerniera.activation.domain import Attempt, RequestStatus, request_id_for
+from cerniera.activation.planning import Attempt, RequestStatus, request_id_for
 from cerniera.shared.clock import ROME
 from cerniera.shared.contract import ServiceType
 
@@ -20,6 +21,7 @@ def attempt(
     *,
     number: int = 1,
     status: RequestStatus = RequestStatus.REQUESTED,
+    weekly_quantity: Decimal = Decimal(6),
     start_by: date = date(2026, 3, 5),
     earliest_start: date = date(2026, 3, 4),
     requested_at: datetime = MONDAY_9AM,
@@ -32,6 +34,7 @@ def attempt(
         provider_id=provider_id,
         attempt=number,
         status=status,
+        weekly_quantity=weekly_quantity,
         start_by=start_by,
         earliest_start=earliest_start,
         requested_at=requested_at,

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from cerniera.activation.domain import ITALY, WorkingCalendar
+from cerniera.activation.planning import ITALY, WorkingCalendar
 from cerniera.shared.clock import italian_date
 
 

@@ -11,10 +11,10 @@ import pytest
 
 import cerniera.shared.ambiti
 from cerniera.activation.config import ActivationDefaults, Ambito, Provider, load_config
-from cerniera.activation.domain import (
+from cerniera.activation.domain import CaseStatus, why_ignored
+from cerniera.activation.planning import (
     Ask,
     Candidate,
-    CaseStatus,
     Escalate,
     Move,
     PackageChange,
@@ -29,7 +29,6 @@ from cerniera.activation.domain import (
     plan_package,
     request_id_for,
     reschedule,
-    why_ignored,
 )
 from cerniera.shared.contract import EscalationReason, ServiceLine, ServiceType
 from support.activation_attempts import CASE, MONDAY, MONDAY_9AM, attempt

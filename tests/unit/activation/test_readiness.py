@@ -4,9 +4,12 @@ on or before the discharge day; otherwise each late service says why, naming the
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
-from cerniera.activation.domain import Attempt, CaseStatus, CaseView, RequestStatus, readiness
-from cerniera.shared.contract import ServiceType
+from cerniera.activation.domain import Case, CaseStatus
+from cerniera.activation.planning import Attempt, RequestStatus
+from cerniera.activation.readiness import readiness
+from cerniera.shared.contract import ServiceLine, ServiceType
 from support.activation_attempts import CASE, attempt
 
 SAD, MEALS, TELE = ServiceType.SAD, ServiceType.MEALS, ServiceType.TELEASSISTANCE
@@ -18,9 +21,17 @@ def case(
     *,
     services: tuple[ServiceType, ...] = (SAD, MEALS, TELE),
     end_reason: str | None = None,
-) -> CaseView:
+) -> Case:
     """A Desio case to be discharged on Thursday 5 March 2026."""
-    return CaseView(CASE, status, THURSDAY, services, "108023", end_reason)
+    return Case(
+        CASE,
+        status,
+        correlation_id="chain",
+        municipality_code="108023",
+        services=tuple(ServiceLine(service_type=s, weekly_quantity=Decimal(6)) for s in services),
+        discharge_on=THURSDAY,
+        end_reason=end_reason,
+    )
 
 
 def accepted(service: ServiceType, provider: str, active_from: date = THURSDAY) -> Attempt:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,6 +32,7 @@ from cerniera.billing.domain import (
     thresholds_crossed,
 )
 from cerniera.shared.contract import ServiceType
+from cerniera.shared.refusals import Invalid, NotFound, Refused
 from support.billing_events import ASC_MAGENTINO, MEALS, MELOGRANO, RISTORAZIONE, SAD, TELE
 
 EXAMPLE = Path(cerniera.shared.ambiti.__file__).parent / "example.toml"
@@ -409,3 +410,100 @@ def test_period_bounds() -> None:
     assert domain.period_bounds("2026-12") == (date(2026, 12, 1), date(2027, 1, 1))
     assert domain.period_bounds("2027-02") == (date(2027, 2, 1), date(2027, 3, 1))
     assert domain.period_of(date(2026, 1, 31)) == "2026-01"
+
+
+def test_only_a_month_that_is_over_is_issued() -> None:
+    domain.check_period_over("2026-12", date(2027, 1, 1))
+    for period in ["2027-01", "2027-02"]:
+        with pytest.raises(Refused) as refused:
+            domain.check_period_over(period, date(2027, 1, 31))
+        assert refused.value.code == "period.not_over"
+        assert type(refused.value) is Refused  # a 409, neither 404 nor 422
+
+
+def test_issuing_counts_the_billed_deliveries_and_their_paid_amount(desio: Ambito) -> None:
+    split = bill(desio, case(desio, used="79"), sad("2"), {})  # 1 h paid, 1 h over the cap
+    meals = bill(desio, case(desio), Delivery(RISTORAZIONE, MEALS, WEEKDAY, D(5)), {})
+    outsider = bill(desio, case(desio), sad("2", provider=ASC_MAGENTINO), {})
+
+    assert domain.issued_figures(
+        [split, meals, outsider, domain.duplicate(D(5), "R-1"), domain.pending(D(1))]
+    ) == (D("59.00"), 2)
+    assert domain.issued_figures([]) == (D(0), 0)
+
+
+# --- cases and stored lines ----------------------------------------------------------------------
+
+
+def test_the_closure_day_is_the_italian_one() -> None:
+    late_evening = datetime(2026, 12, 28, 23, 30, tzinfo=UTC)  # 29 December in Rome
+    closed = domain.Case("c", domain.CaseStatus.CONFIRMED, "desio", closed_at=late_evening)
+
+    assert closed.closed_on == date(2026, 12, 29)
+    assert domain.Case("c", domain.CaseStatus.UNKNOWN).closed_on is None
+
+
+def test_a_line_priced_for_a_day_after_the_closure_is_taken_back(desio: Ambito) -> None:
+    def line(day: date, billing: domain.Billing) -> domain.Line:
+        return domain.Line(1, "c", "M-1", "desio", "corr", sad("2", day), billing)
+
+    closure = date(2026, 12, 28)
+    billed = bill(desio, case(desio), sad("2"), {})
+    over_cap = bill(desio, case(desio, used="80"), sad("2"), {})  # priced, nothing within
+
+    assert line(date(2026, 12, 29), billed).taken_back_by(closure)
+    assert not line(closure, billed).taken_back_by(closure)  # the closure day is still paid
+    assert not line(date(2026, 12, 29), billed).taken_back_by(None)
+    assert not line(date(2026, 12, 29), over_cap).taken_back_by(closure)
+    refused_whole = domain.not_eligible(D(2), "c")
+    assert not line(date(2026, 12, 29), refused_whole).taken_back_by(closure)
+
+
+def test_a_line_of_a_case_not_eligible_is_refused_as_a_whole() -> None:
+    billing = domain.not_eligible(D(2), "asst-vimercate:V1")
+    [portion] = billing.portions()
+
+    assert (billing.status, billing.billed_amount, billing.cap_hours(SAD)) == (
+        LineStatus.REFUSED,
+        D(0),
+        D(0),
+    )
+    assert (portion.status, portion.quantity) == (LineStatus.REFUSED, D(2))
+    assert portion.reason is not None
+    assert portion.reason.code == "case.not_eligible"
+
+
+# --- refusals ------------------------------------------------------------------------------------
+
+
+def test_an_unknown_district_is_refused(config: BillingConfig) -> None:
+    assert domain.district(config, "desio").id == "desio"
+    with pytest.raises(NotFound) as refused:
+        domain.district(config, "atlantide")
+    assert refused.value.code == "ambito.unknown"
+
+
+@pytest.mark.parametrize(
+    ("provider", "ambito_id", "kind", "code"),
+    [
+        ("telesoccorso-lombardia", None, Invalid, "statement.ambito_required"),  # two districts
+        ("coop-il-melograno", "magentino", NotFound, "provider.not_in_district"),
+        ("nobody", None, NotFound, "provider.unknown"),
+        ("coop-il-melograno", "atlantide", NotFound, "ambito.unknown"),
+    ],
+)
+def test_a_statement_without_one_paying_district_is_refused(
+    config: BillingConfig,
+    provider: str,
+    ambito_id: str | None,
+    kind: type[Refused],
+    code: str,
+) -> None:
+    with pytest.raises(kind) as refused:
+        domain.paying_district(config, provider, ambito_id)
+    assert refused.value.code == code
+
+
+def test_the_paying_district_of_a_statement(config: BillingConfig) -> None:
+    assert domain.paying_district(config, "coop-il-melograno", None).id == "desio"
+    assert domain.paying_district(config, "telesoccorso-lombardia", "magentino").id == "magentino"

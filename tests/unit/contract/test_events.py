@@ -144,12 +144,14 @@ def test_unknown_fields_are_ignored_for_forward_compatibility() -> None:
         {**_example(ServiceActivationAccepted), "added_in_v1_1": "ignored"}
     )
     assert "added_in_v1_1" not in event.model_dump()
+    assert event == ServiceActivationAccepted.model_validate(_example(ServiceActivationAccepted))
 
 
 def test_events_are_frozen() -> None:
     event = DischargeCancelled.model_validate(_example(DischargeCancelled))
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="frozen"):
         event.reason = "changed"  # type: ignore[misc]  # frozen on purpose
+    assert event.reason == _example(DischargeCancelled)["reason"]
 
 
 def test_strings_are_stripped() -> None:
@@ -163,13 +165,15 @@ def test_strings_are_stripped() -> None:
 def test_required_fields_are_required(missing: str) -> None:
     data = _example(EligibilityRejected)
     del data[missing]
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as info:
         EligibilityRejected.model_validate(data)
+    assert [(e["loc"], e["type"]) for e in info.value.errors()] == [((missing,), "missing")]
 
 
 def test_rejection_needs_at_least_one_reason() -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as info:
         EligibilityRejected.model_validate({**_example(EligibilityRejected), "reasons": []})
+    assert [e["loc"] for e in info.value.errors()] == [("reasons",)]
 
 
 def test_optional_fields_default_to_none() -> None:
@@ -217,8 +221,10 @@ def test_discharge_announced_rejects_invalid(patch: dict[str, Any]) -> None:
     data = _example(DischargeAnnounced)
     for key, value in patch.items():
         data[key] = {**data[key], **value} if isinstance(value, dict) else value
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as info:
         DischargeAnnounced.model_validate(data)
+    (field,) = patch  # refused for the patched field, not for anything else
+    assert {e["loc"][0] for e in info.value.errors()} == {field}
 
 
 # --- money and quantities in events ------------------------------------------------------
@@ -258,8 +264,22 @@ def test_topic_names_with_custom_prefix() -> None:
     assert topics.providers_reports == "test-42.dp.providers.reports"
     assert topics.monitoring_cases == "test-42.dp.monitoring.cases"
     assert topics.billing_ledger == "test-42.dp.billing.ledger"
-    assert len(topics.all()) == 6
+    assert topics.all() == [f"test-42.dp.{name}" for name in TOPIC_NAMES]
     assert topics.dlq(topics.intake_cases) == "test-42.dp.intake.cases.dlq"
+
+
+def test_dead_letter_topics_and_back() -> None:
+    topics = Topics()
+    dlq = topics.dlq(topics.intake_cases)
+    assert Topics.is_dlq(dlq)
+    assert not Topics.is_dlq(topics.intake_cases)
+    assert Topics.dlq_origin(dlq) == topics.intake_cases
+    with pytest.raises(ValueError, match="not a dead-letter topic"):
+        Topics.dlq_origin(topics.intake_cases)
+    assert topics.all_with_dlq()[:2] == [topics.hospital_discharges, "dp.hospital.discharges.dlq"]
+    assert topics.all_with_dlq() == [
+        name for topic in topics.all() for name in (topic, topics.dlq(topic))
+    ]
 
 
 def test_topic_for_event_by_instance_class_or_type_name() -> None:

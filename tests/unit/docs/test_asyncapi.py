@@ -5,24 +5,77 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cerniera.shared.contract import EVENT_TYPES
-from cerniera.shared.contract.asyncapi import document
+import pytest
+
+from cerniera.cli.contract import readers, subscriptions, write_contract
+from cerniera.cli.up import SERVICES
+from cerniera.shared.contract import EVENT_TYPES, TOPIC_NAMES
+from cerniera.shared.contract.asyncapi import NO_READER, specification
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"
 
 
-def test_every_event_type_has_a_channel_with_its_schema() -> None:
-    spec = json.loads(document().to_specification().to_json())
+def generated() -> dict[str, object]:
+    spec: dict[str, object] = json.loads(specification(readers()).to_json())
+    return spec
+
+
+def read_by(spec: dict[str, object], event_type: str) -> str:
     channels = spec["channels"]
+    assert isinstance(channels, dict)
+    channel = next(c for name, c in channels.items() if name.endswith(f":{event_type}"))
+    description: str = channel["description"]
+    return description.split("; read by ", 1)[1].split(". Header", 1)[0]
+
+
+def test_every_event_type_has_a_channel_with_its_schema() -> None:
+    spec = json.loads(specification({}).to_json())
+    channels = spec["channels"]
+    assert len(channels) == len(EVENT_TYPES)
     for event_type, model in EVENT_TYPES.items():
         channel = next(c for name, c in channels.items() if name.endswith(f":{event_type}"))
         assert channel["address"] == f"dp.{model.topic}"
+        assert f"Header `ce_type: {event_type}`" in channel["description"]
     schemas = spec["components"]["schemas"]
     assert "fiscal_code" in json.dumps(schemas["DischargeAnnounced"])
 
 
-def test_committed_docs_match_the_code() -> None:
+def test_channels_come_in_the_contract_order_so_regenerating_changes_nothing() -> None:
+    spec = json.loads(specification({}).to_json())
+    assert [name.split(":")[1] for name in spec["channels"]] == list(EVENT_TYPES)
+    assert [name.split(":")[1] for name in spec["operations"]] == list(EVENT_TYPES)
+    assert [name.split(":")[1] for name in spec["components"]["messages"]] == list(EVENT_TYPES)
+
+
+def test_every_service_that_runs_is_asked_who_it_reads() -> None:
+    assert set(SERVICES) <= set(subscriptions())
+
+
+def test_readers_are_the_subscriptions_that_really_run() -> None:
+    """Spot checks against what each service's consumer subscribes to."""
+    read = readers()
+    assert set(read) <= set(TOPIC_NAMES)
+    assert read["hospital.discharges"] == ["intake", "activation", "monitoring"]
+    assert "gateway" in read["intake.cases"]  # it learns there when a case is rejected
+    assert read["activation.services"] == ["provider adapters"]
+    assert "intake" not in read["monitoring.cases"]
+
+
+def test_a_topic_no_one_here_reads_says_so() -> None:
+    spec = json.loads(specification({"intake.cases": ["activation"]}).to_json())
+    assert read_by(spec, "EligibilityConfirmed") == "activation"
+    assert read_by(spec, "DischargeAnnounced") == NO_READER
+    assert read_by(generated(), "ProviderStatementIssued") == NO_READER  # billing.ledger
+
+
+def test_readers_of_an_unknown_topic_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"intake\.case\b"):
+        specification({"intake.case": ["activation"]})
+
+
+def test_committed_docs_match_the_code(tmp_path: Path) -> None:
     """If this fails, run `./cerniera contract` and commit docs/."""
-    generated = json.loads(document().to_specification().to_json())
     committed = json.loads((DOCS / "asyncapi.json").read_text(encoding="utf-8"))
-    assert committed == generated
+    assert committed == generated()
+    for path in write_contract(tmp_path):  # byte for byte, so a regeneration is a no-op
+        assert (DOCS / path.name).read_bytes() == path.read_bytes(), path.name

@@ -10,12 +10,14 @@ from cerniera.gateway.domain import (
     AdmissionNotice,
     CancelNotice,
     DischargeNotice,
+    IgnoredNotice,
     Visit,
     VisitStatus,
     hospital_id_for,
     on_admission,
     on_cancel,
     on_discharge,
+    on_ignored,
     source_for,
     start_of_day,
 )
@@ -142,6 +144,15 @@ def test_only_open_visits_are_readmitted() -> None:
     visits = [visit(VisitStatus.CANCELLED), visit(case_id="asst-vimercate:V2")]
     [change] = on_admission(visits, admission()).changes
     assert change.visit.case_id == "asst-vimercate:V2"
+
+
+# --- messages the gateway has no use for ---------------------------------------------------
+
+
+def test_an_ignored_message_changes_nothing_and_says_so() -> None:
+    outcome = on_ignored(IgnoredNotice("asst-vimercate", "ADT^A08"))
+    assert outcome.changes == []
+    assert outcome.summary == "ADT^A08: not used by the gateway, nothing to do"
 
 
 # --- shared helpers -------------------------------------------------------------------------

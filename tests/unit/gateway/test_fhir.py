@@ -261,6 +261,14 @@ def test_a_patient_in_a_bundle_is_named_by_its_entry() -> None:
     assert problem(bundle).expression == "Bundle.entry[1].resource.identifier"
 
 
+def test_a_body_is_loaded_as_json_or_refused_as_a_structural_error() -> None:
+    assert fhir.load(b'{"resourceType": "Encounter"}') == {"resourceType": "Encounter"}
+    with pytest.raises(FhirError) as raised:
+        fhir.load(b"{not json")
+    assert (raised.value.status, raised.value.code) == (400, "structure")
+    assert raised.value.diagnostics.startswith("the body is not JSON: ")
+
+
 def test_the_operation_outcome_is_a_valid_r4_resource() -> None:
     outcome = problem(encounter(lambda d: d.pop("period"))).outcome()
     OperationOutcome.model_validate(outcome)  # raises if not

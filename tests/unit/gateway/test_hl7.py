@@ -320,7 +320,7 @@ def test_aa_swaps_sender_and_receiver_and_names_the_message() -> None:
 def test_ae_carries_err_with_location_code_and_the_whole_reason() -> None:
     result = refused(hl7_message(A16, {"BRMGPP38C62D286R": "BRMGPP38C62D286X"}))
     error = result.error
-    ack = parse(hl7.ack(result.header, error.ack_code, error.text, NOW, error))
+    ack = parse(hl7.refusal(result, NOW))
     msa, err = ack.msa, ack.err
     assert msa.msa_1.to_er7() == "AE"
     assert msa.msa_2.to_er7() == "SIO-20261123-000871"
@@ -334,10 +334,11 @@ def test_ae_carries_err_with_location_code_and_the_whole_reason() -> None:
 
 def test_ar_for_garbage_answers_even_without_a_header() -> None:
     result = refused("garbage")
-    ack = parse(hl7.ack(result.header, result.error.ack_code, result.error.text, NOW))
+    ack = parse(hl7.refusal(result, NOW))
     assert ack.msa.msa_1.to_er7() == "AR"
     assert ack.msa.msa_2.to_er7() == ""
     assert ack.msh.msh_9.to_er7() == "ACK"
+    assert ack.err.err_3.to_er7() == "100^Segment sequence error^HL70357"
 
 
 def test_ack_text_with_separators_is_escaped_not_split() -> None:

@@ -23,7 +23,7 @@ from cerniera.intake.brass import (
     score,
 )
 from cerniera.intake.config import load_config
-from cerniera.intake.domain import intensity_for
+from cerniera.intake.eligibility import intensity_for
 from cerniera.shared.contract import Intensity
 
 EXAMPLE = Path(cerniera.shared.ambiti.__file__).parent / "example.toml"

@@ -9,18 +9,15 @@ import pytest
 
 import cerniera.shared.ambiti
 from cerniera.intake.config import Ambito, IntakeConfig, load_config
-from cerniera.intake.domain import (
+from cerniera.intake.domain import AwaitingAssessment, CaseStatus, assess_announcement, status_of
+from cerniera.intake.eligibility import (
     RULE,
-    AwaitingAssessment,
-    CaseStatus,
     Eligible,
     NotEligible,
-    assess_announcement,
     decide,
     evaluate_phase2,
     intensity_for,
     package,
-    status_of,
 )
 from cerniera.shared.contract import AnswerValue, Intensity, Reason, ServiceLine, ServiceType
 from support.discharges import (

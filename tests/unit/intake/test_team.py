@@ -10,21 +10,22 @@ import pytest
 import cerniera.shared.ambiti
 from cerniera.intake.config import Ambito, load_config
 from cerniera.intake.domain import (
+    OverrideError,
+    ReassessmentOutcome,
+    override,
+    reassess,
+    rule_says,
+)
+from cerniera.intake.eligibility import (
     RULE,
     Decision,
     Eligible,
     NotEligible,
-    OverrideError,
-    ReassessmentOutcome,
     decide,
-    decision_from_record,
-    decision_record,
-    override,
-    reassess,
-    rule_says,
     same_decision,
     unknown_requirements,
 )
+from cerniera.intake.store import decision_from_record, decision_record
 from cerniera.shared.contract import Intensity, Reason, ServiceType
 from support.discharges import Y, assessment, met_answers, not_met_answers
 

@@ -10,13 +10,14 @@ import pytest
 from cerniera.monitoring.config import MonitoringRule
 from cerniera.monitoring.domain import (
     FUTURE_TOLERANCE,
-    Conflict,
+    Check,
+    CheckReport,
     DueCheck,
+    EarlyOutcome,
+    FollowUp,
     FollowUpStatus,
-    Invalid,
     Lateness,
-    RecordedCheck,
-    Refused,
+    PendingDischarge,
     Schedule,
     by_urgency,
     calendar,
@@ -28,7 +29,8 @@ from cerniera.monitoring.domain import (
     may_reschedule,
     week_for_check,
 )
-from cerniera.shared.contract import CaseOutcome, Recommendation
+from cerniera.shared.contract import CaseOutcome, CheckOutcome, Recommendation
+from cerniera.shared.refusals import Conflict, Invalid, Refused
 
 DISCHARGE_AT = datetime(2024, 10, 3, 8, 0, tzinfo=UTC)  # 10:00 in Rome
 DISCHARGE_ON = date(2024, 10, 3)
@@ -248,8 +250,18 @@ def test_refused_checks() -> None:
 # --- closure --------------------------------------------------------------------------------
 
 
-def done(week: int, days: float, recommendation: Recommendation | None) -> RecordedCheck:
-    return RecordedCheck(week=week, checked_at=at(days), recommendation=recommendation)
+def done(week: int, days: float, recommendation: Recommendation | None = None) -> Check:
+    return Check(
+        case_id=CASE,
+        week=week,
+        due_on=DEFAULTS.due_on(week),
+        checked_at=at(days),
+        outcome=CheckOutcome.STABLE,
+        notes=None,
+        recommendation=recommendation,
+        checked_by="op-lbianchi",
+        recorded_at=at(days),
+    )
 
 
 @pytest.mark.parametrize(
@@ -270,7 +282,7 @@ def done(week: int, days: float, recommendation: Recommendation | None) -> Recor
     ],
 )
 def test_the_outcome_at_closure_follows_the_last_check(
-    checks: list[RecordedCheck], outcome: CaseOutcome
+    checks: list[Check], outcome: CaseOutcome
 ) -> None:
     assert closure_outcome(checks) is outcome
 
@@ -287,3 +299,130 @@ def test_a_discharge_moves_only_before_it_happens() -> None:
     assert not may_reschedule(OPEN, DISCHARGE_AT, at(3))
     assert not may_reschedule(CANCELLED, DISCHARGE_AT, at(-1))
     assert not may_reschedule(CLOSED, DISCHARGE_AT, at(-1))
+
+
+# --- a follow-up's life ----------------------------------------------------------------------
+
+
+def opened(pending: PendingDischarge | None = None) -> FollowUp:
+    return FollowUp.open(CASE, "desio", DISCHARGE_AT, MonitoringRule(), "corr-1", pending)
+
+
+def cancelled_follow_up() -> FollowUp:
+    cancelled = opened().cancelled()
+    assert cancelled is not None
+    return cancelled
+
+
+def test_a_follow_up_opens_on_the_italian_day_of_the_discharge_by_the_districts_rule() -> None:
+    rule = MonitoringRule(check_interval_days=5, duration_days=21, overdue_after_days=1)
+    late_evening = datetime(2024, 10, 2, 22, 30, tzinfo=UTC)  # 00:30 on the 3rd in Rome
+    followup = FollowUp.open(CASE, "desio", late_evening, rule, "corr-1")
+    assert followup.status is OPEN
+    assert followup.is_open
+    assert followup.discharge_at == late_evening
+    assert followup.schedule == Schedule(DISCHARGE_ON, 5, 21, 1)
+    assert (followup.correlation_id, followup.outcome, followup.closed_at) == ("corr-1", None, None)
+
+
+def test_what_the_hospital_said_before_the_decision_applies_when_the_follow_up_opens() -> None:
+    moved_to = DISCHARGE_AT + timedelta(days=3)
+    moved = opened(PendingDischarge(expected_discharge_at=moved_to, cancelled=False))
+    assert (moved.status, moved.discharge_at) == (OPEN, moved_to)
+    assert moved.schedule.discharge_on == day(3)
+    gone = opened(PendingDischarge(expected_discharge_at=None, cancelled=True))
+    assert (gone.status, gone.discharge_at, gone.schedule) == (CANCELLED, DISCHARGE_AT, DEFAULTS)
+    both = opened(PendingDischarge(expected_discharge_at=moved_to, cancelled=True))
+    assert (both.status, both.schedule.discharge_on) == (CANCELLED, day(3))
+
+
+def test_a_reschedule_moves_the_calendar_only_before_the_discharge() -> None:
+    moved = opened().rescheduled(at(2), now=at(-1))
+    assert moved is not None
+    assert (moved.discharge_at, moved.schedule) == (at(2), DEFAULTS.moved_to(day(2)))
+    assert opened().rescheduled(at(2), now=at(0)) is None
+    assert cancelled_follow_up().rescheduled(at(2), now=at(-1)) is None
+
+
+def test_a_cancellation_applies_to_an_open_follow_up_only() -> None:
+    cancelled = cancelled_follow_up()
+    assert (cancelled.status, cancelled.outcome) == (CANCELLED, None)
+    assert cancelled.cancelled() is None
+    assert opened().closed(CaseOutcome.DECEASED, at(3)).cancelled() is None
+
+
+def test_a_readmission_closes_an_open_follow_up_at_the_readmission() -> None:
+    closed = opened().readmitted(at(2))
+    assert closed is not None
+    assert (closed.status, closed.outcome, closed.closed_at) == (
+        CLOSED,
+        CaseOutcome.READMITTED,
+        at(2),
+    )
+    assert (closed.closed_by, closed.close_note) == (None, None)
+    assert closed.readmitted(at(3)) is None
+    assert cancelled_follow_up().readmitted(at(3)) is None
+
+
+def test_an_early_closure_by_the_equipe_is_refused_unless_open() -> None:
+    outcome = EarlyOutcome.DECEASED.case_outcome
+    closed = opened().closed(outcome, at(5), closed_by="op-lbianchi", note="Decesso.")
+    assert (closed.status, closed.outcome, closed.closed_at) == (CLOSED, outcome, at(5))
+    assert (closed.closed_by, closed.close_note) == ("op-lbianchi", "Decesso.")
+    cancelled = cancelled_follow_up()
+    for ended, code in ((closed, "followup.closed"), (cancelled, "followup.cancelled")):
+        with pytest.raises(Conflict) as refused:
+            ended.closed(outcome, at(6))
+        assert refused.value.code == code
+
+
+def test_the_closure_at_the_end_of_the_period_follows_the_last_check() -> None:
+    handed = opened().closed_at_end_of_period(
+        [done(1, 7, CONTINUE), done(2, 14, HAND_OVER)], at(30)
+    )
+    assert (handed.outcome, handed.closed_at) == (CaseOutcome.HANDED_OVER_TO_MUNICIPALITY, at(30))
+    assert opened().closed_at_end_of_period([], at(30)).outcome is CaseOutcome.COMPLETED
+
+
+def test_the_weeks_of_a_follow_up_are_late_only_while_it_is_open() -> None:
+    assert [w.overdue for w in opened().weeks({2}, day(17))] == [True, False, False, False]
+    ended = opened().closed(CaseOutcome.WITHDRAWN, at(17))
+    assert [(w.recorded, w.overdue) for w in ended.weeks({2}, day(17))] == [
+        (False, False),
+        (True, False),
+        (False, False),
+        (False, False),
+    ]
+    assert [(c.case_id, c.week) for c in opened().due_checks({1}, day(14))] == [(CASE, 2)]
+
+
+def test_a_check_is_recorded_for_the_week_found_and_at_now_by_default() -> None:
+    report = CheckReport(
+        outcome=CheckOutcome.NEEDS_ADJUSTMENT,
+        checked_by="op-lbianchi",
+        notes="Aumentare SAD.",
+        recommendation=HAND_OVER,
+    )
+    check = opened().check([done(1, 7)], report, now=at(15))
+    assert check == Check(
+        case_id=CASE,
+        week=2,
+        due_on=day(14),
+        checked_at=at(15),
+        outcome=CheckOutcome.NEEDS_ADJUSTMENT,
+        notes="Aumentare SAD.",
+        recommendation=HAND_OVER,
+        checked_by="op-lbianchi",
+        recorded_at=at(15),
+    )
+    asked = CheckReport(CheckOutcome.STABLE, "op-mverdi", week=3, checked_at=at(9))
+    ahead = opened().check([], asked, now=at(10))
+    assert (ahead.week, ahead.due_on, ahead.checked_at, ahead.recorded_at) == (
+        3,
+        day(21),
+        at(9),
+        at(10),
+    )
+    with pytest.raises(Conflict) as refused:
+        opened().check([done(3, 9)], asked, now=at(10))
+    assert refused.value.code == "check.week_recorded"

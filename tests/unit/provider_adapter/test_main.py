@@ -43,10 +43,20 @@ def test_options_become_the_simulated_policy() -> None:
     assert policy_from(one_day).lead_time_days == dict.fromkeys(ServiceType, 1)
 
 
-@pytest.mark.parametrize("argv", [[], ["--provider", "a", "--decline-share", "1.5"]])
-def test_a_provider_is_required_and_shares_are_shares(argv: list[str]) -> None:
-    with pytest.raises(SystemExit):
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        ([], "the following arguments are required: --provider"),
+        (["--provider", "a", "--decline-share", "1.5"], "1.5 is not a share between 0 and 1"),
+    ],
+)
+def test_a_provider_is_required_and_shares_are_shares(
+    argv: list[str], error: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
         parser().parse_args(argv)
+    assert exited.value.code == 2  # a usage error, said on stderr
+    assert error in capsys.readouterr().err
 
 
 def test_kafka_from_the_local_stack_unless_the_environment_says(

@@ -5,11 +5,17 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 
-from cerniera.provider_adapter.adapter import ProviderAdapter, Stage, default_group_id
+from cerniera.provider_adapter.adapter import (
+    ProviderAdapter,
+    Stage,
+    default_group_id,
+    subscribes,
+)
 from cerniera.shared.contract import (
     ServiceActivated,
     ServiceActivationRequested,
     ServiceDeactivated,
+    Topics,
 )
 from cerniera.shared.envelope import Envelope
 from cerniera.shared.settings import KafkaSettings
@@ -102,3 +108,8 @@ def test_processes_serving_different_providers_get_different_groups() -> None:
     assert default_group_id(["b", "a"]) == default_group_id(["a", "b"]) == "provider-adapter.a+b"
     assert default_group_id(["a"]) != default_group_id(["a", "b"])
     assert len(default_group_id([f"provider-{n}" for n in range(100)])) < 64
+
+
+def test_an_adapter_reads_the_requests_to_providers_only() -> None:
+    """What ``cerniera contract`` reports as the adapters' reading."""
+    assert subscribes(Topics(prefix="t1.")) == ["t1.activation.services"]

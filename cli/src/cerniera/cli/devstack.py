@@ -174,8 +174,11 @@ def default_pgdata_dir() -> Path:
 # Tansu
 
 
-def _pdeathsig_preexec() -> Callable[[], None] | None:
-    """A preexec_fn that makes the kernel SIGKILL the broker when we die, even by SIGKILL.
+def pdeathsig_preexec(
+    sig: signal.Signals = signal.SIGKILL,
+) -> Callable[[], None] | None:
+    """A preexec_fn that makes the kernel send ``sig`` to the child when we die, even by
+    SIGKILL: nothing we start outlives us.
 
     Linux only. PR_SET_PDEATHSIG fires when the *thread* that forked exits, so it is only
     safe from the main thread: from a worker thread (asyncio.to_thread...) the broker would
@@ -195,7 +198,7 @@ def _pdeathsig_preexec() -> Callable[[], None] | None:
     parent = os.getpid()
 
     def preexec() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        prctl(_PR_SET_PDEATHSIG, sig)
         if os.getppid() != parent:  # parent died between fork and prctl
             os._exit(1)
 
@@ -325,7 +328,7 @@ class TansuBroker:
                 stderr=subprocess.STDOUT,
                 env=env,
                 start_new_session=True,
-                preexec_fn=_pdeathsig_preexec(),  # only a prctl: fork-safe
+                preexec_fn=pdeathsig_preexec(),  # only a prctl: fork-safe
             )
 
     def _wait_ready(self, port: int, deadline: float) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ def load_event(path: Path) -> tuple[Envelope, bytes]:
         raise SystemExit(f"{path}: cannot read a JSON CloudEvent: {error}") from error
     doc.setdefault("specversion", "1.0")
     doc.setdefault("id", str(uuid.uuid4()))
+    doc.setdefault("time", datetime.now(UTC).isoformat())  # sent now, unless the file says
     raw = json.dumps(doc).encode()
     try:
         event = decode(raw, [("content-type", STRUCTURED.encode())])
@@ -72,7 +74,7 @@ async def watch(
     console: Console,
 ) -> None:
     topics = Topics(prefix=settings.topic_prefix)
-    names = topic_names or [t for base in topics.all() for t in (base, dlq_name(base))]
+    names = topic_names or topics.all_with_dlq()
     consumer = AIOKafkaConsumer(**settings.client_params(), enable_auto_commit=False)
     await consumer.start()
     seen = 0
@@ -98,14 +100,10 @@ async def watch(
         await consumer.stop()
 
 
-def dlq_name(topic: str) -> str:
-    return topic + dlq.DLQ_SUFFIX
-
-
 def describe(topic: str, value: bytes | None, headers: list[tuple[str, bytes]]) -> str:
     """One readable line per record."""
     h = {k: v.decode(errors="replace") for k, v in headers}
-    if topic.endswith(dlq.DLQ_SUFFIX):
+    if Topics.is_dlq(topic):
         return (
             f"[red]{topic}[/] {h.get('ce_type', '?')} reason={h.get(dlq.REASON_CODE)}: "
             f"{h.get(dlq.REASON, '')[:200]}"
@@ -126,7 +124,7 @@ def describe(topic: str, value: bytes | None, headers: list[tuple[str, bytes]]) 
 
 async def replay(settings: KafkaSettings, dlq_topic: str, console: Console) -> int:
     """Send every dead letter back to its original topic, as it first arrived."""
-    original = dlq.original_topic(dlq_topic)
+    original = Topics.dlq_origin(dlq_topic)
     consumer = AIOKafkaConsumer(**settings.client_params(), enable_auto_commit=False)
     producer = AIOKafkaProducer(**settings.producer_params())
     await consumer.start()
@@ -146,9 +144,11 @@ async def replay(settings: KafkaSettings, dlq_topic: str, console: Console) -> i
                 break
             for records in batch.values():
                 for record in records:
-                    headers = [(k, v) for k, v in record.headers if not k.startswith("dlq_")]
                     await producer.send_and_wait(
-                        original, value=record.value, key=record.key, headers=headers
+                        original,
+                        value=record.value,
+                        key=record.key,
+                        headers=dlq.original_headers(record.headers),
                     )
                     sent += 1
     finally:

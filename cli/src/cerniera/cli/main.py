@@ -111,10 +111,11 @@ def bench(
 def contract(
     directory: Annotated[Path, typer.Argument(help="Where to write the files.")] = Path("docs"),
 ) -> None:
-    """Write the event contract as AsyncAPI 3.0 (asyncapi.yaml, asyncapi.json), from the code."""
-    from cerniera.shared.contract.asyncapi import write
+    """Write the event contract as AsyncAPI 3.0 (asyncapi.yaml, asyncapi.json), from the code:
+    the events' models, and who reads each topic from the services' subscriptions."""
+    from cerniera.cli.contract import write_contract
 
-    for path in write(directory):
+    for path in write_contract(directory):
         console.print(f"wrote {path}")
 
 

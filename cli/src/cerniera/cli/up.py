@@ -24,6 +24,7 @@ from cerniera.cli.devstack import (
     database_endpoint,
     free_port,
     kafka_endpoint,
+    pdeathsig_preexec,
 )
 from cerniera.shared.contract import Topics
 from cerniera.shared.messaging.kafka import provision_topics
@@ -130,7 +131,19 @@ def running_stack(
         yield running
 
 
+def stop_on_signals() -> None:
+    """SIGINT and SIGTERM stop ``up`` (and the demo) cleanly, also when started from a script
+    in the background, where the shell leaves SIGINT ignored."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def run_up(console: Console, services: list[str]) -> int:
+    stop_on_signals()
     started = time.monotonic()
     console.print("[bold]Starting Cerniera…[/]")
     with running_stack(console, services) as running:
@@ -169,6 +182,8 @@ def _spawn(name: str, env: dict[str, str], output: Callable[[str, str], None]) -
         text=True,
         # Its own process group: Ctrl-C reaches ``up`` only, which then stops services in order.
         start_new_session=True,
+        # Killed with us, even by SIGKILL: no service lives on holding its ports.
+        preexec_fn=pdeathsig_preexec(signal.SIGTERM),
     )
     threading.Thread(target=_relay_output, args=(name, process, output), daemon=True).start()
     return RunningService(name, process, url, mllp)
@@ -236,7 +251,7 @@ def _wait(console: Console, running: RunningStack) -> int:
 def _stop_all(console: Console, running: list[RunningService]) -> None:
     for service in running:
         if service.process.poll() is None:
-            service.process.send_signal(signal.SIGINT)
+            service.process.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + STOP_GRACE_S
     for service in running:
         with contextlib.suppress(subprocess.TimeoutExpired):

@@ -29,7 +29,7 @@ def handling(event: Envelope) -> Iterator[None]:
         event_id=event.id,
         event_type=event.type,
         case_id=event.subject,
-        correlation_id=event.correlation_id or event.id,
+        correlation_id=event.chain_id,
     ):
         try:
             yield

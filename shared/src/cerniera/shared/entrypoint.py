@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +30,9 @@ def service_cli(
         help="run the service (default), or only bring its schema up to date",
     )
     args = parser.parse_args(argv)
+    # A shell starting us in the background leaves SIGINT ignored, and the ignore is inherited:
+    # restore it, so that SIGINT stops the service as SIGTERM does.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     configure_logging()
     if args.command == "migrate":
         asyncio.run(upgrade(migrations, DatabaseSettings().database_url, name))

@@ -51,6 +51,12 @@ class Envelope:
         return self.data.event_type
 
     @property
+    def chain_id(self) -> str:
+        """The correlation id of the chain this event belongs to: its own id when it starts
+        one (no ``correlation_id`` given). Stored with a case so later work stays in its chain."""
+        return self.correlation_id or self.id
+
+    @property
     def dedup_key(self) -> tuple[str, str]:
         """The consumer's deduplication key: ``ce_id`` together with ``ce_source``."""
         return (self.source, self.id)
@@ -69,7 +75,7 @@ class Envelope:
             source=source,
             subject=subject if subject is not None else self.subject,
             time=time or datetime.now(UTC),
-            correlation_id=self.correlation_id or self.id,
+            correlation_id=self.chain_id,
             causation_id=self.id,
         )
 
@@ -112,7 +118,22 @@ class Envelope:
 
 
 def decode(value: bytes | None, headers: Headers) -> Envelope:
-    """Read a record in either content mode; raise InvalidRecord saying exactly what is wrong."""
+    """Read a record in either content mode; raise InvalidRecord saying exactly what is wrong.
+
+    Whatever a record holds (nesting deep enough to exhaust the parser's recursion, bytes that
+    are no text, ...), reading it fails only with InvalidRecord: a record that cannot be read
+    goes to the dead letters and never blocks its partition."""
+    try:
+        return _decode(value, headers)
+    except InvalidRecord:
+        raise
+    except RecursionError as error:
+        raise InvalidRecord("record.too_deep", "nested too deeply to be read") from error
+    except Exception as error:
+        raise InvalidRecord("record.unreadable", f"{type(error).__name__}: {error}") from error
+
+
+def _decode(value: bytes | None, headers: Headers) -> Envelope:
     header_map = {name.lower(): raw for name, raw in headers}
     content_type = _text(header_map.get("content-type", b"")).split(";")[0].strip().lower()
     if value is None:
@@ -169,8 +190,10 @@ def _event_model(attributes: Mapping[str, str]) -> type[EventData]:
 
 def _envelope(attributes: Mapping[str, str], data: EventData) -> Envelope:
     raw_time = attributes.get("time")
+    if not raw_time:  # the contract requires it: deadlines are judged by when it happened
+        raise InvalidRecord("cloudevents.missing_time", "the event has no time (ce_time)")
     try:
-        time = datetime.fromisoformat(raw_time) if raw_time else datetime.now(UTC)
+        time = datetime.fromisoformat(raw_time)
     except ValueError as error:
         raise InvalidRecord("cloudevents.invalid_time", f"time {raw_time!r}") from error
     if time.tzinfo is None:

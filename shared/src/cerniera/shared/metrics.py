@@ -24,3 +24,8 @@ PUBLISHED = Counter(
 OUTBOX_PENDING = Gauge(
     "cerniera_outbox_pending", "Outbox rows waiting at the last relay pass.", ["service"]
 )
+OUTBOX_PARKED = Counter(
+    "cerniera_outbox_parked_total",
+    "Outbox rows the broker refused for good, parked with their error (their case waits).",
+    ["service"],
+)

@@ -22,7 +22,7 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import MetaData, Table, delete, text
+from sqlalchemy import Table, delete, text
 
 from cerniera.shared.clock import Clock
 from cerniera.shared.contract import EventData, Topics
@@ -32,7 +32,9 @@ from cerniera.shared.messaging.kafka import make_broker, make_producer, provisio
 from cerniera.shared.messaging.middleware import RetryMiddleware
 from cerniera.shared.persistence import migrations
 from cerniera.shared.persistence.db import make_engine
-from cerniera.shared.persistence.outbox import Database, OutboxRelay
+from cerniera.shared.persistence.inbox import Inbox
+from cerniera.shared.persistence.outbox import Database
+from cerniera.shared.persistence.relay import OutboxRelay
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
 
 log = structlog.get_logger(__name__)
@@ -45,7 +47,6 @@ Periodic = Callable[["ServiceRuntime"], Awaitable[object]]
 class ServiceSpec:
     name: str
     """Service name: also its schema, consumer group and Kafka client id."""
-    metadata: MetaData
     outbox: Table
     inbox: Table
     migrations: Path
@@ -55,7 +56,8 @@ class ServiceSpec:
     """Work driven by time, not events (deadlines, due checks): run every ``period_s``."""
     period_s: float = 1.0
     http: Callable[[ServiceRuntime], Any] | None = None
-    """An ASGI app (FastAPI) served beside the consumer, on ``HTTP_PORT``."""
+    """An ASGI app served beside the consumer, on ``HTTP_PORT``: built with
+    ``cerniera.shared.http.service_app``, which adds ``/health`` and ``/metrics``."""
     http_port: int = 8000
 
     @property
@@ -111,7 +113,7 @@ class ServiceRuntime:
         self.consumer = EventConsumer(
             name=spec.name,
             db=self.db,
-            inbox_table=spec.inbox,
+            inbox=Inbox(spec.inbox, spec.name),
             handlers=spec.handlers(self),
             dead_letters=self.dead_letters,
         )
@@ -219,8 +221,6 @@ class ServiceRuntime:
         assert self.spec.http is not None
         port = self.service.http_port
         app = self.spec.http(self)
-        if hasattr(app, "add_route"):  # FastAPI / Starlette: what operators probe and scrape
-            self._add_operational_routes(app)
         config = uvicorn.Config(
             app,
             host=self.service.http_host,
@@ -238,27 +238,26 @@ class ServiceRuntime:
         self.http_url = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{bound}"
         log.info("http.listening", service=self.spec.name, url=self.http_url)
 
-    def _add_operational_routes(self, app: Any) -> None:
-        """``/metrics`` (Prometheus) and, unless the service has its own, ``/health``: 200 when
-        the database answers, 503 otherwise (what readiness probes and healthchecks call)."""
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-        from starlette.requests import Request
-        from starlette.responses import JSONResponse, Response
-
-        async def metrics(_: Request) -> Response:
-            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-        async def health(_: Request) -> Response:
-            try:
+    async def database_reachable(self) -> bool:
+        try:
+            async with asyncio.timeout(2):
                 async with self.engine.connect() as conn:
                     await conn.execute(text("SELECT 1"))
-            except Exception as error:
-                return JSONResponse({"status": "unavailable", "error": repr(error)}, 503)
-            return JSONResponse({"status": "ok", "service": self.spec.name})
+        except Exception:
+            log.warning("health.database_unavailable", service=self.spec.name, exc_info=True)
+            return False
+        return True
 
-        app.add_route("/metrics", metrics, include_in_schema=False)
-        if not any(getattr(route, "path", None) == "/health" for route in app.routes):
-            app.add_route("/health", health, include_in_schema=False)
+    async def broker_reachable(self) -> bool:
+        if self._producer is None:
+            return False
+        try:
+            async with asyncio.timeout(2):
+                await self._producer.client.fetch_all_metadata()
+        except Exception:
+            log.warning("health.broker_unavailable", service=self.spec.name, exc_info=True)
+            return False
+        return True
 
     async def _close(self) -> None:
         if self._http is not None:

@@ -44,7 +44,7 @@ from cerniera.provider_adapter.policy import (
     SimulatedPolicy,
     due_days,
 )
-from cerniera.shared.clock import ROME, Clock
+from cerniera.shared.clock import Clock, italian_date
 from cerniera.shared.contract import (
     EventData,
     HoursDelivered,
@@ -66,9 +66,15 @@ __all__ = [
     "default_group_id",
     "provider_source",
     "run_adapter",
+    "subscribes",
 ]
 
 log = structlog.get_logger(__name__)
+
+
+def subscribes(topics: Topics) -> list[str]:
+    """The topics an adapter reads: the requests to providers (and their deactivations)."""
+    return [topics.activation_services]
 
 
 def provider_source(provider_id: str) -> str:
@@ -237,7 +243,7 @@ class ProviderAdapter:
         broker = make_broker(self.kafka, client_id=self.group_id)
 
         @broker.subscriber(  # type: ignore[untyped-decorator]
-            self.topics.activation_services,
+            *subscribes(self.topics),
             batch=True,
             max_records=self.kafka.max_batch_records,
             group_id=self.group_id,
@@ -394,9 +400,7 @@ class ProviderAdapter:
             return  # updated while the answer was in flight: the update is answered next
         tracked.stage = Stage.ANSWERED
         # A decline of an updated request stops a service accepted before.
-        tracked.start = (
-            decision.start.astimezone(ROME).date() if isinstance(decision, Accept) else None
-        )
+        tracked.start = italian_date(decision.start) if isinstance(decision, Accept) else None
 
     # --- delivering -----------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Protocol
 
-from cerniera.shared.clock import ROME
+from cerniera.shared.clock import ROME, italian_date
 from cerniera.shared.contract import DeclineReason, ServiceActivationRequested, ServiceType
 
 __all__ = [
@@ -254,7 +254,7 @@ class SimulatedPolicy:
             reason, note = _pick_decline(rng.random())
             return Decline(reason, note, self.answer_delay)
         lead = self.lead_time_days.get(request.service_type, 0)
-        start = scheduled_day(request.start_by, requested_at.astimezone(ROME).date(), lead)
+        start = scheduled_day(request.start_by, italian_date(requested_at), lead)
         return Accept(datetime.combine(start, self.start_time, tzinfo=ROME), self.answer_delay)
 
     def lines(self, service: AcceptedService, day: date) -> list[Delivery]:

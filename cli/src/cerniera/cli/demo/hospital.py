@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from cerniera.cli.synthetic import announcement
-from cerniera.shared.clock import ROME
+from cerniera.shared.clock import ROME, italian_date
 from cerniera.shared.contract import (
     DischargeCancelled,
     DischargeRescheduled,
@@ -54,7 +54,7 @@ def month_of_discharges(
     timeline: list[Planned] = []
     seq = 0
     for n in range(cases):
-        day = start.astimezone(ROME).date() + timedelta(days=rng.randrange(days))
+        day = italian_date(start) + timedelta(days=rng.randrange(days))
         at = datetime.combine(day, time(rng.randint(8, 17), rng.randrange(60)), ROME)
         data = announcement(rng, n, now=at, eligible_share=behaviour.eligible_share)
         # Wards announce 3-7 days ahead, for a late-morning discharge.

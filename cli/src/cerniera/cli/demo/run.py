@@ -31,9 +31,9 @@ from cerniera.shared.contract import (
     DischargeCancelled,
     EligibilityConfirmed,
     EligibilityRejected,
+    Topics,
 )
 from cerniera.shared.envelope import Envelope, InvalidRecord, decode
-from cerniera.shared.messaging.dlq import DLQ_SUFFIX
 
 EPOCH = datetime(2026, 11, 2, 7, 0, tzinfo=ROME)  # a Monday; the month runs into the holidays
 STARTUP_S = 12.0  # real seconds the stack takes to start; the simulated month begins after
@@ -238,7 +238,7 @@ async def _watch(stack: RunningStack, progress: Progress) -> None:
     consumer = AIOKafkaConsumer(**stack.settings.client_params(), enable_auto_commit=False)
     await consumer.start()
     try:
-        names = [t for base in stack.topics.all() for t in (base, base + DLQ_SUFFIX)]
+        names = stack.topics.all_with_dlq()
         partitions = [
             TopicPartition(n, p) for n in names for p in consumer.partitions_for_topic(n) or []
         ]
@@ -248,7 +248,7 @@ async def _watch(stack: RunningStack, progress: Progress) -> None:
             batch = await consumer.getmany(timeout_ms=250)
             for records in batch.values():
                 for record in records:
-                    if record.topic.endswith(DLQ_SUFFIX):
+                    if Topics.is_dlq(record.topic):
                         progress.dead_letters += 1
                         continue
                     try:

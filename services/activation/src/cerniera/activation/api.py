@@ -1,32 +1,20 @@
-"""The readiness view: is everything a beneficiary needs going to be running on the discharge
-day and, if not, which provider is late and why. Thin: ``domain.readiness`` decides."""
+"""The readiness view over HTTP: is everything a beneficiary needs going to be running on the
+discharge day and, if not, which provider is late and why. Thin: ``cases`` reads, and
+``readiness`` decides."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import FastAPI, Query
 from pydantic import BaseModel
-from sqlalchemy import select, text
 
-from cerniera.activation import domain
+from cerniera.activation import cases
 from cerniera.activation.domain import CaseStatus
-from cerniera.activation.store import Case, attempts_by_case, attempts_of
-from cerniera.activation.tables import cases
+from cerniera.activation.readiness import Readiness, ServiceReadiness
 from cerniera.shared.contract import ServiceType
+from cerniera.shared.http import CaseId, error_responses, service_app
 from cerniera.shared.runtime import ServiceRuntime
-
-
-class ServiceOut(BaseModel):
-    service_type: ServiceType
-    provider_id: str | None
-    request_id: str | None
-    status: str
-    start_by: date | None
-    active_from: date | None
-    late: str | None
-    """Why this service is not ready for the discharge day; null when it is."""
 
 
 class ReadinessOut(BaseModel):
@@ -36,17 +24,18 @@ class ReadinessOut(BaseModel):
     ready: bool
     """Every service of the package confirmed to start on or before the discharge day."""
     waiting_for: str | None
-    services: list[ServiceOut]
+    services: list[ServiceReadiness]
+    """Each service of the package: its current request, and why it is late (null when not)."""
 
     @classmethod
-    def of(cls, r: domain.Readiness) -> ReadinessOut:
+    def of(cls, r: Readiness) -> ReadinessOut:
         return cls(
             case_id=r.case_id,
             status=r.status,
             discharge_on=r.discharge_on,
             ready=r.ready,
             waiting_for=r.waiting_for,
-            services=[ServiceOut(**vars(s)) for s in r.services],
+            services=r.services,
         )
 
 
@@ -63,42 +52,43 @@ class CaseSummary(BaseModel):
     ready: bool
     late: list[LateService]
 
+    @classmethod
+    def of(cls, r: Readiness) -> CaseSummary:
+        return cls(
+            case_id=r.case_id,
+            status=r.status,
+            discharge_on=r.discharge_on,
+            ready=r.ready,
+            late=[
+                LateService(service_type=s.service_type, provider_id=s.provider_id, late=s.late)
+                for s in r.services
+                if s.late is not None
+            ],
+        )
+
 
 class CaseList(BaseModel):
     count: int
     cases: list[CaseSummary]
 
 
-def make_app(runtime: ServiceRuntime) -> FastAPI:
+def create_app(runtime: ServiceRuntime) -> FastAPI:
     engine = runtime.engine
-    app = FastAPI(
+    app = service_app(
+        runtime,
         title="Cerniera activation",
         description="Readiness of each case's services for the discharge day.",
     )
 
-    @app.get("/health")
-    async def health() -> dict[str, Any]:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        return {"status": "ok", "service": runtime.spec.name}
-
     # ``path``: a hospital's own discharge reference may contain "/".
-    @app.get("/cases/{case_id:path}/readiness", response_model=ReadinessOut)
-    async def case_readiness(case_id: str) -> ReadinessOut:
+    @app.get(
+        "/cases/{case_id:path}/readiness",
+        response_model=ReadinessOut,
+        responses=error_responses(e404="Activation knows no such case."),
+    )
+    async def case_readiness(case_id: CaseId) -> ReadinessOut:
         async with engine.connect() as conn:
-            row = (
-                await conn.execute(select(cases).where(cases.c.case_id == case_id))
-            ).one_or_none()
-            if row is None:
-                raise HTTPException(
-                    status_code=404,
-                    detail=(
-                        f"activation knows no case {case_id!r}: neither its discharge "
-                        "announcement nor its eligibility decision has arrived here"
-                    ),
-                )
-            attempts = await attempts_of(conn, case_id)
-        return ReadinessOut.of(domain.readiness(Case.of(row).view(), attempts))
+            return ReadinessOut.of(await cases.case_readiness(conn, case_id))
 
     @app.get("/cases", response_model=CaseList)
     async def list_cases(
@@ -109,36 +99,8 @@ def make_app(runtime: ServiceRuntime) -> FastAPI:
     ) -> CaseList:
         """Cases with a package that have not ended, soonest discharge first."""
         async with engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(cases)
-                    .where(cases.c.status.in_([CaseStatus.AWAITING_CONTACT, CaseStatus.PLANNED]))
-                    .order_by(cases.c.discharge_on, cases.c.case_id)
-                )
-            ).all()
-            found = [Case.of(r) for r in rows]
-            attempts = await attempts_by_case(conn, [c.case_id for c in found])
-        summaries = []
-        for case in found:
-            r = domain.readiness(case.view(), attempts[case.case_id])
-            if ready is not None and r.ready != ready:
-                continue
-            late = [
-                LateService(service_type=s.service_type, provider_id=s.provider_id, late=s.late)
-                for s in r.services
-                if s.late is not None
-            ]
-            summaries.append(
-                CaseSummary(
-                    case_id=r.case_id,
-                    status=r.status,
-                    discharge_on=r.discharge_on,
-                    ready=r.ready,
-                    late=late,
-                )
-            )
-            if len(summaries) >= limit:
-                break
-        return CaseList(count=len(summaries), cases=summaries)
+            found = await cases.open_cases_readiness(conn)
+        chosen = [r for r in found if ready is None or r.ready == ready][:limit]
+        return CaseList(count=len(chosen), cases=[CaseSummary.of(r) for r in chosen])
 
     return app

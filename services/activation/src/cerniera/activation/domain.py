@@ -1,49 +1,53 @@
-"""Activation's rules, pure: no I/O, so every rule is tested on its own.
-
-Every service of a case's package must be running by the discharge day, and each provider
-(ente gestore) needs its own lead time, counted in working days (Monday to Friday, Italian
-public holidays excluded). For each service the candidates are the district's providers that
-offer it and cover the beneficiary's municipality, in the district's order; planning works back
-from the discharge day:
-
-- ask the first candidate whose earliest possible start (today + its lead time) is on or before
-  the discharge day, with ``start_by`` = the discharge day;
-- if none can, escalate (``cannot_start_before_discharge``) and still ask the candidate that can
-  start soonest, with ``start_by`` = that day, so the service starts as soon as it can;
-- with no candidate at all, escalate (``no_provider_available``).
-
-A decline, or silence past the answer deadline, passes the service to the next candidate that
-has not already declined or stayed silent, by the same rule; when none is left the service is
-escalated.
-
-Intake's decision may be superseded by a later one (the team corrects the assessment or
-overrides the rule): a new package changes the plan (services dropped are deactivated, services
-added are planned, a changed weekly quantity is sent again), and a rejection stops every
-service until a new confirmation.
+"""A case's lifecycle in activation, pure: no I/O, no clock (the time is given in ``Rules``),
+so every transition is tested on its own. Whom to ask and by when is in ``planning``.
 
 A case moves ``awaiting_eligibility`` (announced by the hospital) or ``awaiting_contact``
-(package known, announcement not yet seen: the two come on different topics, in either order)
-→ ``planned`` → ``ended`` (cancelled, readmitted or closed). A request moves ``requested`` →
-``accepted`` | ``declined`` | ``expired`` (no answer by the deadline: withdrawn), and any open one
-(``requested``/``accepted``) → ``deactivated`` when the case ends.
+(package known, announcement not yet seen: they come on different topics, in either order) →
+``planned`` (one request per service) → ``ended`` (cancelled, readmitted or closed: every open
+request deactivated). While planned, answers, silences, a moved discharge and a superseding
+decision (a new package, or a rejection: back to ``awaiting_eligibility``) change its requests.
+``CaseFile`` applies one input and records what the transaction saves and emits.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
-from typing import Final
 
-import holidays
-
+from cerniera.activation import notices
 from cerniera.activation.config import Ambito
-from cerniera.shared.clock import ROME
-from cerniera.shared.contract import EscalationReason, ServiceLine, ServiceType
+from cerniera.activation.planning import (
+    Attempt,
+    Escalate,
+    RequestStatus,
+    Rules,
+    Step,
+    change_package,
+    is_overdue,
+    new_request,
+    next_candidate,
+    plan_package,
+    reschedule,
+    starts_late,
+)
+from cerniera.shared.clock import italian_date
+from cerniera.shared.contract import (
+    Beneficiary,
+    CaseOutcome,
+    DeclineReason,
+    DischargeAnnounced,
+    EligibilityConfirmed,
+    EscalationReason,
+    EventData,
+    ServiceLine,
+    ServiceType,
+)
 
-MAX_REQUEST_ID: Final = 128  # the contract's Identifier
+Ignored = str | None
+"""Why an input changed nothing (stale, or about an ended case); ``None`` when it applied."""
 
 
 class CaseStatus(StrEnum):
@@ -53,250 +57,120 @@ class CaseStatus(StrEnum):
     ENDED = "ended"
 
 
-class RequestStatus(StrEnum):
-    REQUESTED = "requested"
-    ACCEPTED = "accepted"
-    DECLINED = "declined"
-    EXPIRED = "expired"
-    DEACTIVATED = "deactivated"
-
-
-OPEN: Final = frozenset({RequestStatus.REQUESTED, RequestStatus.ACCEPTED})
-
-
-# --- working days ----------------------------------------------------------------------------
-
-
-class WorkingCalendar:
-    """Monday to Friday, Italian public holidays excluded (national ones, from ``holidays``)."""
-
-    def __init__(self, extra_holidays: Iterable[date] = ()) -> None:
-        self._holidays = holidays.country_holidays("IT")
-        self._extra = frozenset(extra_holidays)
-
-    def is_working_day(self, day: date) -> bool:
-        return day.weekday() < 5 and day not in self._holidays and day not in self._extra
-
-    def add_working_days(self, start: date, days: int) -> date:
-        """The ``days``-th working day after ``start`` (``start`` itself when ``days`` is 0)."""
-        if days < 0:
-            raise ValueError("a lead time cannot be negative")
-        day = start
-        while days:
-            day += timedelta(days=1)
-            if self.is_working_day(day):
-                days -= 1
-        return day
-
-
-ITALY: Final = WorkingCalendar()
-
-
-# --- candidates and planning -------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
-class Candidate:
-    provider_id: str
-    lead_time_days: int
+class Case:
+    """A case as activation knows it: only the contact a provider needs (no fiscal code, no
+    clinical data), the municipality that picks the providers, the package and the discharge."""
 
+    case_id: str
+    status: CaseStatus
+    correlation_id: str
+    """The chain of the event that first told activation of the case: later work joins it."""
+    ambito_id: str | None = None
+    municipality_code: str | None = None
+    beneficiary: Beneficiary | None = None
+    services: tuple[ServiceLine, ...] = ()
+    """The package, once known (empty while awaiting eligibility)."""
+    discharge_at: datetime | None = None
+    discharge_on: date | None = None
+    end_reason: str | None = None
 
-def candidates_for(ambito: Ambito, service: ServiceType, municipality_code: str) -> list[Candidate]:
-    """Providers offering ``service`` and covering the municipality, in the district's order."""
-    return [
-        Candidate(provider_id=p.id, lead_time_days=ambito.lead_time(p, service))
-        for p in ambito.providers
-        if service in p.services and p.covers(municipality_code)
-    ]
+    @classmethod
+    def announced(cls, data: DischargeAnnounced, correlation_id: str) -> Case:
+        """A case as its announcement creates it, waiting for the eligibility decision (built
+        in one go: a run of announcements creates thousands)."""
+        at = data.expected_discharge_at
+        return cls(
+            data.case_id,
+            CaseStatus.AWAITING_ELIGIBILITY,
+            correlation_id,
+            municipality_code=data.patient.municipality_code,
+            beneficiary=contact(data),
+            discharge_at=at,
+            discharge_on=italian_date(at),
+        )
 
+    @classmethod
+    def confirmed(cls, data: EligibilityConfirmed, correlation_id: str) -> Case:
+        """A case its decision creates, waiting for the hospital's announcement (the contact)."""
+        case = cls(
+            data.case_id,
+            CaseStatus.AWAITING_CONTACT,
+            correlation_id,
+            ambito_id=data.ambito_id,
+            services=tuple(data.services),
+        )
+        return case.with_discharge(data.expected_discharge_at)
 
-@dataclass(frozen=True)
-class Ask:
-    """Send a request to a provider."""
+    @classmethod
+    def ended_unseen(cls, case_id: str, ending: Ending, correlation_id: str) -> Case:
+        """A case that ends before activation saw it: recorded as ended, so a decision arriving
+        later on another topic does not start it."""
+        return cls(case_id, CaseStatus.ENDED, correlation_id, end_reason=ending.reason)
 
-    service_type: ServiceType
-    provider_id: str
-    start_by: date
-    earliest_start: date
-    """The provider's first possible day, from the day it is asked and its lead time."""
+    def with_announcement(self, data: DischargeAnnounced) -> Case:
+        at = data.expected_discharge_at
+        return replace(
+            self,
+            beneficiary=contact(data),
+            municipality_code=data.patient.municipality_code,
+            discharge_at=at,
+            discharge_on=italian_date(at),
+        )
 
-
-@dataclass(frozen=True)
-class Escalate:
-    """An operator must step in for this service."""
-
-    service_type: ServiceType
-    reason: EscalationReason
-
-
-Step = Ask | Escalate
-
-
-def choose(
-    service: ServiceType,
-    candidates: Sequence[Candidate],
-    *,
-    today: date,
-    discharge_day: date,
-    none_left: EscalationReason,
-    calendar: WorkingCalendar = ITALY,
-) -> list[Step]:
-    """Whom to ask for ``service``, working back from the discharge day (see the module doc)."""
-    if not candidates:
-        return [Escalate(service, none_left)]
-    starts = [(c, calendar.add_working_days(today, c.lead_time_days)) for c in candidates]
-    for candidate, earliest in starts:
-        if earliest <= discharge_day:
-            return [Ask(service, candidate.provider_id, discharge_day, earliest)]
-    soonest, earliest = min(starts, key=lambda s: s[1])  # ties: the district's order
-    return [
-        Ask(service, soonest.provider_id, earliest, earliest),
-        Escalate(service, EscalationReason.CANNOT_START_BEFORE_DISCHARGE),
-    ]
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """One request to one provider for one service of a case, as stored."""
-
-    request_id: str
-    service_type: ServiceType
-    provider_id: str
-    attempt: int
-    status: RequestStatus
-    start_by: date
-    earliest_start: date
-    requested_at: datetime
-    deadline_at: datetime
-    answered_at: datetime | None = None
-    active_from: date | None = None
-    reason: str | None = None
+    def with_discharge(self, discharge_at: datetime) -> Case:
+        return replace(self, discharge_at=discharge_at, discharge_on=italian_date(discharge_at))
 
     @property
-    def is_open(self) -> bool:
-        return self.status in OPEN
+    def municipality(self) -> str:
+        """Known once the hospital's announcement arrived (every planned case)."""
+        if self.municipality_code is None:
+            raise ValueError(f"case {self.case_id} has no municipality yet")
+        return self.municipality_code
+
+    @property
+    def discharge_day(self) -> date:
+        """Known from whichever came first, the announcement or the decision."""
+        if self.discharge_on is None:
+            raise ValueError(f"case {self.case_id} has no discharge date")
+        return self.discharge_on
+
+    def quantity(self, service: ServiceType) -> Decimal:
+        return next(s.weekly_quantity for s in self.services if s.service_type == service)
 
 
-def plan_package(
-    ambito: Ambito,
-    services: Sequence[ServiceType],
-    municipality_code: str,
-    *,
-    today: date,
-    discharge_day: date,
-    calendar: WorkingCalendar = ITALY,
-) -> list[Step]:
-    """The first request (or escalation) for every service of the package."""
-    steps: list[Step] = []
-    for service in services:
-        steps += choose(
-            service,
-            candidates_for(ambito, service, municipality_code),
-            today=today,
-            discharge_day=discharge_day,
-            none_left=EscalationReason.NO_PROVIDER_AVAILABLE,
-            calendar=calendar,
-        )
-    return steps
-
-
-def next_candidate(
-    ambito: Ambito,
-    service: ServiceType,
-    municipality_code: str,
-    tried: Iterable[Attempt],
-    *,
-    today: date,
-    discharge_day: date,
-    none_left: EscalationReason,
-    calendar: WorkingCalendar = ITALY,
-) -> list[Step]:
-    """After a decline or a silence: the same rule over the candidates that have not declined
-    or stayed silent for this service; ``none_left`` (all declined, or no answer) when none is
-    left. A provider whose request ended for another reason (the package changed, the decision
-    was superseded) is a candidate again."""
-    passed_over = (RequestStatus.DECLINED, RequestStatus.EXPIRED)
-    asked = {a.provider_id for a in tried if a.service_type == service and a.status in passed_over}
-    remaining = [
-        c for c in candidates_for(ambito, service, municipality_code) if c.provider_id not in asked
-    ]
-    return choose(
-        service,
-        remaining,
-        today=today,
-        discharge_day=discharge_day,
-        none_left=none_left,
-        calendar=calendar,
+def contact(data: DischargeAnnounced) -> Beneficiary:
+    """Only what a provider needs to reach the person: name, address, phone."""
+    patient = data.patient
+    return Beneficiary(
+        name=f"{patient.given_name} {patient.family_name}",
+        address=patient.address,
+        phone=patient.phone,
     )
-
-
-def attempt_number(tried: Iterable[Attempt], service: ServiceType) -> int:
-    return 1 + max((a.attempt for a in tried if a.service_type == service), default=0)
-
-
-def request_id_for(case_id: str, service: ServiceType, attempt: int) -> str:
-    """``<case_id>/<service_type>/<n>``: deterministic, so a replayed plan never mints a second
-    request, and readable by the provider's staff. A case id too long for the contract's 128
-    characters is replaced by a digest of itself (still deterministic and unique)."""
-    readable = f"{case_id}/{service.value}/{attempt}"
-    if len(readable) <= MAX_REQUEST_ID:
-        return readable
-    digest = hashlib.sha256(case_id.encode()).hexdigest()[:32]
-    return f"{digest}/{service.value}/{attempt}"
-
-
-def deadline_for(requested_at: datetime, answer_deadline_hours: float) -> datetime:
-    """Answers are due in clock time (a night or a Sunday counts), unlike lead times."""
-    return requested_at + timedelta(hours=answer_deadline_hours)
-
-
-def is_overdue(attempt: Attempt, now: datetime) -> bool:
-    return attempt.status is RequestStatus.REQUESTED and attempt.deadline_at <= now
-
-
-def latest(attempts: Iterable[Attempt], service: ServiceType) -> Attempt | None:
-    mine = [a for a in attempts if a.service_type == service]
-    return max(mine, key=lambda a: a.attempt) if mine else None
-
-
-# --- a new decision ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class PackageChange:
-    added: tuple[ServiceType, ...]
-    """Services to plan from scratch."""
-    dropped: tuple[Attempt, ...]
-    """Open requests of services no longer in the package: deactivated."""
-    requantified: tuple[Attempt, ...]
-    """Open requests whose weekly quantity changed: sent again (same request id)."""
+class Ending:
+    """Why a case ends, and the last day of its services (``until`` of ``ServiceDeactivated``)."""
+
+    until: date
+    reason: str
+
+    @classmethod
+    def cancelled(cls, today: date) -> Ending:
+        return cls(today, "discharge cancelled")
+
+    @classmethod
+    def readmitted(cls, readmitted_at: datetime) -> Ending:
+        day = italian_date(readmitted_at)
+        return cls(day, f"readmitted on {day}")
+
+    @classmethod
+    def closed(cls, closed_at: datetime, outcome: CaseOutcome) -> Ending:
+        return cls(italian_date(closed_at), f"case closed ({outcome.value})")
 
 
-def change_package(
-    old: Sequence[ServiceLine], new: Sequence[ServiceLine], attempts: Iterable[Attempt]
-) -> PackageChange:
-    """What a superseding decision changes in a plan already under way. A service that is kept
-    with the same quantity is left alone, whatever state its requests are in."""
-    before = {s.service_type: s.weekly_quantity for s in old}
-    after = {s.service_type: s.weekly_quantity for s in new}
-    open_ = [a for a in attempts if a.is_open]
-    return PackageChange(
-        added=tuple(s for s in after if s not in before),
-        dropped=tuple(a for a in open_ if a.service_type not in after),
-        requantified=tuple(
-            a
-            for a in open_
-            if a.service_type in after
-            and a.service_type in before
-            and after[a.service_type] != before[a.service_type]
-        ),
-    )
-
-
-# --- answers ---------------------------------------------------------------------------------
-
-
-def why_ignored(attempt: Attempt | None, provider_id: str, case_status: str | None) -> str | None:
+def why_ignored(attempt: Attempt | None, provider_id: str, case_status: str | None) -> Ignored:
     """Why a provider's answer does not apply (unknown, superseded, someone else's request,
     case ended), or ``None`` when it does."""
     if attempt is None:
@@ -310,158 +184,269 @@ def why_ignored(attempt: Attempt | None, provider_id: str, case_status: str | No
     return None
 
 
-def starts_late(active_from: date, discharge_day: date) -> bool:
-    return active_from > discharge_day
+class CaseFile:
+    """A case and its requests while one transaction changes them. Each transition changes
+    ``case`` and the requests and records what to save (``created`` and ``updated`` requests,
+    ``case`` when ``case_changed``) and what to tell providers and monitoring (``events``, in
+    order). One transition per input; the inputs are the events activation consumes and time."""
 
+    def __init__(self, case: Case, attempts: Iterable[Attempt], rules: Rules) -> None:
+        self.case = case
+        self.attempts = list(attempts)
+        self.rules = rules
+        self.events: list[EventData] = []
+        self._loaded = case
+        self._created: dict[str, Attempt] = {}
+        self._updated: dict[str, Attempt] = {}
 
-# --- reschedule ------------------------------------------------------------------------------
+    @property
+    def case_changed(self) -> bool:
+        return self.case != self._loaded
 
+    @property
+    def created(self) -> list[Attempt]:
+        return list(self._created.values())
 
-@dataclass(frozen=True)
-class Move:
-    """Tell the provider the new ``start_by`` (the same request, sent again)."""
+    @property
+    def updated(self) -> list[Attempt]:
+        return list(self._updated.values())
 
-    request_id: str
-    start_by: date
+    # --- the hospital ----------------------------------------------------------------------
 
-
-def reschedule(open_attempts: Iterable[Attempt], discharge_day: date) -> list[Move | Escalate]:
-    """The plan moved to a new discharge day. A pending request's provider can start at its
-    ``earliest_start`` (it learned of the need when first asked); an accepted one on its
-    ``active_from`` until it says otherwise. Requests whose ``start_by`` changes are sent again;
-    a service that can no longer start by the new day is escalated."""
-    steps: list[Move | Escalate] = []
-    for a in open_attempts:
-        if a.status is RequestStatus.ACCEPTED:
-            start_by = discharge_day
-            late = a.active_from is not None and starts_late(a.active_from, discharge_day)
-        else:
-            late = starts_late(a.earliest_start, discharge_day)
-            start_by = a.earliest_start if late else discharge_day
-        if start_by != a.start_by:
-            steps.append(Move(a.request_id, start_by))
-        if late:
-            steps.append(Escalate(a.service_type, EscalationReason.CANNOT_START_BEFORE_DISCHARGE))
-    return steps
-
-
-# --- readiness -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CaseView:
-    case_id: str
-    status: CaseStatus
-    discharge_on: date | None
-    services: tuple[ServiceType, ...]
-    """The package, once known (empty while awaiting eligibility)."""
-    municipality_code: str | None = None
-    end_reason: str | None = None
-
-
-@dataclass(frozen=True)
-class ServiceReadiness:
-    service_type: ServiceType
-    provider_id: str | None
-    request_id: str | None
-    status: str
-    start_by: date | None
-    active_from: date | None
-    late: str | None
-    """Why this service is not (yet) ready for the discharge day; ``None`` when it is."""
-
-
-@dataclass(frozen=True)
-class Readiness:
-    case_id: str
-    status: CaseStatus
-    discharge_on: date | None
-    ready: bool
-    services: list[ServiceReadiness]
-    waiting_for: str | None = None
-
-
-def readiness(case: CaseView, attempts: Sequence[Attempt]) -> Readiness:
-    """Whether every service of the package is confirmed to start on or before the discharge
-    day and, for each one that is not, why: in words an operator can act on."""
-    services = [_service_readiness(case, s, attempts) for s in case.services]
-    waiting_for = {
-        CaseStatus.AWAITING_ELIGIBILITY: "the team's eligibility decision (package of services)",
-        CaseStatus.AWAITING_CONTACT: "the hospital's announcement (beneficiary's contact)",
-    }.get(case.status)
-    ready = (
-        case.status is CaseStatus.PLANNED
-        and bool(services)
-        and all(s.late is None for s in services)
-    )
-    return Readiness(case.case_id, case.status, case.discharge_on, ready, services, waiting_for)
-
-
-def _service_readiness(
-    case: CaseView, service: ServiceType, attempts: Sequence[Attempt]
-) -> ServiceReadiness:
-    current = latest(attempts, service)
-    if current is None:
-        if case.status is CaseStatus.ENDED:
-            status, late = "ended", f"case ended ({case.end_reason})"
-        elif case.status is not CaseStatus.PLANNED:
-            status, late = "waiting", "waiting for the hospital's announcement before asking"
-        else:
-            status = "escalated"
-            late = (
-                f"no provider offers {service.value} in municipality {case.municipality_code}: "
-                "escalated"
-            )
-        return ServiceReadiness(service, None, None, status, None, None, late)
-    return ServiceReadiness(
-        service_type=service,
-        provider_id=current.provider_id,
-        request_id=current.request_id,
-        status=current.status.value,
-        start_by=current.start_by,
-        active_from=current.active_from,
-        late=_why_late(case, current, attempts),
-    )
-
-
-def _why_late(case: CaseView, current: Attempt, attempts: Sequence[Attempt]) -> str | None:
-    provider = current.provider_id
-    if current.status is RequestStatus.ACCEPTED:
-        assert current.active_from is not None
-        if case.discharge_on is not None and starts_late(current.active_from, case.discharge_on):
-            return (
-                f"starts after discharge: {provider} starts on {current.active_from}, "
-                f"discharge on {case.discharge_on}"
-            )
+    def announced(self, data: DischargeAnnounced) -> Ignored:
+        """The announcement of a case already known (a new one is ``Case.announced``): keep
+        the contact and the expected discharge; plan if the package is already known."""
+        status = self.case.status
+        if status is CaseStatus.ENDED:
+            return "case ended"
+        if status is CaseStatus.PLANNED:
+            # Announced again: the contact may be corrected, and the date may have moved.
+            self.case = replace(self.case, beneficiary=contact(data))
+            self._move_discharge(data.expected_discharge_at)
+            return None
+        self.case = self.case.with_announcement(data)
+        if status is CaseStatus.AWAITING_CONTACT:
+            self._start()
         return None
-    if current.status is RequestStatus.REQUESTED:
-        text = (
-            f"waiting for answer from {provider} since {_when(current.requested_at)}, "
-            f"deadline {_when(current.deadline_at)}"
+
+    def rescheduled(self, discharge_at: datetime) -> Ignored:
+        if self.case.status is CaseStatus.ENDED:
+            return "case ended"
+        self._move_discharge(discharge_at)
+        return None
+
+    def end(self, ending: Ending) -> Ignored:
+        """Cancelled, readmitted or closed: every open request deactivated, the case ended."""
+        if self.case.status is CaseStatus.ENDED:
+            return "case already ended"
+        self._stop(ending.reason, ending.until)
+        self.case = replace(self.case, status=CaseStatus.ENDED, end_reason=ending.reason)
+        return None
+
+    # --- intake ----------------------------------------------------------------------------
+
+    def confirmed(self, data: EligibilityConfirmed) -> Ignored:
+        """The package of a case already known (a new one is ``Case.confirmed``): plan it once
+        the contact is known too. A later decision supersedes the earlier one and changes the
+        plan under way."""
+        status = self.case.status
+        if status is CaseStatus.ENDED:
+            return "case ended"
+        services = tuple(data.services)
+        if status is CaseStatus.PLANNED:
+            self._change_package(data.ambito_id, services)
+        elif self.case.beneficiary is not None:
+            # Once announced, the hospital's date stays: it may have moved since the decision.
+            self.case = replace(self.case, ambito_id=data.ambito_id, services=services)
+            self._start()
+        else:
+            self.case = replace(
+                self.case,
+                ambito_id=data.ambito_id,
+                services=services,
+                status=CaseStatus.AWAITING_CONTACT,
+            ).with_discharge(data.expected_discharge_at)
+        return None
+
+    def rejected(self) -> Ignored:
+        """A rejection needs nothing from activation, unless it supersedes a confirmation (the
+        team overrode the rule, or corrected the assessment): then every service stops, and the
+        case waits for a new decision."""
+        if self.case.status in (CaseStatus.AWAITING_ELIGIBILITY, CaseStatus.ENDED):
+            return f"case {self.case.status}"
+        self._stop("eligibility rejected by a later decision", self.rules.today)
+        self.case = replace(self.case, status=CaseStatus.AWAITING_ELIGIBILITY, services=())
+        return None
+
+    # --- providers and time ----------------------------------------------------------------
+
+    def accepted(self, request_id: str, provider_id: str, scheduled_start: datetime) -> Ignored:
+        """Active from the Italian day of ``scheduled_start``; a later acceptance of the same
+        request with another day updates it. Escalated when that day is after discharge."""
+        attempt = self._attempt(request_id)
+        why = why_ignored(attempt, provider_id, self.case.status)
+        if why is not None or attempt is None:
+            return why
+        active_from = italian_date(scheduled_start)
+        if attempt.status is RequestStatus.ACCEPTED and attempt.active_from == active_from:
+            return "same acceptance again"
+        self._update(
+            replace(
+                attempt,
+                status=RequestStatus.ACCEPTED,
+                answered_at=self.rules.now,
+                active_from=active_from,
+            )
         )
-        previous = [
-            a for a in attempts if a.service_type == current.service_type and a is not current
-        ]
-        if previous:
-            before = max(previous, key=lambda a: a.attempt)
-            text = f"{_what_happened(before)}, now asking {provider}: {text}"
-        if case.discharge_on is not None and starts_late(current.start_by, case.discharge_on):
-            text += f"; cannot start before {current.start_by}, after discharge"
-        return text
-    if case.status is CaseStatus.ENDED:
-        return f"case ended ({case.end_reason})"
-    if current.status is RequestStatus.DEACTIVATED:
-        return f"request to {provider} withdrawn ({current.reason})"
-    return f"{_what_happened(current)}; no other provider: escalated"
+        self.events.append(notices.activated(self.case, attempt, active_from))
+        if starts_late(active_from, self.case.discharge_day):
+            self._escalate(attempt.service_type, EscalationReason.CANNOT_START_BEFORE_DISCHARGE)
+        return None
 
+    def declined(self, request_id: str, provider_id: str, reason: DeclineReason) -> Ignored:
+        """Declined (before or after accepting): the next candidate is asked."""
+        attempt = self._attempt(request_id)
+        why = why_ignored(attempt, provider_id, self.case.status)
+        if why is not None or attempt is None:
+            return why
+        self._pass_over(
+            attempt,
+            RequestStatus.DECLINED,
+            reason.value,
+            none_left=EscalationReason.ALL_PROVIDERS_DECLINED,
+        )
+        return None
 
-def _what_happened(attempt: Attempt) -> str:
-    if attempt.status is RequestStatus.DECLINED:
-        return f"declined by {attempt.provider_id} ({attempt.reason})"
-    if attempt.status is RequestStatus.EXPIRED:
-        return f"no answer from {attempt.provider_id} by {_when(attempt.deadline_at)}"
-    return f"{attempt.provider_id}: {attempt.status.value}"
+    def expire(self) -> list[Attempt]:
+        """Withdraw the requests unanswered past their deadline and ask the next candidates;
+        return the requests withdrawn."""
+        if self.case.status is not CaseStatus.PLANNED:
+            return []
+        overdue = [a for a in self.attempts if is_overdue(a, self.rules.now)]
+        for attempt in overdue:
+            self._pass_over(
+                attempt,
+                RequestStatus.EXPIRED,
+                "no answer before the deadline",
+                none_left=EscalationReason.NO_ANSWER_BEFORE_DEADLINE,
+            )
+        return overdue
 
+    # --- steps -----------------------------------------------------------------------------
 
-def _when(moment: datetime) -> str:
-    return moment.astimezone(ROME).strftime("%Y-%m-%d %H:%M")
+    def _start(self) -> None:
+        """Both halves are in: the contact and the package. Plan every service."""
+        self.case = replace(self.case, status=CaseStatus.PLANNED)
+        self._plan([s.service_type for s in self.case.services])
+
+    def _plan(self, services: Sequence[ServiceType]) -> None:
+        ambito = self.rules.ambito(self.case.ambito_id)
+        steps = plan_package(
+            ambito,
+            services,
+            self.case.municipality,
+            today=self.rules.today,
+            discharge_day=self.case.discharge_day,
+            calendar=self.rules.calendar,
+        )
+        self._apply(ambito, steps)
+
+    def _pass_over(
+        self,
+        attempt: Attempt,
+        status: RequestStatus,
+        reason: str,
+        *,
+        none_left: EscalationReason,
+    ) -> None:
+        """Close ``attempt`` (declined, or expired) and ask the next candidate. A provider that
+        had accepted, or that is withdrawn for silence, is told with ``ServiceDeactivated``."""
+        answered_at = self.rules.now if status is RequestStatus.DECLINED else None
+        self._update(replace(attempt, status=status, reason=reason, answered_at=answered_at))
+        if attempt.status is RequestStatus.ACCEPTED or status is RequestStatus.EXPIRED:
+            self._tell_deactivated(attempt, self.rules.today)
+        ambito = self.rules.ambito(self.case.ambito_id)
+        steps = next_candidate(
+            ambito,
+            attempt.service_type,
+            self.case.municipality,
+            self.attempts,
+            today=self.rules.today,
+            discharge_day=self.case.discharge_day,
+            none_left=none_left,
+            calendar=self.rules.calendar,
+        )
+        self._apply(ambito, steps)
+
+    def _apply(self, ambito: Ambito, steps: Sequence[Step]) -> None:
+        for step in steps:
+            if isinstance(step, Escalate):
+                self._escalate(step.service_type, step.reason)
+                continue
+            attempt = new_request(
+                self.case.case_id,
+                step,
+                self.attempts,
+                self.case.quantity(step.service_type),
+                now=self.rules.now,
+                answer_deadline_hours=ambito.answer_deadline_hours,
+            )
+            self.attempts.append(attempt)
+            self._created[attempt.request_id] = attempt
+            self._tell_requested(attempt)
+
+    def _change_package(self, ambito_id: str, services: tuple[ServiceLine, ...]) -> None:
+        change = change_package(self.case.services, services, self.attempts)
+        self.case = replace(self.case, ambito_id=ambito_id, services=services)
+        for attempt in change.dropped:
+            self._deactivate(attempt, "package changed", self.rules.today)
+        for attempt in change.requantified:
+            quantity = self.case.quantity(attempt.service_type)
+            self._tell_requested(self._update(replace(attempt, weekly_quantity=quantity)))
+        if change.added:
+            self._plan(change.added)
+
+    def _move_discharge(self, discharge_at: datetime) -> None:
+        before = self.case.discharge_on
+        self.case = self.case.with_discharge(discharge_at)
+        day = self.case.discharge_day
+        if self.case.status is not CaseStatus.PLANNED or day == before:
+            return
+        for step in reschedule([a for a in self.attempts if a.is_open], day):
+            if isinstance(step, Escalate):
+                self._escalate(step.service_type, step.reason)
+            else:
+                moved = self._attempt(step.request_id)
+                assert moved is not None
+                self._tell_requested(self._update(replace(moved, start_by=step.start_by)))
+
+    def _stop(self, reason: str, until: date) -> None:
+        for attempt in [a for a in self.attempts if a.is_open]:
+            self._deactivate(attempt, reason, until)
+
+    def _deactivate(self, attempt: Attempt, reason: str, until: date) -> None:
+        self._update(replace(attempt, status=RequestStatus.DEACTIVATED, reason=reason))
+        self._tell_deactivated(attempt, until)
+
+    # --- records ---------------------------------------------------------------------------
+
+    def _attempt(self, request_id: str) -> Attempt | None:
+        return next((a for a in self.attempts if a.request_id == request_id), None)
+
+    def _update(self, attempt: Attempt) -> Attempt:
+        same = attempt.request_id
+        self.attempts = [attempt if a.request_id == same else a for a in self.attempts]
+        if attempt.request_id in self._created:
+            self._created[attempt.request_id] = attempt
+        else:
+            self._updated[attempt.request_id] = attempt
+        return attempt
+
+    def _tell_requested(self, attempt: Attempt) -> None:
+        self.events.append(notices.requested(self.case, attempt))
+
+    def _tell_deactivated(self, attempt: Attempt, until: date) -> None:
+        self.events.append(notices.deactivated(self.case, attempt, until))
+
+    def _escalate(self, service: ServiceType, reason: EscalationReason) -> None:
+        self.events.append(notices.escalated(self.case, service, reason))

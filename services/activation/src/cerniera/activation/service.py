@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cerniera.activation.api import make_app
+from cerniera.activation.api import create_app
+from cerniera.activation.cases import Activation
 from cerniera.activation.config import ActivationConfig, load_config
-from cerniera.activation.handlers import Activation
-from cerniera.activation.tables import SCHEMA, inbox, metadata, outbox
+from cerniera.activation.handlers import make_handlers
+from cerniera.activation.tables import SCHEMA, inbox, outbox
 from cerniera.shared.runtime import ServiceRuntime, ServiceSpec
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
 
@@ -25,7 +26,6 @@ def spec(config: ActivationConfig | None = None, *, deadline_check_s: float = 1.
 
     return ServiceSpec(
         name=SCHEMA,
-        metadata=metadata,
         outbox=outbox,
         inbox=inbox,
         migrations=MIGRATIONS,
@@ -35,10 +35,10 @@ def spec(config: ActivationConfig | None = None, *, deadline_check_s: float = 1.
             topics.providers_reports,
             topics.monitoring_cases,
         ],
-        handlers=lambda runtime: Activation(config, runtime.clock).handlers(),
+        handlers=lambda runtime: make_handlers(Activation(config, runtime.clock)),
         periodic=check_deadlines,
         period_s=deadline_check_s,
-        http=make_app,
+        http=create_app,
         http_port=HTTP_PORT,
     )
 

@@ -1,149 +1,132 @@
-"""Reading and locking activation's rows, shared by the handlers, the deadline check and the API.
+"""Activation's rows: cases and their requests loaded as domain entities and saved back. SQL only.
 
 Lock order is always the case row first, then its requests: the consumer, the deadline check
-and other replicas then never deadlock, and each sees the case as the last one left it.
+and other replicas then never deadlock, and each sees the case as the last one left it. A
+transaction locks a case once (``lock_case`` or ``lock_or_create``) and saves what the domain
+changed; nothing is read again. The statements run per case are built once, so SQLAlchemy's
+compiled cache applies (building a statement per call cost as much as running it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, literal_column, select, update
+from sqlalchemy import Row, bindparam, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from cerniera.activation.domain import Attempt, CaseStatus, CaseView, RequestStatus
+from cerniera.activation.domain import Case, CaseStatus
+from cerniera.activation.planning import Attempt, RequestStatus
 from cerniera.activation.tables import cases, requests
 from cerniera.shared.contract import Beneficiary, ServiceLine, ServiceType
 
-
-@dataclass(frozen=True)
-class Case:
-    case_id: str
-    status: CaseStatus
-    ambito_id: str | None
-    municipality_code: str | None
-    beneficiary: Beneficiary | None
-    services: tuple[ServiceLine, ...]
-    discharge_on: date | None
-    correlation_id: str
-    end_reason: str | None
-
-    @classmethod
-    def of(cls, row: Row[Any]) -> Case:
-        return cls(
-            case_id=row.case_id,
-            status=CaseStatus(row.status),
-            ambito_id=row.ambito_id,
-            municipality_code=row.municipality_code,
-            beneficiary=Beneficiary.model_validate(row.beneficiary) if row.beneficiary else None,
-            services=tuple(ServiceLine.model_validate(s) for s in row.services or ()),
-            discharge_on=row.discharge_on,
-            correlation_id=row.correlation_id,
-            end_reason=row.end_reason,
-        )
-
-    @property
-    def municipality(self) -> str:
-        """Known once the hospital's announcement arrived (every planned case)."""
-        if self.municipality_code is None:
-            raise ValueError(f"case {self.case_id} has no municipality yet")
-        return self.municipality_code
-
-    @property
-    def discharge_day(self) -> date:
-        """Known from whichever came first, the announcement or the decision."""
-        if self.discharge_on is None:
-            raise ValueError(f"case {self.case_id} has no discharge date")
-        return self.discharge_on
-
-    def quantity(self, service: ServiceType) -> Decimal:
-        return next(s.weekly_quantity for s in self.services if s.service_type == service)
-
-    def view(self) -> CaseView:
-        return CaseView(
-            case_id=self.case_id,
-            status=self.status,
-            discharge_on=self.discharge_on,
-            services=tuple(s.service_type for s in self.services),
-            municipality_code=self.municipality_code,
-            end_reason=self.end_reason,
-        )
-
-
-def attempt_of(row: Row[Any]) -> Attempt:
-    return Attempt(
-        request_id=row.request_id,
-        service_type=ServiceType(row.service_type),
-        provider_id=row.provider_id,
-        attempt=row.attempt,
-        status=RequestStatus(row.status),
-        start_by=row.start_by,
-        earliest_start=row.earliest_start,
-        requested_at=row.requested_at,
-        deadline_at=row.deadline_at,
-        answered_at=row.answered_at,
-        active_from=row.active_from,
-        reason=row.reason,
-    )
+# --- cases -----------------------------------------------------------------------------------
 
 
 async def lock_case(
     conn: AsyncConnection, case_id: str, *, skip_locked: bool = False
 ) -> Case | None:
-    row = (
-        await conn.execute(
-            select(cases).where(cases.c.case_id == case_id).with_for_update(skip_locked=skip_locked)
-        )
-    ).one_or_none()
-    return Case.of(row) if row is not None else None
+    """The case locked for this transaction; with ``skip_locked``, ``None`` while another
+    transaction holds it too."""
+    query = _LOCK_SKIP if skip_locked else _LOCK
+    row = (await conn.execute(query, {"case_id": case_id})).one_or_none()
+    return _case(row) if row is not None else None
 
 
-async def update_case(conn: AsyncConnection, case_id: str, **values: Any) -> Case:
-    """Update a case (already locked by this transaction) and return it as it is now."""
-    row = (
-        await conn.execute(
-            update(cases)
-            .where(cases.c.case_id == case_id)
-            .values(**values, updated_at=func.now())
-            .returning(*cases.c)
-        )
-    ).one()
-    return Case.of(row)
-
-
-async def lock_or_create_case(
-    conn: AsyncConnection, case_id: str, values: Mapping[str, Any]
-) -> tuple[Case, bool]:
-    """The case locked, created from ``values`` if new; ``True`` when it was created.
+async def lock_or_create(conn: AsyncConnection, new: Case) -> tuple[Case, bool]:
+    """The case locked, created as ``new`` if unknown; ``True`` when it was created.
 
     One statement: an upsert that changes nothing on conflict still locks the row and returns
     it, and ``xmax = 0`` tells a fresh row from an existing one. Two replicas seeing a case's
     first events on two topics at once queue on the row instead of one failing on the key.
     """
-    row = (await conn.execute(_UPSERT, {"case_id": case_id, **values})).one()
-    return Case.of(row), bool(row.created)
+    row = (await conn.execute(_UPSERT, _case_row(new))).one()
+    return _case(row), bool(row.created)
 
 
-# Built once: the columns come from each call's parameters, and SQLAlchemy caches the compiled
-# form per set of columns (building the statement per call cost as much as running it).
+async def create_new(conn: AsyncConnection, new: Sequence[Case]) -> set[str]:
+    """Insert the cases not known yet, in one statement; the ids of those inserted."""
+    if not new:
+        return set()
+    result = await conn.execute(_INSERT_NEW, [_case_row(c) for c in new])
+    return set(result.scalars())
+
+
+async def save_case(conn: AsyncConnection, case: Case) -> None:
+    """Save a case this transaction locked (its chain, set at creation, never changes)."""
+    row = _case_row(case)
+    del row["case_id"], row["correlation_id"]
+    await conn.execute(_UPDATE_CASE, {"case_id_": case.case_id, **row})
+
+
+async def load_case(conn: AsyncConnection, case_id: str) -> Case | None:
+    """A case as it is, unlocked: for views."""
+    row = (await conn.execute(select(cases).where(cases.c.case_id == case_id))).one_or_none()
+    return _case(row) if row is not None else None
+
+
+async def open_cases(conn: AsyncConnection) -> list[Case]:
+    """Cases with a package that have not ended, soonest discharge first."""
+    rows = await conn.execute(
+        select(cases)
+        .where(cases.c.status.in_([CaseStatus.AWAITING_CONTACT, CaseStatus.PLANNED]))
+        .order_by(cases.c.discharge_on, cases.c.case_id)
+    )
+    return [_case(r) for r in rows]
+
+
+def _case(row: Row[Any]) -> Case:
+    return Case(
+        case_id=row.case_id,
+        status=CaseStatus(row.status),
+        correlation_id=row.correlation_id,
+        ambito_id=row.ambito_id,
+        municipality_code=row.municipality_code,
+        beneficiary=Beneficiary.model_validate(row.beneficiary) if row.beneficiary else None,
+        services=tuple(ServiceLine.model_validate(s) for s in row.services or ()),
+        discharge_at=row.discharge_at,
+        discharge_on=row.discharge_on,
+        end_reason=row.end_reason,
+    )
+
+
+def _case_row(case: Case) -> dict[str, Any]:
+    return {
+        "case_id": case.case_id,
+        "status": case.status,
+        "correlation_id": case.correlation_id,
+        "ambito_id": case.ambito_id,
+        "municipality_code": case.municipality_code,
+        "beneficiary": case.beneficiary.model_dump(mode="json") if case.beneficiary else None,
+        "services": [s.model_dump(mode="json") for s in case.services] or None,
+        "discharge_at": case.discharge_at,
+        "discharge_on": case.discharge_on,
+        "end_reason": case.end_reason,
+    }
+
+
+_LOCK = select(cases).where(cases.c.case_id == bindparam("case_id")).with_for_update()
+_LOCK_SKIP = (
+    select(cases).where(cases.c.case_id == bindparam("case_id")).with_for_update(skip_locked=True)
+)
 _insert = insert(cases)
 _UPSERT = _insert.on_conflict_do_update(
     index_elements=[cases.c.case_id], set_={"case_id": _insert.excluded.case_id}
 ).returning(*cases.c, literal_column("xmax = 0").label("created"))
+_INSERT_NEW = _insert.on_conflict_do_nothing().returning(cases.c.case_id)
+_UPDATE_CASE = (
+    update(cases).where(cases.c.case_id == bindparam("case_id_")).values(updated_at=func.now())
+)
+
+
+# --- requests --------------------------------------------------------------------------------
 
 
 async def attempts_of(conn: AsyncConnection, case_id: str) -> list[Attempt]:
-    rows = await conn.execute(
-        select(requests)
-        .where(requests.c.case_id == case_id)
-        .order_by(requests.c.requested_at, requests.c.request_id)
-    )
-    return [attempt_of(r) for r in rows]
+    rows = await conn.execute(_ATTEMPTS, {"case_id": case_id})
+    return [_attempt(r) for r in rows]
 
 
 async def attempts_by_case(
@@ -157,5 +140,93 @@ async def attempts_by_case(
             .order_by(requests.c.case_id, requests.c.requested_at, requests.c.request_id)
         )
         for r in rows:
-            found[r.case_id].append(attempt_of(r))
+            found[r.case_id].append(_attempt(r))
     return found
+
+
+async def case_of_request(conn: AsyncConnection, request_id: str) -> str | None:
+    case_id: str | None = await conn.scalar(_CASE_OF_REQUEST, {"request_id": request_id})
+    return case_id
+
+
+async def save_requests(
+    conn: AsyncConnection, case_id: str, created: Sequence[Attempt], updated: Sequence[Attempt]
+) -> None:
+    """The requests a transaction made (one statement) and changed (one batch)."""
+    if created:
+        await conn.execute(_INSERT_REQUESTS, [_request_row(case_id, a) for a in created])
+    if updated:
+        changes = [{"request_id_": a.request_id, **_request_changes(a)} for a in updated]
+        await conn.execute(_UPDATE_REQUEST, changes)
+
+
+async def overdue_cases(conn: AsyncConnection, now: datetime, limit: int) -> list[str]:
+    """Cases with a request unanswered past its deadline, the longest overdue first."""
+    due = await conn.execute(
+        select(requests.c.case_id)
+        .where(requests.c.status == RequestStatus.REQUESTED, requests.c.deadline_at <= now)
+        .group_by(requests.c.case_id)
+        .order_by(func.min(requests.c.deadline_at))
+        .limit(limit)
+    )
+    return list(due.scalars())
+
+
+def _attempt(row: Row[Any]) -> Attempt:
+    return Attempt(
+        request_id=row.request_id,
+        service_type=ServiceType(row.service_type),
+        provider_id=row.provider_id,
+        attempt=row.attempt,
+        status=RequestStatus(row.status),
+        weekly_quantity=row.weekly_quantity,
+        start_by=row.start_by,
+        earliest_start=row.earliest_start,
+        requested_at=row.requested_at,
+        deadline_at=row.deadline_at,
+        answered_at=row.answered_at,
+        active_from=row.active_from,
+        reason=row.reason,
+    )
+
+
+def _request_row(case_id: str, attempt: Attempt) -> dict[str, Any]:
+    return {
+        "request_id": attempt.request_id,
+        "case_id": case_id,
+        "service_type": attempt.service_type,
+        "provider_id": attempt.provider_id,
+        "attempt": attempt.attempt,
+        "requested_at": attempt.requested_at,
+        "deadline_at": attempt.deadline_at,
+        "earliest_start": attempt.earliest_start,
+        **_request_changes(attempt),
+    }
+
+
+def _request_changes(attempt: Attempt) -> dict[str, Any]:
+    """What may change in a request once made."""
+    return {
+        "status": attempt.status,
+        "weekly_quantity": attempt.weekly_quantity,
+        "start_by": attempt.start_by,
+        "answered_at": attempt.answered_at,
+        "active_from": attempt.active_from,
+        "reason": attempt.reason,
+    }
+
+
+_ATTEMPTS = (
+    select(requests)
+    .where(requests.c.case_id == bindparam("case_id"))
+    .order_by(requests.c.requested_at, requests.c.request_id)
+)
+_CASE_OF_REQUEST = select(requests.c.case_id).where(
+    requests.c.request_id == bindparam("request_id")
+)
+_INSERT_REQUESTS = insert(requests)
+_UPDATE_REQUEST = (
+    update(requests)
+    .where(requests.c.request_id == bindparam("request_id_"))
+    .values(updated_at=func.now())
+)

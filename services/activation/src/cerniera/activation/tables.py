@@ -34,9 +34,9 @@ cases = Table(
     Column("ambito_id", Text, nullable=True),
     Column("municipality_code", Text, nullable=True),
     # {name, address, phone}: exactly what a ServiceActivationRequested carries.
-    Column("beneficiary", JSONB, nullable=True),
+    Column("beneficiary", JSONB(none_as_null=True), nullable=True),
     # The package: [{service_type, weekly_quantity}].
-    Column("services", JSONB, nullable=True),
+    Column("services", JSONB(none_as_null=True), nullable=True),
     Column("discharge_at", DateTime(timezone=True), nullable=True),
     Column("discharge_on", Date, nullable=True),
     Column("end_reason", Text, nullable=True),

@@ -10,6 +10,10 @@ A delivery ends in one of these statuses, and is shown on the statement as one o
 ``billed`` (at least a part is paid), ``refused`` (nothing is paid, with the reasons),
 ``duplicate`` (the same ``delivery_ref`` was already received), ``pending`` (the case's
 eligibility has not reached billing yet: events on different topics have no order).
+
+Refusals (``cerniera.shared.refusals``) carry stable codes too: ``ambito.unknown``,
+``provider.unknown``, ``provider.not_in_district``, ``statement.ambito_required``,
+``period.not_over``.
 """
 
 from __future__ import annotations
@@ -17,15 +21,17 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Final
 
 import holidays
 
-from cerniera.billing.config import Ambito, BillingRules, FundingSource
+from cerniera.billing.config import Ambito, BillingConfig, BillingRules, FundingSource
+from cerniera.shared.clock import italian_date
 from cerniera.shared.contract import Reason, ServiceType
+from cerniera.shared.refusals import Invalid, NotFound, Refused
 
 CENT: Final = Decimal("0.01")
 ZERO: Final = Decimal("0.00")
@@ -41,6 +47,12 @@ BUDGET_EXHAUSTED: Final = "budget.exhausted"
 DUPLICATE: Final = "delivery.duplicate"
 PENDING: Final = "case.awaiting_eligibility"
 
+# Refusal codes: a request (or an event) billing cannot act on.
+AMBITO_UNKNOWN: Final = "ambito.unknown"
+PROVIDER_UNKNOWN: Final = "provider.unknown"
+AMBITO_REQUIRED: Final = "statement.ambito_required"
+PERIOD_NOT_OVER: Final = "period.not_over"
+
 _ITALY: Final = holidays.country_holidays("IT")  # national public holidays, any year
 
 
@@ -49,6 +61,16 @@ class LineStatus(StrEnum):
     REFUSED = "refused"
     DUPLICATE = "duplicate"
     PENDING = "pending"
+
+
+PRICED: Final = (LineStatus.BILLED, LineStatus.REFUSED)
+
+
+class CaseStatus(StrEnum):
+    UNKNOWN = "unknown"
+    """A delivery or the closure reached billing before the eligibility."""
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
 
 
 def cents(value: Decimal) -> Decimal:
@@ -158,6 +180,22 @@ class CaseState:
     closed_on: date | None = None
     sad_hours_used: Decimal = ZERO
     """SAD hours already counted toward the cap (billed or unfunded)."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """A case as billing keeps it: its district once eligible, and its closure."""
+
+    case_id: str
+    status: CaseStatus
+    ambito_id: str | None = None
+    closed_at: datetime | None = None
+    correlation_id: str | None = None
+
+    @property
+    def closed_on(self) -> date | None:
+        """The closure day in Italy: a line delivered on that day is still paid."""
+        return italian_date(self.closed_at) if self.closed_at is not None else None
 
 
 @dataclass(frozen=True)
@@ -374,6 +412,14 @@ def duplicate(quantity: Decimal, delivery_ref: str) -> Billing:
     )
 
 
+def not_eligible(quantity: Decimal, case_id: str) -> Billing:
+    return refused(
+        quantity,
+        CASE_NOT_ELIGIBLE,
+        f"case {case_id} was found not eligible: no service is paid for it",
+    )
+
+
 def pending(quantity: Decimal) -> Billing:
     return Billing(
         status=LineStatus.PENDING,
@@ -385,6 +431,30 @@ def pending(quantity: Decimal) -> Billing:
             ),
         ),
     )
+
+
+@dataclass(frozen=True)
+class Line:
+    """A delivery as billing keeps it, with its outcome so far."""
+
+    id: int
+    case_id: str
+    delivery_ref: str
+    ambito_id: str | None
+    """The paying district, once the case's is known."""
+    correlation_id: str
+    """The chain of the HoursDelivered it came from: what its pricing emits joins it."""
+    delivery: Delivery
+    billing: Billing
+
+    def taken_back_by(self, closed_on: date | None) -> bool:
+        """Priced for a day after the case closed (the closure reached billing late): its
+        pricing is undone and done again, so that it is refused as ``case.closed``."""
+        return (
+            closed_on is not None
+            and self.delivery.delivered_on > closed_on
+            and self.billing.priced_quantity > 0
+        )
 
 
 # --- statements ------------------------------------------------------------------------------
@@ -427,3 +497,61 @@ def totals(portions: Iterable[tuple[ServiceType, Portion]]) -> dict[ServiceType,
             t.refused_quantity += portion.quantity
             t.refused_amount += portion.amount
     return {s: out[s] for s in ServiceType if s in out}
+
+
+def issued_figures(billings: Iterable[Billing]) -> tuple[Decimal, int]:
+    """What issuing a statement announces: the total billed, and the deliveries billed."""
+    outcomes = list(billings)
+    total = sum((b.billed_amount for b in outcomes), ZERO)
+    return total, sum(1 for b in outcomes if b.status is LineStatus.BILLED)
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A statement as issued (ProviderStatementIssued): once per provider, district, month."""
+
+    provider_id: str
+    ambito_id: str
+    period: str
+    total: Decimal
+    lines: int
+    issued_at: datetime
+    event_id: str
+
+
+def check_period_over(period: str, today: date) -> None:
+    """Only a month that is over is issued: its lines are all in."""
+    if period >= period_of(today):
+        raise Refused(PERIOD_NOT_OVER, f"{period} is not over yet (today is {today})")
+
+
+def district(config: BillingConfig, ambito_id: str) -> Ambito:
+    ambito = config.ambiti.get(ambito_id)
+    if ambito is None:
+        raise NotFound(
+            AMBITO_UNKNOWN,
+            f"district {ambito_id} is not in billing's configuration (CERNIERA_AMBITI)",
+        )
+    return ambito
+
+
+def paying_district(config: BillingConfig, provider_id: str, ambito_id: str | None) -> Ambito:
+    """The district a provider's statement is issued to: the one given, or the only one whose
+    registry lists the provider."""
+    if ambito_id is not None:
+        ambito = district(config, ambito_id)
+        if ambito.provider(provider_id) is None:
+            raise NotFound(
+                PROVIDER_NOT_IN_DISTRICT,
+                f"provider {provider_id} is not registered in {ambito_id}",
+            )
+        return ambito
+    serving = config.districts_of(provider_id)
+    if not serving:
+        raise NotFound(PROVIDER_UNKNOWN, f"provider {provider_id} is in no district's registry")
+    if len(serving) > 1:
+        raise Invalid(
+            AMBITO_REQUIRED,
+            f"provider {provider_id} serves {', '.join(a.id for a in serving)}: give ambito_id",
+        )
+    return serving[0]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cerniera.billing.api import make_app
+from cerniera.billing.api import create_app
 from cerniera.billing.config import BillingConfig, load_config
 from cerniera.billing.handlers import make_handlers
-from cerniera.billing.tables import SCHEMA, inbox, metadata, outbox
+from cerniera.billing.tables import SCHEMA, inbox, outbox
 from cerniera.shared.runtime import ServiceRuntime, ServiceSpec
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
 
@@ -20,7 +20,6 @@ def spec(config: BillingConfig | None = None) -> ServiceSpec:
     config = config or load_config()
     return ServiceSpec(
         name=SCHEMA,
-        metadata=metadata,
         outbox=outbox,
         inbox=inbox,
         migrations=MIGRATIONS,
@@ -31,7 +30,7 @@ def spec(config: BillingConfig | None = None) -> ServiceSpec:
             topics.monitoring_cases,
         ],
         handlers=lambda runtime: make_handlers(config, runtime.clock),
-        http=lambda runtime: make_app(runtime, config),
+        http=lambda runtime: create_app(runtime, config),
         http_port=HTTP_PORT,
     )
 

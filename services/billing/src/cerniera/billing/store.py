@@ -1,4 +1,5 @@
-"""Billing's reads and writes (SQLAlchemy Core), shared by the event handlers and the API.
+"""Billing's reads and writes (SQLAlchemy Core): rows to ``domain`` entities and back, and
+the queries behind the statements and budgets. SQL only: ``cases`` decides.
 
 Pricing reads shared state (what each funding source has spent, the SAD hours a case has
 used) and then writes to it, so every transaction that prices takes one advisory lock first:
@@ -9,25 +10,21 @@ volume (a few thousand lines a month per district) makes one lock cheap.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, select, text, update
+from sqlalchemy import Row, Select, and_, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cerniera.billing import domain
 from cerniera.billing.tables import allocations, cases, deliveries, statements_issued
 from cerniera.billing.tables import thresholds_reached as thresholds
-from cerniera.shared.clock import ROME
 from cerniera.shared.contract import HoursDelivered, Reason, ServiceType
-from cerniera.shared.envelope import Envelope
 
 PRICING_LOCK = "cerniera.billing.pricing"
-
-CONFIRMED, REJECTED, UNKNOWN = "confirmed", "rejected", "unknown"
 
 
 async def lock_pricing(conn: AsyncConnection) -> None:
@@ -38,24 +35,30 @@ async def lock_pricing(conn: AsyncConnection) -> None:
 # --- cases -----------------------------------------------------------------------------------
 
 
-async def case(conn: AsyncConnection, case_id: str) -> Row[Any] | None:
-    return (await conn.execute(select(cases).where(cases.c.case_id == case_id))).one_or_none()
+def _case(row: Row[Any]) -> domain.Case:
+    return domain.Case(
+        case_id=row.case_id,
+        status=domain.CaseStatus(row.status),
+        ambito_id=row.ambito_id,
+        closed_at=row.closed_at,
+        correlation_id=row.correlation_id,
+    )
 
 
-async def save_case(conn: AsyncConnection, case_id: str, **values: Any) -> Row[Any]:
-    """Insert or update the case with ``values``; return the row as it is now."""
-    row = {"status": UNKNOWN, **values}
+async def case(conn: AsyncConnection, case_id: str) -> domain.Case | None:
+    row = (await conn.execute(select(cases).where(cases.c.case_id == case_id))).one_or_none()
+    return _case(row) if row is not None else None
+
+
+async def save_case(conn: AsyncConnection, case_id: str, **values: Any) -> domain.Case:
+    """Insert (status ``unknown`` unless given) or update the case with ``values``; return it
+    as it is now."""
+    row = {"status": domain.CaseStatus.UNKNOWN.value, **values}
     stmt = insert(cases).values(case_id=case_id, **row)
     stmt = stmt.on_conflict_do_update(
         index_elements=[cases.c.case_id], set_={**values, "updated_at": func.now()}
     )
-    return (await conn.execute(stmt.returning(*cases.c))).one()
-
-
-def closed_on(case_row: Row[Any]) -> date | None:
-    """The closure day in Italy: a line delivered on that day is still paid."""
-    closed: datetime | None = case_row.closed_at
-    return closed.astimezone(ROME).date() if closed is not None else None
+    return _case((await conn.execute(stmt.returning(*cases.c))).one())
 
 
 # --- deliveries ------------------------------------------------------------------------------
@@ -78,11 +81,19 @@ def _billing_values(billing: domain.Billing) -> dict[str, Any]:
 
 
 async def receive(
-    conn: AsyncConnection, event: Envelope, data: HoursDelivered, ambito_id: str | None
-) -> tuple[Row[Any], bool]:
-    """Store a delivery as pending; ``(row, False)`` when its ``delivery_ref`` was already
-    received from this provider (the row is then a ``duplicate`` one, shown on the statement
-    of the case's district, ``ambito_id``, if known)."""
+    conn: AsyncConnection,
+    data: HoursDelivered,
+    *,
+    event_source: str,
+    event_id: str,
+    correlation_id: str,
+    first: domain.Billing,
+    repeat: domain.Billing,
+    ambito_id: str | None,
+) -> tuple[domain.Line, bool]:
+    """Store a delivery with the outcome ``first``; ``(line, False)`` when its
+    ``delivery_ref`` was already received from this provider: the line is then stored with
+    the outcome ``repeat``, on the statement of the case's district, ``ambito_id``, if known."""
     values = {
         "provider_id": data.provider_id,
         "delivery_ref": data.delivery_ref,
@@ -92,12 +103,12 @@ async def receive(
         "quantity": data.quantity,
         "evening": data.evening,
         "cap_hours": domain.ZERO,
-        "event_source": event.source,
-        "event_id": event.id,
-        "correlation_id": event.correlation_id or event.id,
-        **_billing_values(domain.pending(data.quantity)),
+        "event_source": event_source,
+        "event_id": event_id,
+        "correlation_id": correlation_id,
+        **_billing_values(first),
     }
-    first = (
+    stored = (
         await conn.execute(
             insert(deliveries)
             .values(values)
@@ -109,28 +120,23 @@ async def receive(
             .returning(*deliveries.c)
         )
     ).one_or_none()
-    if first is not None:
-        return first, True
-    repeat = {
-        **values,
-        **_billing_values(domain.duplicate(data.quantity, data.delivery_ref)),
-        "ambito_id": ambito_id,
-    }
-    row = (await conn.execute(insert(deliveries).values(repeat).returning(*deliveries.c))).one()
-    return row, False
+    if stored is not None:
+        return _line(stored, []), True
+    again = {**values, **_billing_values(repeat), "ambito_id": ambito_id}
+    row = (await conn.execute(insert(deliveries).values(again).returning(*deliveries.c))).one()
+    return _line(row, []), False
 
 
 async def deliveries_of(
     conn: AsyncConnection, case_id: str, statuses: Sequence[domain.LineStatus]
-) -> list[Row[Any]]:
+) -> list[domain.Line]:
     """The case's deliveries in these statuses, in the order they were received."""
-    query = (
+    return await _lines(
+        conn,
         select(deliveries)
         .where(deliveries.c.case_id == case_id)
-        .where(deliveries.c.status.in_([s.value for s in statuses]))
-        .order_by(deliveries.c.id)
+        .where(deliveries.c.status.in_([s.value for s in statuses])),
     )
-    return list((await conn.execute(query)).all())
 
 
 async def assign_ambito(conn: AsyncConnection, case_id: str, ambito_id: str) -> None:
@@ -171,17 +177,18 @@ async def unprice(conn: AsyncConnection, delivery_id: int) -> None:
 
 async def save_billing(
     conn: AsyncConnection,
-    row: Row[Any],
+    line: domain.Line,
     ambito_id: str | None,
     billing: domain.Billing,
     now: datetime,
 ) -> None:
+    """The line's new outcome, and its shares of the district's funding sources."""
     await conn.execute(
         update(deliveries)
-        .where(deliveries.c.id == row.id)
+        .where(deliveries.c.id == line.id)
         .values(
             ambito_id=ambito_id,
-            cap_hours=billing.cap_hours(ServiceType(row.service_type)),
+            cap_hours=billing.cap_hours(line.delivery.service_type),
             priced_at=now,
             **_billing_values(billing),
         )
@@ -191,7 +198,7 @@ async def save_billing(
             insert(allocations),
             [
                 {
-                    "delivery_id": row.id,
+                    "delivery_id": line.id,
                     "ambito_id": ambito_id,
                     "funding_source": a.funding_source,
                     "amount": a.amount,
@@ -227,79 +234,42 @@ async def reach_threshold(
     return inserted is not None
 
 
-def as_delivery(row: Row[Any]) -> domain.Delivery:
-    return domain.Delivery(
-        provider_id=row.provider_id,
-        service_type=ServiceType(row.service_type),
-        delivered_on=row.delivered_on,
-        quantity=row.quantity,
-        evening=row.evening,
-    )
-
-
-def as_event(row: Row[Any]) -> Envelope:
-    """The HoursDelivered a stored row came from, as the cause of what its pricing emits
-    (so a threshold reached by a line once pending still carries that line's correlation)."""
-    data = HoursDelivered(
+def _line(row: Row[Any], shares: Sequence[Row[Any]]) -> domain.Line:
+    """A stored delivery, with its budget ``shares``, back as the domain's line."""
+    return domain.Line(
+        id=row.id,
         case_id=row.case_id,
-        provider_id=row.provider_id,
-        service_type=ServiceType(row.service_type),
-        delivered_on=row.delivered_on,
-        quantity=row.quantity,
         delivery_ref=row.delivery_ref,
-        evening=row.evening,
-    )
-    return Envelope(
-        data=data,
-        source=row.event_source,
-        subject=row.case_id,
-        id=row.event_id,
+        ambito_id=row.ambito_id,
         correlation_id=row.correlation_id,
-    )
-
-
-def as_billing(row: Row[Any], shares: Sequence[Row[Any]]) -> domain.Billing:
-    """A stored delivery back as the domain's outcome (to render its statement lines)."""
-    return domain.Billing(
-        status=domain.LineStatus(row.status),
-        quantity=row.quantity,
-        reasons=tuple(Reason.model_validate(r) for r in row.reasons),
-        unit_tariff=row.unit_tariff,
-        surcharge_percent=row.surcharge_percent,
-        priced_quantity=row.priced_quantity,
-        amount=row.amount,
-        allocations=tuple(
-            domain.Allocation(s.funding_source, s.amount, s.quantity) for s in shares
+        delivery=domain.Delivery(
+            provider_id=row.provider_id,
+            service_type=ServiceType(row.service_type),
+            delivered_on=row.delivered_on,
+            quantity=row.quantity,
+            evening=row.evening,
         ),
-        unfunded_amount=row.unfunded_amount,
-        unfunded_quantity=row.unfunded_quantity,
-        over_cap_quantity=row.over_cap_quantity,
-        over_cap_amount=row.over_cap_amount,
+        billing=domain.Billing(
+            status=domain.LineStatus(row.status),
+            quantity=row.quantity,
+            reasons=tuple(Reason.model_validate(r) for r in row.reasons),
+            unit_tariff=row.unit_tariff,
+            surcharge_percent=row.surcharge_percent,
+            priced_quantity=row.priced_quantity,
+            amount=row.amount,
+            allocations=tuple(
+                domain.Allocation(s.funding_source, s.amount, s.quantity) for s in shares
+            ),
+            unfunded_amount=row.unfunded_amount,
+            unfunded_quantity=row.unfunded_quantity,
+            over_cap_quantity=row.over_cap_quantity,
+            over_cap_amount=row.over_cap_amount,
+        ),
     )
 
 
-# --- statements ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StoredDelivery:
-    row: Row[Any]
-    billing: domain.Billing
-
-
-async def statement(
-    conn: AsyncConnection, provider_id: str, period: str, ambito_id: str | None
-) -> list[StoredDelivery]:
-    """The provider's deliveries of the month (by day of delivery), in the order received.
-    Without a district: every district's, and the lines still pending (district unknown)."""
-    start, end = domain.period_bounds(period)
-    query = select(deliveries).where(
-        deliveries.c.provider_id == provider_id,
-        deliveries.c.delivered_on >= start,
-        deliveries.c.delivered_on < end,
-    )
-    if ambito_id is not None:
-        query = query.where(deliveries.c.ambito_id == ambito_id)
+async def _lines(conn: AsyncConnection, query: Select[Any]) -> list[domain.Line]:
+    """The deliveries ``query`` selects, in the order received, with their budget shares."""
     rows = list((await conn.execute(query.order_by(deliveries.c.id))).all())
     shares: dict[int, list[Row[Any]]] = {}
     if rows:
@@ -310,61 +280,54 @@ async def statement(
         )
         for share in found:
             shares.setdefault(share.delivery_id, []).append(share)
-    return [StoredDelivery(r, as_billing(r, shares.get(r.id, []))) for r in rows]
+    return [_line(r, shares.get(r.id, [])) for r in rows]
 
 
-async def issued(
-    conn: AsyncConnection, provider_id: str, ambito_id: str, period: str
-) -> Row[Any] | None:
-    return (
-        await conn.execute(
-            select(statements_issued).where(
-                statements_issued.c.provider_id == provider_id,
-                statements_issued.c.ambito_id == ambito_id,
-                statements_issued.c.period == period,
-            )
-        )
-    ).one_or_none()
+# --- statements ------------------------------------------------------------------------------
+
+
+async def delivered_in(
+    conn: AsyncConnection, provider_id: str, start: date, end: date, ambito_id: str | None
+) -> list[domain.Line]:
+    """The provider's deliveries from ``start`` until before ``end`` (by day of delivery), in
+    the order received. Without a district: every district's, and the lines whose district is
+    not known yet."""
+    query = select(deliveries).where(
+        deliveries.c.provider_id == provider_id,
+        deliveries.c.delivered_on >= start,
+        deliveries.c.delivered_on < end,
+    )
+    if ambito_id is not None:
+        query = query.where(deliveries.c.ambito_id == ambito_id)
+    return await _lines(conn, query)
+
+
+def _issued(row: Row[Any]) -> domain.Issued:
+    return domain.Issued(**row._asdict())  # the table's columns are the entity's fields
 
 
 async def issued_in(
     conn: AsyncConnection, provider_id: str, period: str, ambito_id: str | None
-) -> list[Row[Any]]:
+) -> list[domain.Issued]:
     """The statements issued to the provider for the month (one per district)."""
     query = select(statements_issued).where(
         statements_issued.c.provider_id == provider_id, statements_issued.c.period == period
     )
     if ambito_id is not None:
         query = query.where(statements_issued.c.ambito_id == ambito_id)
-    return list((await conn.execute(query.order_by(statements_issued.c.ambito_id))).all())
+    rows = await conn.execute(query.order_by(statements_issued.c.ambito_id))
+    return [_issued(row) for row in rows]
 
 
-async def issue(
-    conn: AsyncConnection,
-    provider_id: str,
-    ambito_id: str,
-    period: str,
-    total: Decimal,
-    lines: int,
-    now: datetime,
-    event_id: str,
-) -> bool:
-    """Record the statement as issued; False if it already was."""
-    inserted = await conn.scalar(
-        insert(statements_issued)
-        .values(
-            provider_id=provider_id,
-            ambito_id=ambito_id,
-            period=period,
-            total=total,
-            lines=lines,
-            issued_at=now,
-            event_id=event_id,
+async def issue(conn: AsyncConnection, issued: domain.Issued) -> domain.Issued:
+    """Record the statement as issued (once: the table's key refuses a second); return it as
+    stored."""
+    row = (
+        await conn.execute(
+            insert(statements_issued).values(asdict(issued)).returning(*statements_issued.c)
         )
-        .on_conflict_do_nothing()
-        .returning(statements_issued.c.period)
-    )
-    return inserted is not None
+    ).one()
+    return _issued(row)
 
 
 # --- budgets ---------------------------------------------------------------------------------

@@ -183,6 +183,11 @@ def on_admission(open_visits: Sequence[Visit], notice: AdmissionNotice) -> Outco
     return Outcome(changes, f"PatientReadmitted for {cases}")
 
 
+def on_ignored(notice: IgnoredNotice) -> Outcome:
+    """A message the gateway has no use for: accepted, nothing changes."""
+    return Outcome([], f"{notice.what}: not used by the gateway, nothing to do")
+
+
 def source_for(hospital_id: str) -> str:
     """The CloudEvents source of what the gateway publishes: it speaks for the hospital."""
     return f"{HOSPITAL_SOURCE_PREFIX}{hospital_id}"

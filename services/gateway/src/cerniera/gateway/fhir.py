@@ -30,6 +30,7 @@ from the root of the posted document.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -136,6 +137,14 @@ class _Document:
 
 
 # --- requests -----------------------------------------------------------------------------
+
+
+def load(body: bytes) -> object:
+    """The posted document, decoded; not JSON is a 400 like any other structural error."""
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise FhirError(400, "structure", f"the body is not JSON: {exc}") from None
 
 
 def read_encounter(doc: object, hospitals: Mapping[str, str]) -> DischargeNotice:

@@ -591,6 +591,12 @@ def ack(
     return str(message.to_er7()) + "\r"
 
 
+def refusal(refused: Refused, now: datetime) -> str:
+    """The ACK (AE or AR, with its ERR segment) for a message that is not accepted."""
+    error = refused.error
+    return ack(refused.header, error.ack_code, error.text, now, error)
+
+
 def _hd(value: str) -> str:
     """A namespace id as the HD's first component, without separators that would split it."""
     return re.sub(r"[|^~\\&]", " ", value)

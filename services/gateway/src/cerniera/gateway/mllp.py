@@ -1,17 +1,24 @@
-"""MLLP, the Minimal Lower Layer Protocol: HL7 v2 messages over TCP, each framed as
-0x0B <message> 0x1C 0x0D, each answered on the same connection before the next is read.
+"""The HL7 v2 door: MLLP, the Minimal Lower Layer Protocol, and the responder behind it.
 
-Transport only: what a message means is the responder's business.
+Transport (``frame``, ``read_frame``, ``MllpServer``): HL7 v2 messages over TCP, each framed as
+0x0B <message> 0x1C 0x0D, each answered on the same connection before the next is read; what a
+message means is the responder's business.
+
+The responder (``answer_hl7``): one payload in, read by ``hl7``, applied by ``cases.receive``,
+and its ACK out, like the FHIR routes in ``api``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Final
 
 import structlog
+
+from cerniera.gateway import cases, hl7
+from cerniera.shared.runtime import ServiceRuntime
 
 log = structlog.get_logger(__name__)
 
@@ -91,3 +98,42 @@ class MllpServer:
             writer.close()
             with contextlib.suppress(ConnectionError, asyncio.CancelledError):
                 await writer.wait_closed()
+
+
+# --- the responder --------------------------------------------------------------------------
+
+
+async def answer_hl7(runtime: ServiceRuntime, hospitals: Mapping[str, str], raw: bytes) -> bytes:
+    """One MLLP payload in, its ACK out (in the same character set). AA only once committed,
+    so an AA means stored."""
+    try:
+        text, charset = raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:  # HL7's 8859/1, the other charset Italian systems send
+        text, charset = raw.decode("latin-1"), "latin-1"
+    try:
+        read = hl7.read(text, hospitals)
+    except Exception:  # a message hl7apy chokes on in a way not foreseen: ours to fix
+        log.exception("hl7.unreadable")
+        read = hl7.Refused(
+            hl7.Hl7Error(hl7.AckCode.REJECT, 207, "application internal error reading it")
+        )
+    if isinstance(read, hl7.Refused):
+        error = read.error
+        # Location and code only: the text may quote a patient's data.
+        log.info("hl7.refused", ack=error.ack_code, code=error.error_code, at=str(error.location))
+        return _encoded(hl7.refusal(read, runtime.clock.now()), charset)
+    notice = read.notice
+    try:
+        async with cases.speaking_for(runtime.db, notice.hospital_id) as uow:
+            summary = await cases.receive(uow, notice)
+    except Exception:  # database down, ...: nothing was applied, the sender may retry
+        log.exception("hl7.failed", control_id=read.header.control_id)
+        error = hl7.Hl7Error(
+            hl7.AckCode.ERROR, 207, "application internal error: nothing was applied; send again"
+        )
+        return _encoded(hl7.refusal(hl7.Refused(error, read.header), runtime.clock.now()), charset)
+    return _encoded(hl7.ack(read.header, hl7.AckCode.ACCEPT, summary, runtime.clock.now()), charset)
+
+
+def _encoded(reply: str, charset: str) -> bytes:
+    return reply.encode(charset, errors="replace")

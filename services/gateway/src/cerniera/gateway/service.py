@@ -12,11 +12,11 @@ from typing import Any
 
 from faststream import FastStream
 
-from cerniera.gateway.api import make_app
+from cerniera.gateway.api import create_app
 from cerniera.gateway.config import HTTP_PORT, GatewaySettings
-from cerniera.gateway.handlers import answer_hl7, make_handlers
-from cerniera.gateway.mllp import MllpServer
-from cerniera.gateway.tables import SCHEMA, inbox, metadata, outbox
+from cerniera.gateway.handlers import make_handlers
+from cerniera.gateway.mllp import MllpServer, answer_hl7
+from cerniera.gateway.tables import SCHEMA, inbox, outbox
 from cerniera.shared.runtime import ServiceRuntime, ServiceSpec
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
 
@@ -26,14 +26,13 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def spec(settings: GatewaySettings) -> ServiceSpec:
     return ServiceSpec(
         name=SCHEMA,
-        metadata=metadata,
         outbox=outbox,
         inbox=inbox,
         migrations=MIGRATIONS,
         # Only to learn when a case is no longer open (closed, or rejected).
         subscribes=lambda topics: [topics.intake_cases, topics.monitoring_cases],
         handlers=lambda _runtime: make_handlers(),
-        http=lambda runtime: make_app(runtime, settings.gateway_hospitals),
+        http=lambda runtime: create_app(runtime, settings.gateway_hospitals),
         http_port=HTTP_PORT,
     )
 

@@ -1,4 +1,4 @@
-"""Intake's rules, pure: no I/O, so every rule is tested on its own.
+"""Intake's cases, pure: no I/O, so every rule is tested on its own.
 
 A case moves from the ward's announcement to a decision:
 ``awaiting_assessment`` (no Phase-2 answers yet) → ``eligible`` | ``not_eligible``;
@@ -8,28 +8,45 @@ The team (équipe: the district's social and health operators) may then correct 
 (``reassess``) or override the rule (``override``). Either can publish a new decision for the
 same case: the later decision event for a case id supersedes the earlier one, and its reasons
 say why (``assessment.corrected``, ``override.team``).
+
+The entities: the ``Case`` as intake keeps it (the person's data never leaves intake), the
+team's assessment versions, overrides and taking-charge versions. The district's rule itself
+is in ``eligibility``. Time is passed in; refusals are ``cerniera.shared.refusals``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
-from cerniera.intake.brass import BrassResult, band_of, describe_drivers
-from cerniera.intake.config import Ambito, IntakeConfig, IntensityRule, Phase2Rule
+from cerniera.intake import brass
+from cerniera.intake.brass import BrassItems, BrassResult
+from cerniera.intake.config import Ambito, IntakeConfig
+from cerniera.intake.eligibility import (
+    RULE,
+    Decision,
+    Eligible,
+    NotEligible,
+    decide,
+    describe,
+    package,
+    same_decision,
+    unknown_requirements,
+)
+from cerniera.intake.eligibility import reason as _reason
+from cerniera.shared.clock import italian_date
 from cerniera.shared.contract import (
     AnswerValue,
     Assessment,
+    Caregiver,
     DischargeAnnounced,
     Intensity,
-    Reason,
-    ServiceLine,
+    Patient,
 )
-
-RULE = "rule"  # ``decided_by`` when the district's rule decided, not an operator
+from cerniera.shared.refusals import Conflict, Invalid
 
 
 class CaseStatus(StrEnum):
@@ -42,106 +59,110 @@ class CaseStatus(StrEnum):
 
 
 @dataclass(frozen=True)
-class Eligible:
-    ambito_id: str
-    intensity: Intensity
-    services: list[ServiceLine]
-    reasons: list[Reason]
-    decided_by: str = RULE
-
-
-@dataclass(frozen=True)
-class NotEligible:
-    reasons: list[Reason]
-    ambito_id: str | None = None
-    decided_by: str = RULE
-
-
-@dataclass(frozen=True)
 class AwaitingAssessment:
     ambito_id: str
 
 
-Decision = Eligible | NotEligible
 Outcome = Decision | AwaitingAssessment
 
 
 @dataclass(frozen=True)
-class Phase2Result:
-    met: bool
-    reasons: list[Reason]
+class Case:
+    """A case as intake keeps it: the announcement (personal data included) and the decision
+    in force, with when it was taken."""
 
+    case_id: str
+    hospital_id: str
+    discharge_ref: str
+    ward: str
+    ambito_id: str | None
+    status: CaseStatus
+    expected_discharge_at: datetime
+    patient: Patient
+    caregiver: Caregiver | None
+    ward_assessment: Assessment | None
+    """What the ward sent with the announcement (shown as version 0)."""
+    decision: Decision | None
+    decided_at: datetime | None
+    correlation_id: str
+    """The chain of the announcement: work with no event as its cause stays in it."""
+    announced_at: datetime
 
-def evaluate_phase2(rule: Phase2Rule, answers: Mapping[str, AnswerValue]) -> Phase2Result:
-    """The district's Phase-2 rule. An unanswered requirement counts as not met."""
-    primary_yes = [r for r in rule.primary if answers.get(r) is AnswerValue.YES]
-    others_met = [
-        r for r in rule.others if answers.get(r) in (AnswerValue.YES, AnswerValue.PARTIAL)
-    ]
-    reasons: list[Reason] = []
-    primary_ok = len(primary_yes) >= rule.min_primary_yes
-    others_ok = len(others_met) >= rule.min_other_yes_or_partial
-    primary_seen = ", ".join(f"{r}={_answer(answers, r)}" for r in rule.primary)
-    if primary_ok:
-        reasons.append(_reason("phase2.primary_met", f"'yes' for {', '.join(primary_yes)}"))
-    else:
-        reasons.append(
-            _reason(
-                "phase2.primary_not_met",
-                f"needs {rule.min_primary_yes} 'yes' among {', '.join(rule.primary)}; "
-                f"got {primary_seen}",
-            )
+    def with_outcome(self, outcome: Outcome, at: datetime) -> Case:
+        """The case once ``outcome`` is known: its status and, if decided, the decision."""
+        decision = None if isinstance(outcome, AwaitingAssessment) else outcome
+        return replace(
+            self,
+            status=status_of(outcome),
+            decision=decision,
+            decided_at=None if decision is None else at,
         )
-    others_text = (
-        f"{len(others_met)} of {len(rule.others)} other requirements 'yes' or 'partial'"
-        f" ({', '.join(others_met) or 'none'}); {rule.min_other_yes_or_partial} needed"
-    )
-    reasons.append(
-        _reason("phase2.others_met" if others_ok else "phase2.others_not_met", others_text)
-    )
-    unanswered = [r for r in rule.requirements if r not in answers]
-    if unanswered:
-        reasons.append(
-            _reason("phase2.unanswered", f"not answered (counted as 'no'): {', '.join(unanswered)}")
-        )
-    return Phase2Result(met=primary_ok and others_ok, reasons=reasons)
 
 
-def intensity_for(
-    rule: IntensityRule, brass_score: int | None, brass: BrassResult | None = None
-) -> tuple[Intensity, Reason]:
-    """Intensity from the BRASS band when a score is given, else the district's default. With
-    the BRASS items (``brass``), the reason names the items that drove the score."""
-    if brass_score is None:
-        return rule.default, _reason(
-            "intensity.default", f"no BRASS score: district default '{rule.default}'"
-        )
-    band = Intensity(band_of(brass_score, rule.brass_low_max, rule.brass_medium_max).value)
-    text = f"BRASS {brass_score}: {band} risk band"
-    if brass is not None and brass.drivers:
-        text += f" (driven by {describe_drivers(brass)})"
-    return band, _reason("intensity.brass", text)
+@dataclass(frozen=True)
+class AssessmentContent:
+    """An assessment as filled in: the Phase-2 answers, BRASS score and notes, and the BRASS
+    items when given. Two versions with equal contents are the same version."""
+
+    assessment: Assessment
+    brass_items: BrassItems | None = None
+
+    @classmethod
+    def filled(
+        cls,
+        answers: Mapping[str, AnswerValue],
+        brass_score: int | None,
+        brass_items: BrassItems | None,
+        notes: str | None,
+    ) -> AssessmentContent:
+        """The team's assessment: with the BRASS items, the score is theirs."""
+        score = brass.score(brass_items).score if brass_items else brass_score
+        return cls(Assessment(answers=dict(answers), brass_score=score, notes=notes), brass_items)
+
+    def brass_result(self, bands: tuple[int, int]) -> BrassResult | None:
+        """The BRASS score of the items, with the district's bands (none without items)."""
+        return brass.score(self.brass_items, *bands) if self.brass_items else None
 
 
-def package(ambito: Ambito, intensity: Intensity) -> list[ServiceLine]:
-    return [
-        ServiceLine(service_type=service, weekly_quantity=quantity)
-        for service, quantity in ambito.packages[intensity].items()
-    ]
+@dataclass(frozen=True)
+class AssessmentVersion:
+    """One version of the team's assessment of a case (1, 2, …); the latest is in force."""
+
+    version: int
+    content: AssessmentContent
+    assessed_by: str
+    assessed_at: datetime
 
 
-def decide(ambito: Ambito, assessment: Assessment, brass: BrassResult | None = None) -> Decision:
-    """Apply the district's Phase-2 rule and, when met, choose the package."""
-    phase2 = evaluate_phase2(ambito.phase2, assessment.answers)
-    if not phase2.met:
-        return NotEligible(reasons=phase2.reasons, ambito_id=ambito.id)
-    intensity, why = intensity_for(ambito.intensity, assessment.brass_score, brass)
-    return Eligible(
-        ambito_id=ambito.id,
-        intensity=intensity,
-        services=package(ambito, intensity),
-        reasons=[*phase2.reasons, why],
-    )
+@dataclass(frozen=True)
+class TakingCharge:
+    """The information for taking the person in charge and the PAI draft, as the team wrote
+    them: kept in intake, never interpreted, never published."""
+
+    pai: Mapping[str, Any]
+    information: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class TakingChargeVersion:
+    version: int
+    content: TakingCharge
+    recorded_by: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class OverrideRecord:
+    """One override of the rule by the team: who, when, why and what the rule said."""
+
+    seq: int
+    decision: Decision
+    reason: str
+    decided_by: str
+    decided_at: datetime
+    rule: Decision | None
+    event_id: str | None
+    """The decision event, or None when the decision in force already said so."""
 
 
 def assess_announcement(config: IntakeConfig, announcement: DischargeAnnounced) -> Outcome:
@@ -166,6 +187,45 @@ def status_of(outcome: Outcome) -> CaseStatus:
     if isinstance(outcome, AwaitingAssessment):
         return CaseStatus.AWAITING_ASSESSMENT
     return CaseStatus.ELIGIBLE if isinstance(outcome, Eligible) else CaseStatus.NOT_ELIGIBLE
+
+
+def new_case(
+    announcement: DischargeAnnounced, outcome: Outcome, *, correlation_id: str, now: datetime
+) -> Case:
+    """The case a first announcement opens, with what it led to."""
+    a = announcement
+    return Case(
+        case_id=a.case_id,
+        hospital_id=a.hospital_id,
+        discharge_ref=a.discharge_ref,
+        ward=a.ward,
+        ambito_id=outcome.ambito_id,
+        status=CaseStatus.AWAITING_ASSESSMENT,
+        expected_discharge_at=a.expected_discharge_at,
+        patient=a.patient,
+        caregiver=a.caregiver,
+        ward_assessment=a.assessment,
+        decision=None,
+        decided_at=None,
+        correlation_id=correlation_id,
+        announced_at=now,
+    ).with_outcome(outcome, now)
+
+
+def reannounced(
+    config: IntakeConfig, case: Case, announcement: DischargeAnnounced, now: datetime
+) -> Case | None:
+    """The same discharge announced again (a new event id): no second decision. The one thing
+    it can bring is the assessment a waiting case lacked; None when it changes nothing."""
+    if case.status is not CaseStatus.AWAITING_ASSESSMENT or announcement.assessment is None:
+        return None
+    outcome = assess_announcement(config, announcement)
+    assessed = replace(
+        case,
+        expected_discharge_at=announcement.expected_discharge_at,
+        ward_assessment=announcement.assessment,
+    )
+    return assessed.with_outcome(outcome, now)
 
 
 # --- the team: corrections and overrides ----------------------------------------------------
@@ -200,29 +260,36 @@ class Override:
     """False when the decision in force already says the same (eligibility and intensity)."""
 
 
-class OverrideError(ValueError):
+class OverrideError(Conflict):
     """An override that the case cannot take (e.g. eligible without a district)."""
 
-
-def unknown_requirements(rule: Phase2Rule, answers: Mapping[str, object]) -> list[str]:
-    """The answered requirement ids that the district's checklist does not have."""
-    return [r for r in answers if r not in rule.requirements]
+    def __init__(self, message: str) -> None:
+        super().__init__("override.not_possible", message)
 
 
-def same_decision(a: Decision, b: Decision) -> bool:
-    """Whether two decisions tell the outside the same: eligibility and intensity (the package
-    follows from the intensity)."""
-    if isinstance(a, Eligible) and isinstance(b, Eligible):
-        return a.intensity is b.intensity
-    return isinstance(a, NotEligible) and isinstance(b, NotEligible)
+def ensure_open(case: Case) -> None:
+    """The team works on a case until the hospital cancels the discharge."""
+    if case.status is CaseStatus.CANCELLED:
+        raise Conflict("case.cancelled", f"the hospital cancelled the discharge {case.case_id}")
 
 
-def describe(decision: Decision | None) -> str:
-    if decision is None:
-        return "no decision yet (no assessment)"
-    if isinstance(decision, Eligible):
-        return f"eligible, {decision.intensity} intensity"
-    return "not eligible"
+def checklist_of(ambito: Ambito | None, case_id: str, answers: Mapping[str, object]) -> Ambito:
+    """The district whose checklist the team's answers are for. Refused for a case outside
+    every district (no checklist), and for answers to requirements the checklist lacks."""
+    if ambito is None:
+        raise Conflict(
+            "case.no_district",
+            f"the patient's residence is in no district served here ({case_id}): "
+            "there is no checklist to assess it against",
+        )
+    unknown = unknown_requirements(ambito.phase2, answers)
+    if unknown:
+        raise Invalid(
+            "assessment.unknown_requirements",
+            f"not in the checklist of {ambito.id}: {', '.join(unknown)} (it has "
+            f"{', '.join(ambito.phase2.requirements)})",
+        )
+    return ambito
 
 
 def reassess(
@@ -320,45 +387,42 @@ def override(
     return Override(decision, publish=in_force is None or not same_decision(in_force, decision))
 
 
-def decision_record(decision: Decision, decided_at: datetime | None = None) -> dict[str, Any]:
-    """A decision as stored with its case (JSON): what was published, who decided and why."""
-    record: dict[str, Any] = {
-        "decided_by": decision.decided_by,
-        "reasons": [r.model_dump(mode="json") for r in decision.reasons],
-    }
-    if decided_at is not None:
-        record["decided_at"] = decided_at.isoformat()
-    if isinstance(decision, Eligible):
-        record["intensity"] = decision.intensity.value
-        record["services"] = [s.model_dump(mode="json") for s in decision.services]
-    return record
+class _Version(Protocol):
+    @property
+    def version(self) -> int: ...
+    @property
+    def content(self) -> object: ...
 
 
-def decision_from_record(
-    record: Mapping[str, Any] | None, ambito_id: str | None
-) -> Decision | None:
-    """The decision stored by ``decision_record``, back."""
-    if record is None:
+def new_version(history: Sequence[_Version], content: object) -> int | None:
+    """The number of the version ``content`` makes (1, 2, …), or None when it is what the
+    latest version already says: the same content sent again makes no new version."""
+    if not history:
+        return 1
+    latest = history[-1]
+    return None if latest.content == content else latest.version + 1
+
+
+def assessment_in_force(
+    case: Case, versions: Sequence[AssessmentVersion]
+) -> AssessmentContent | None:
+    """The team's latest version, else the ward's, else none yet."""
+    if versions:
+        return versions[-1].content
+    if case.ward_assessment is not None:
+        return AssessmentContent(case.ward_assessment)
+    return None
+
+
+def brass_bands(ambito: Ambito | None) -> tuple[int, int]:
+    """The district's BRASS bands (the highest low and medium scores), else the usual ones."""
+    if ambito is None:
+        return brass.LOW_MAX, brass.MEDIUM_MAX
+    return ambito.intensity.brass_low_max, ambito.intensity.brass_medium_max
+
+
+def days_waiting(status: CaseStatus, announced_at: datetime, today: date) -> int | None:
+    """Days since the announcement (Italian calendar) of a case awaiting its assessment."""
+    if status is not CaseStatus.AWAITING_ASSESSMENT:
         return None
-    reasons = [Reason.model_validate(r) for r in record["reasons"]]
-    decided_by = str(record["decided_by"])
-    if "intensity" not in record:
-        return NotEligible(reasons=reasons, ambito_id=ambito_id, decided_by=decided_by)
-    if ambito_id is None:
-        raise ValueError("an eligible decision always has its district")
-    return Eligible(
-        ambito_id=ambito_id,
-        intensity=Intensity(record["intensity"]),
-        services=[ServiceLine.model_validate(s) for s in record["services"]],
-        reasons=reasons,
-        decided_by=decided_by,
-    )
-
-
-def _answer(answers: Mapping[str, AnswerValue], requirement: str) -> str:
-    value = answers.get(requirement)
-    return value.value if value is not None else "unanswered"
-
-
-def _reason(code: str, text: str) -> Reason:
-    return Reason(code=code, text=text)
+    return (today - italian_date(announced_at)).days

@@ -8,7 +8,7 @@ from typing import Any
 from cerniera.intake.api import create_app
 from cerniera.intake.config import IntakeConfig, load_config
 from cerniera.intake.handlers import make_handlers
-from cerniera.intake.tables import SCHEMA, inbox, metadata, outbox
+from cerniera.intake.tables import SCHEMA, inbox, outbox
 from cerniera.shared.runtime import ServiceRuntime, ServiceSpec
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
 
@@ -19,7 +19,6 @@ def spec(config: IntakeConfig | None = None) -> ServiceSpec:
     config = config or load_config()
     return ServiceSpec(
         name=SCHEMA,
-        metadata=metadata,
         outbox=outbox,
         inbox=inbox,
         migrations=MIGRATIONS,

@@ -1,38 +1,89 @@
-"""Intake's queries for the team's API: load a case and its records, number new versions."""
+"""Intake's SQL: cases and the team's records, rows to domain entities and back, and the
+team's list of cases. No decisions here: ``domain`` and ``eligibility`` make them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Table, func, select
+from pydantic import BaseModel
+from sqlalchemy import Row, Table, func, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from cerniera.intake.brass import BrassItems
+from cerniera.intake.domain import (
+    AssessmentContent,
+    AssessmentVersion,
+    Case,
+    CaseStatus,
+    OverrideRecord,
+    TakingCharge,
+    TakingChargeVersion,
+)
+from cerniera.intake.eligibility import Decision, Eligible, NotEligible
 from cerniera.intake.tables import assessments, cases, overrides, taking_charge
+from cerniera.shared.contract import (
+    Assessment,
+    Caregiver,
+    Intensity,
+    Patient,
+    Reason,
+    ServiceLine,
+)
+
+# --- cases -----------------------------------------------------------------------------------
 
 
-async def case(conn: AsyncConnection, case_id: str, *, lock: bool = False) -> Row[Any] | None:
-    """The case row; ``lock`` holds it until the transaction ends, so two requests (or a
-    request and the consumer) never decide the same case at once."""
+async def case(conn: AsyncConnection, case_id: str, *, lock: bool = False) -> Case | None:
+    """The case; ``lock`` holds it until the transaction ends, so two requests (or a request
+    and the consumer) never decide the same case at once."""
     query = select(cases).where(cases.c.case_id == case_id)
     if lock:
         query = query.with_for_update()
-    return (await conn.execute(query)).one_or_none()
+    row = (await conn.execute(query)).one_or_none()
+    return None if row is None else _case(row)
 
 
-async def assessment_versions(conn: AsyncConnection, case_id: str) -> list[Row[Any]]:
-    return await _versions(conn, assessments, assessments.c.version, case_id)
+async def add_new(conn: AsyncConnection, new: Sequence[Case]) -> set[str]:
+    """Insert the cases not stored yet, in one statement: the ids of those inserted."""
+    rows = [_case_row(c) for c in new]
+    result = await conn.execute(
+        insert(cases).on_conflict_do_nothing().returning(cases.c.case_id), rows
+    )
+    return set(result.scalars())
 
 
-async def taking_charge_versions(conn: AsyncConnection, case_id: str) -> list[Row[Any]]:
-    return await _versions(conn, taking_charge, taking_charge.c.version, case_id)
+async def save(conn: AsyncConnection, case: Case, now: datetime) -> None:
+    """Store what a decision changes: the status, the decision, and what the ward sent."""
+    await _update(
+        conn,
+        case.case_id,
+        now,
+        status=case.status,
+        expected_discharge_at=case.expected_discharge_at,
+        assessment=_json(case.ward_assessment),
+        decision=_decision_json(case),
+    )
 
 
-async def overrides_of(conn: AsyncConnection, case_id: str) -> list[Row[Any]]:
-    return await _versions(conn, overrides, overrides.c.seq, case_id)
+async def set_expected_discharge(
+    conn: AsyncConnection, case_id: str, expected_discharge_at: datetime, now: datetime
+) -> bool:
+    """False when there is no such case."""
+    return await _update(conn, case_id, now, expected_discharge_at=expected_discharge_at)
+
+
+async def set_status(
+    conn: AsyncConnection, case_id: str, status: CaseStatus, now: datetime
+) -> bool:
+    """False when there is no such case."""
+    return await _update(conn, case_id, now, status=status)
 
 
 async def cases_page(
-    conn: AsyncConnection, status: str | None, limit: int, offset: int
+    conn: AsyncConnection, status: CaseStatus | None, limit: int, offset: int
 ) -> tuple[int, list[Row[Any]]]:
     """One page of cases (most urgent discharge first) and how many there are in all."""
     where = [cases.c.status == status] if status is not None else []
@@ -63,8 +114,210 @@ _SUMMARY = [
 ]
 
 
+async def _update(conn: AsyncConnection, case_id: str, now: datetime, **values: Any) -> bool:
+    changed = await conn.scalar(
+        update(cases)
+        .where(cases.c.case_id == case_id)
+        .values(**values, updated_at=now)
+        .returning(cases.c.case_id)
+    )
+    return changed is not None
+
+
+def _case(row: Row[Any]) -> Case:
+    return Case(
+        case_id=row.case_id,
+        hospital_id=row.hospital_id,
+        discharge_ref=row.discharge_ref,
+        ward=row.ward,
+        ambito_id=row.ambito_id,
+        status=CaseStatus(row.status),
+        expected_discharge_at=row.expected_discharge_at,
+        patient=Patient.model_validate(row.patient),
+        caregiver=Caregiver.model_validate(row.caregiver) if row.caregiver else None,
+        ward_assessment=Assessment.model_validate(row.assessment) if row.assessment else None,
+        decision=decision_from_record(row.decision, row.ambito_id),
+        decided_at=_decided_at(row.decision),
+        correlation_id=row.correlation_id,
+        announced_at=row.created_at,
+    )
+
+
+def _case_row(case: Case) -> dict[str, Any]:
+    return {
+        "case_id": case.case_id,
+        "hospital_id": case.hospital_id,
+        "discharge_ref": case.discharge_ref,
+        "ward": case.ward,
+        "ambito_id": case.ambito_id,
+        "status": case.status,
+        "expected_discharge_at": case.expected_discharge_at,
+        "patient": case.patient.model_dump(mode="json"),
+        "caregiver": _json(case.caregiver),
+        "assessment": _json(case.ward_assessment),
+        "decision": _decision_json(case),
+        "correlation_id": case.correlation_id,
+        "created_at": case.announced_at,
+        "updated_at": case.announced_at,
+    }
+
+
+# --- the team's records, one row per version ---------------------------------------------------
+
+
+async def assessment_versions(conn: AsyncConnection, case_id: str) -> list[AssessmentVersion]:
+    rows = await _versions(conn, assessments, assessments.c.version, case_id)
+    return [
+        AssessmentVersion(
+            version=r.version,
+            content=AssessmentContent(
+                Assessment(answers=r.answers, brass_score=r.brass_score, notes=r.notes),
+                BrassItems.model_validate(r.brass_items) if r.brass_items else None,
+            ),
+            assessed_by=r.assessed_by,
+            assessed_at=r.assessed_at,
+        )
+        for r in rows
+    ]
+
+
+async def add_assessment(conn: AsyncConnection, case_id: str, new: AssessmentVersion) -> None:
+    assessment = new.content.assessment
+    await conn.execute(
+        insert(assessments).values(
+            case_id=case_id,
+            version=new.version,
+            answers={r: a.value for r, a in assessment.answers.items()},
+            brass_score=assessment.brass_score,
+            brass_items=_json(new.content.brass_items),
+            notes=assessment.notes,
+            assessed_by=new.assessed_by,
+            assessed_at=new.assessed_at,
+        )
+    )
+
+
+async def overrides_of(
+    conn: AsyncConnection, case_id: str, ambito_id: str | None
+) -> list[OverrideRecord]:
+    """The case's overrides, oldest first (``ambito_id``: the case's district)."""
+    rows = await _versions(conn, overrides, overrides.c.seq, case_id)
+    return [
+        OverrideRecord(
+            seq=r.seq,
+            decision=_decision(r.decision, ambito_id),
+            reason=r.reason,
+            decided_by=r.decided_by,
+            decided_at=r.decided_at,
+            rule=decision_from_record(r.rule, ambito_id),
+            event_id=r.event_id,
+        )
+        for r in rows
+    ]
+
+
+async def add_override(conn: AsyncConnection, case_id: str, new: OverrideRecord) -> None:
+    await conn.execute(
+        insert(overrides).values(
+            case_id=case_id,
+            seq=new.seq,
+            decision=decision_record(new.decision, new.decided_at),
+            reason=new.reason,
+            decided_by=new.decided_by,
+            decided_at=new.decided_at,
+            rule=decision_record(new.rule) if new.rule else None,
+            event_id=new.event_id,
+        )
+    )
+
+
+async def taking_charge_versions(conn: AsyncConnection, case_id: str) -> list[TakingChargeVersion]:
+    rows = await _versions(conn, taking_charge, taking_charge.c.version, case_id)
+    return [
+        TakingChargeVersion(
+            version=r.version,
+            content=TakingCharge(pai=r.pai, information=r.information),
+            recorded_by=r.recorded_by,
+            recorded_at=r.recorded_at,
+        )
+        for r in rows
+    ]
+
+
+async def add_taking_charge(conn: AsyncConnection, case_id: str, new: TakingChargeVersion) -> None:
+    await conn.execute(
+        insert(taking_charge).values(
+            case_id=case_id,
+            version=new.version,
+            pai=dict(new.content.pai),
+            information=dict(new.content.information),
+            recorded_by=new.recorded_by,
+            recorded_at=new.recorded_at,
+        )
+    )
+
+
 async def _versions(
     conn: AsyncConnection, table: Table, order: Any, case_id: str
 ) -> list[Row[Any]]:
     query = select(table).where(table.c.case_id == case_id).order_by(order)
     return list((await conn.execute(query)).all())
+
+
+# --- decisions as stored (JSON) ------------------------------------------------------------------
+
+
+def decision_record(decision: Decision, decided_at: datetime | None = None) -> dict[str, Any]:
+    """A decision as stored with its case (JSON): what was published, who decided and why."""
+    record: dict[str, Any] = {
+        "decided_by": decision.decided_by,
+        "reasons": [r.model_dump(mode="json") for r in decision.reasons],
+    }
+    if decided_at is not None:
+        record["decided_at"] = decided_at.isoformat()
+    if isinstance(decision, Eligible):
+        record["intensity"] = decision.intensity.value
+        record["services"] = [s.model_dump(mode="json") for s in decision.services]
+    return record
+
+
+def decision_from_record(
+    record: Mapping[str, Any] | None, ambito_id: str | None
+) -> Decision | None:
+    """The decision stored by ``decision_record``, back."""
+    if record is None:
+        return None
+    reasons = [Reason.model_validate(r) for r in record["reasons"]]
+    decided_by = str(record["decided_by"])
+    if "intensity" not in record:
+        return NotEligible(reasons=reasons, ambito_id=ambito_id, decided_by=decided_by)
+    if ambito_id is None:
+        raise ValueError("an eligible decision always has its district")
+    return Eligible(
+        ambito_id=ambito_id,
+        intensity=Intensity(record["intensity"]),
+        services=[ServiceLine.model_validate(s) for s in record["services"]],
+        reasons=reasons,
+        decided_by=decided_by,
+    )
+
+
+def _decision(record: Mapping[str, Any], ambito_id: str | None) -> Decision:
+    decision = decision_from_record(record, ambito_id)
+    assert decision is not None
+    return decision
+
+
+def _decided_at(record: Mapping[str, Any] | None) -> datetime | None:
+    decided_at = (record or {}).get("decided_at")
+    return datetime.fromisoformat(decided_at) if decided_at else None
+
+
+def _decision_json(case: Case) -> dict[str, Any] | None:
+    if case.decision is None:
+        return None
+    return decision_record(case.decision, case.decided_at)
+
+
+def _json(model: BaseModel | None) -> Any:
+    return model.model_dump(mode="json") if model is not None else None

@@ -12,13 +12,14 @@ Days are Italian calendar days: a discharge at 00:30 in Rome is that day, not th
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from cerniera.monitoring.config import MonitoringRule
 from cerniera.shared.clock import italian_date
-from cerniera.shared.contract import CaseOutcome, Recommendation
+from cerniera.shared.contract import CaseOutcome, CheckOutcome, Recommendation
+from cerniera.shared.refusals import Conflict, Invalid
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 """How far ahead of the service clock a check's ``checked_at`` may be (clients' clock skew)."""
@@ -37,22 +38,9 @@ class EarlyOutcome(StrEnum):
     INSTITUTIONALISED = CaseOutcome.INSTITUTIONALISED.value
     WITHDRAWN = CaseOutcome.WITHDRAWN.value
 
-
-class Refused(Exception):  # noqa: N818 - a verdict on a request, not a crash
-    """A request the rules refuse; ``code`` is stable for machines, the message for people."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-class Conflict(Refused):
-    """Refused because of the case's state (closed, already recorded): the request is fine."""
-
-
-class Invalid(Refused):
-    """Refused because the request itself can never apply to this case (a week not scheduled)."""
+    @property
+    def case_outcome(self) -> CaseOutcome:
+        return CaseOutcome(self.value)
 
 
 # The Italian calendar day of a discharge date and time.
@@ -180,7 +168,8 @@ def week_for_check(
 ) -> int:
     """The week a new check is recorded for: the one asked for, else the earliest week not yet
     recorded (due weeks come first in the calendar, so an overdue one is filled before a check
-    done ahead of time counts for the coming week). Raises ``Refused`` when it cannot be."""
+    done ahead of time counts for the coming week). Refused (``Conflict``, ``Invalid``) when it
+    cannot be."""
     ensure_open(status)
     if checked_at > now + FUTURE_TOLERANCE:
         raise Invalid("check.in_future", f"checked_at {checked_at.isoformat()} is in the future")
@@ -205,19 +194,40 @@ def week_for_check(
 
 
 @dataclass(frozen=True)
-class RecordedCheck:
+class CheckReport:
+    """What the équipe reports of a check; ``week`` and ``checked_at`` default to the earliest
+    week not yet recorded and to now."""
+
+    outcome: CheckOutcome
+    checked_by: str
+    notes: str | None = None
+    recommendation: Recommendation | None = None
+    week: int | None = None
+    checked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    """A weekly check, recorded."""
+
+    case_id: str
     week: int
+    due_on: date
     checked_at: datetime
+    outcome: CheckOutcome
+    notes: str | None
     recommendation: Recommendation | None
+    checked_by: str
+    recorded_at: datetime
 
 
-def last_check(checks: Sequence[RecordedCheck]) -> RecordedCheck | None:
+def last_check(checks: Sequence[Check]) -> Check | None:
     """The équipe's latest word: the check done last (the later week when done together), even
     if an earlier week was recorded late."""
     return max(checks, key=lambda c: (c.checked_at, c.week), default=None)
 
 
-def closure_outcome(checks: Sequence[RecordedCheck]) -> CaseOutcome:
+def closure_outcome(checks: Sequence[Check]) -> CaseOutcome:
     """At the end of the period: handed over to the municipality when the last check said so,
     else completed."""
     last = last_check(checks)
@@ -234,3 +244,125 @@ def has_started(discharge_at: datetime, now: datetime) -> bool:
 def may_reschedule(status: FollowUpStatus, discharge_at: datetime, now: datetime) -> bool:
     """The hospital may move the discharge until it happens; after that the calendar stands."""
     return status is FollowUpStatus.OPEN and not has_started(discharge_at, now)
+
+
+@dataclass(frozen=True)
+class PendingDischarge:
+    """What the hospital said about a discharge before monitoring followed the case: the latest
+    expected date, if it moved, and whether it was cancelled."""
+
+    expected_discharge_at: datetime | None
+    cancelled: bool
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A case's follow-up. Each transition returns the new state, or ``None`` when the event
+    changes nothing (the hospital's word comes too late); an operator's request that cannot
+    apply is refused instead."""
+
+    case_id: str
+    ambito_id: str
+    status: FollowUpStatus
+    discharge_at: datetime
+    schedule: Schedule
+    correlation_id: str
+    """Of the eligibility decision: every event about the case carries it."""
+    outcome: CaseOutcome | None = None
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    close_note: str | None = None
+
+    @classmethod
+    def open(
+        cls,
+        case_id: str,
+        ambito_id: str,
+        discharge_at: datetime,
+        rule: MonitoringRule,
+        correlation_id: str,
+        pending: PendingDischarge | None = None,
+    ) -> FollowUp:
+        """Opened by the eligibility decision; what the hospital said before it applies."""
+        status = FollowUpStatus.OPEN
+        if pending is not None:
+            discharge_at = pending.expected_discharge_at or discharge_at
+            if pending.cancelled:
+                status = FollowUpStatus.CANCELLED
+        schedule = Schedule.of(discharge_day(discharge_at), rule)
+        return cls(case_id, ambito_id, status, discharge_at, schedule, correlation_id)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is FollowUpStatus.OPEN
+
+    def rescheduled(self, discharge_at: datetime, now: datetime) -> FollowUp | None:
+        """The calendar moved with the discharge, if it has not happened yet."""
+        if not may_reschedule(self.status, self.discharge_at, now):
+            return None
+        schedule = self.schedule.moved_to(discharge_day(discharge_at))
+        return replace(self, discharge_at=discharge_at, schedule=schedule)
+
+    def cancelled(self) -> FollowUp | None:
+        """The hospital cancelled the discharge: the person never went home under the
+        programme (nothing is published)."""
+        return replace(self, status=FollowUpStatus.CANCELLED) if self.is_open else None
+
+    def readmitted(self, readmitted_at: datetime) -> FollowUp | None:
+        """Back in hospital: the follow-up ends then, if it was still open."""
+        return self.closed(CaseOutcome.READMITTED, readmitted_at) if self.is_open else None
+
+    def closed(
+        self,
+        outcome: CaseOutcome,
+        closed_at: datetime,
+        *,
+        closed_by: str | None = None,
+        note: str | None = None,
+    ) -> FollowUp:
+        """Ended, with ``outcome``; refused when it is not open."""
+        ensure_open(self.status)
+        return replace(
+            self,
+            status=FollowUpStatus.CLOSED,
+            outcome=outcome,
+            closed_at=closed_at,
+            closed_by=closed_by,
+            close_note=note,
+        )
+
+    def closed_at_end_of_period(self, checks: Sequence[Check], now: datetime) -> FollowUp:
+        """Closed as its last day starts, with the outcome the last check recommended."""
+        return self.closed(closure_outcome(checks), now)
+
+    def weeks(self, recorded: Collection[int], today: date) -> list[WeekState]:
+        """The calendar as of ``today``; once the follow-up has ended nothing is late."""
+        return calendar(self.schedule, recorded, today if self.is_open else None)
+
+    def due_checks(self, recorded: Collection[int], on: date) -> list[DueCheck]:
+        return due_checks(self.case_id, self.ambito_id, self.schedule, recorded, on)
+
+    def check(self, recorded: Sequence[Check], report: CheckReport, now: datetime) -> Check:
+        """The check ``report`` records, for the week ``week_for_check`` finds; refused when
+        the follow-up or the week cannot take it."""
+        checked_at = report.checked_at or now
+        week = week_for_check(
+            self.status,
+            self.schedule,
+            self.discharge_at,
+            {c.week for c in recorded},
+            checked_at,
+            now,
+            report.week,
+        )
+        return Check(
+            case_id=self.case_id,
+            week=week,
+            due_on=self.schedule.due_on(week),
+            checked_at=checked_at,
+            outcome=report.outcome,
+            notes=report.notes,
+            recommendation=report.recommendation,
+            checked_by=report.checked_by,
+            recorded_at=now,
+        )

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from cerniera.monitoring import cases
 from cerniera.monitoring.api import create_app
-from cerniera.monitoring.closure import close_due
 from cerniera.monitoring.config import MonitoringConfig, load_config
 from cerniera.monitoring.handlers import make_handlers
-from cerniera.monitoring.tables import SCHEMA, inbox, metadata, outbox
+from cerniera.monitoring.tables import SCHEMA, inbox, outbox
 from cerniera.shared.runtime import ServiceRuntime, ServiceSpec
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
 
@@ -17,11 +17,16 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 HTTP_PORT = 8002
 
 
+async def close_due(runtime: ServiceRuntime) -> int:
+    """The periodic work: close the follow-ups whose period has ended."""
+    async with runtime.db.unit_of_work() as uow:
+        return await cases.close_due(uow, runtime.clock.now())
+
+
 def spec(config: MonitoringConfig | None = None) -> ServiceSpec:
     config = config or load_config()
     return ServiceSpec(
         name=SCHEMA,
-        metadata=metadata,
         outbox=outbox,
         inbox=inbox,
         migrations=MIGRATIONS,

@@ -1,23 +1,28 @@
 """The public contract as an AsyncAPI document, generated from the pydantic models.
 
 Every topic is described by the events its producer publishes there (one channel per event
-type, so each has its own schema and examples) and by who reads it. Run
-``cerniera contract`` (or ``python -m cerniera.shared.contract.asyncapi``) to write
-``docs/asyncapi.yaml`` and ``docs/asyncapi.json``.
+type, so each has its own schema and examples) and by who reads it. Who reads a topic is not
+kept here by hand: the caller passes each topic's readers, computed from the subscriptions of
+the services and adapters (this library cannot import them). ``cerniera contract`` does, and
+writes ``docs/asyncapi.yaml`` and ``docs/asyncapi.json``.
 """
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
+from faststream.specification.asyncapi.v3_0_0.schema import ApplicationSchema
 
-from cerniera.shared.contract.events import EVENT_TYPES
+from cerniera.shared.contract.events import EVENT_TYPES, TOPIC_NAMES
 from cerniera.shared.contract.topics import Topics
 
-VERSION = "1.1.0"  # 1.1: HoursDelivered.evening, EligibilityRejected.decided_by (optional)
+# 1.1: HoursDelivered.evening, EligibilityRejected.decided_by (optional)
+# 1.1.1: readers generated from the services' subscriptions (documentation only)
+VERSION = "1.1.1"
 
 PRODUCERS = {
     "hospital.discharges": "hospital systems (directly, or via the HL7 v2 / FHIR gateway)",
@@ -27,14 +32,10 @@ PRODUCERS = {
     "monitoring.cases": "the monitoring service",
     "billing.ledger": "the billing service",
 }
-READERS = {
-    "hospital.discharges": "intake, activation, monitoring",
-    "intake.cases": "activation, monitoring, billing",
-    "activation.services": "provider adapters, monitoring, billing",
-    "providers.reports": "activation, billing",
-    "monitoring.cases": "intake, activation, billing",
-    "billing.ledger": "anyone",
-}
+NO_READER = "external consumers only (no Cerniera service reads it)"
+
+Readers = Mapping[str, Sequence[str]]
+"""Who reads each topic, by contract topic name (no prefix, e.g. ``"intake.cases"``)."""
 
 DESCRIPTION = """\
 Cerniera coordinates protected hospital discharges (Dimissioni Protette) between hospitals,
@@ -60,8 +61,19 @@ def _unwrap(text: str) -> str:
     return "\n\n".join(" ".join(p.split()) for p in text.split("\n\n"))
 
 
-def contract_broker(topics: Topics | None = None) -> KafkaBroker:
+def _read_by(readers: Readers) -> dict[str, str]:
+    """Each topic's readers as prose; a topic nobody here reads says so."""
+    unknown = sorted(set(readers) - set(TOPIC_NAMES))
+    if unknown:
+        raise ValueError(f"readers of unknown topic(s) {', '.join(unknown)}")
+    return {
+        name: ", ".join(dict.fromkeys(readers.get(name, ()))) or NO_READER for name in TOPIC_NAMES
+    }
+
+
+def contract_broker(readers: Readers, topics: Topics | None = None) -> KafkaBroker:
     topics = topics or Topics()
+    read_by = _read_by(readers)
     broker = KafkaBroker("kafka:9092")
     for event_type, model in EVENT_TYPES.items():
         topic = topics.for_event(model)
@@ -70,7 +82,7 @@ def contract_broker(topics: Topics | None = None) -> KafkaBroker:
             title=f"{topic}:{event_type}",
             description=(
                 f"{(model.__doc__ or event_type).strip()}\n\n"
-                f"Written by {PRODUCERS[model.topic]}; read by {READERS[model.topic]}. "
+                f"Written by {PRODUCERS[model.topic]}; read by {read_by[model.topic]}. "
                 f"Header `ce_type: {event_type}`."
             ),
             schema=model,
@@ -78,9 +90,10 @@ def contract_broker(topics: Topics | None = None) -> KafkaBroker:
     return broker
 
 
-def document() -> AsyncAPI:
+def document(readers: Readers) -> AsyncAPI:
+    """The contract, ``readers`` naming who reads each topic (see ``Readers``)."""
     return AsyncAPI(
-        contract_broker(),
+        contract_broker(readers),
         title="Cerniera - Dimissioni Protette event contract",
         version=VERSION,
         description=_unwrap(DESCRIPTION),
@@ -88,9 +101,34 @@ def document() -> AsyncAPI:
     )
 
 
-def write(directory: Path) -> list[Path]:
+_T = TypeVar("_T")
+
+
+def _in_contract_order(items: Mapping[str, _T]) -> dict[str, _T]:
+    """Channels, operations or messages (keyed ``<topic>:<event type>[:...]``) in the
+    contract's order of event types."""
+    rank = {event_type: i for i, event_type in enumerate(EVENT_TYPES)}
+    return dict(sorted(items.items(), key=lambda item: rank[item[0].split(":")[1]]))
+
+
+def specification(readers: Readers) -> ApplicationSchema:
+    """The document in a stable order: the framework collects channels in no particular
+    order, which would reshuffle the files at every generation."""
+    spec = document(readers).to_specification()
+    assert isinstance(spec, ApplicationSchema)
+    spec.channels = _in_contract_order(spec.channels)
+    spec.operations = _in_contract_order(spec.operations)
+    if spec.components is not None:
+        if spec.components.messages is not None:
+            spec.components.messages = _in_contract_order(spec.components.messages)
+        if spec.components.schemas is not None:
+            spec.components.schemas = dict(sorted(spec.components.schemas.items()))
+    return spec
+
+
+def write(directory: Path, readers: Readers) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
-    spec = document().to_specification()
+    spec = specification(readers)
     outputs = {
         directory / "asyncapi.yaml": spec.to_yaml(),
         directory / "asyncapi.json": spec.to_json(),
@@ -98,13 +136,3 @@ def write(directory: Path) -> list[Path]:
     for path, text in outputs.items():
         path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
     return list(outputs)
-
-
-def main(argv: list[str] | None = None) -> None:
-    args = argv if argv is not None else sys.argv[1:]
-    for path in write(Path(args[0] if args else "docs")):
-        print(path)
-
-
-if __name__ == "__main__":
-    main()

@@ -94,6 +94,22 @@ class Topics:
         """The dead-letter topic of ``topic``: unreadable records go there, never dropped."""
         return f"{topic}{DLQ_SUFFIX}"
 
+    @staticmethod
+    def is_dlq(topic: str) -> bool:
+        """Whether ``topic`` is a dead-letter topic."""
+        return topic.endswith(DLQ_SUFFIX)
+
+    @staticmethod
+    def dlq_origin(dlq_topic: str) -> str:
+        """The topic whose dead letters ``dlq_topic`` holds (where a replay sends them)."""
+        if not Topics.is_dlq(dlq_topic):
+            raise ValueError(f"{dlq_topic!r} is not a dead-letter topic (no {DLQ_SUFFIX} suffix)")
+        return dlq_topic.removesuffix(DLQ_SUFFIX)
+
     def all(self) -> list[str]:
         """The six contract topics, full names, in contract order."""
         return [self.qualify(name) for name in TOPIC_NAMES]
+
+    def all_with_dlq(self) -> list[str]:
+        """The six contract topics, each followed by its dead-letter topic."""
+        return [name for topic in self.all() for name in (topic, self.dlq(topic))]

@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from typing import Protocol
 
 import structlog
 from aiokafka.errors import KafkaError
-from sqlalchemy import Table
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cerniera.shared import metrics
 from cerniera.shared.causation import handling
 from cerniera.shared.contract import EventData
 from cerniera.shared.envelope import Envelope, InvalidRecord, decode
-from cerniera.shared.messaging.dlq import DeadLetters, Record
-from cerniera.shared.persistence import inbox
-from cerniera.shared.persistence.outbox import Database, UnitOfWork
+from cerniera.shared.messaging.dlq import Record
+from cerniera.shared.persistence.outbox import UnitOfWork
+from cerniera.shared.refusals import Refused
 
 log = structlog.get_logger(__name__)
 
@@ -55,16 +57,6 @@ def runs(events: Sequence[Envelope]) -> list[list[Envelope]]:
     return grouped
 
 
-class Rejected(Exception):  # noqa: N818 - a domain verdict, not a crash
-    """Raised by a handler for an event that can never be applied (e.g. an unknown district):
-    dead-lettered at once, with its code, without retrying."""
-
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(f"{code}: {detail}")
-        self.code = code
-        self.detail = detail
-
-
 def is_transient(error: BaseException) -> bool:
     """Infrastructure trouble: retrying the same batch later may succeed, and dead-lettering
     would wrongly condemn good records."""
@@ -73,6 +65,27 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(
         error, OperationalError | InterfaceError | KafkaError | OSError | TimeoutError
     )
+
+
+class Transactions(Protocol):
+    """What the consumer needs of the database (``persistence.outbox.Database``)."""
+
+    def unit_of_work(self) -> AbstractAsyncContextManager[UnitOfWork]: ...
+
+
+class Claims(Protocol):
+    """What the consumer needs of its inbox (``persistence.inbox.Inbox``): claim the events'
+    keys in the transaction of ``conn``; return those never claimed before."""
+
+    async def claim(
+        self, conn: AsyncConnection, events: Sequence[Envelope]
+    ) -> set[tuple[str, str]]: ...
+
+
+class DeadLetterSink(Protocol):
+    """Where records that can never be applied go (``messaging.dlq.DeadLetters``)."""
+
+    async def send(self, record: Record, code: str, reason: str, attempts: int = 1) -> None: ...
 
 
 @dataclass
@@ -91,16 +104,16 @@ class EventConsumer:
         self,
         *,
         name: str,
-        db: Database,
-        inbox_table: Table,
+        db: Transactions,
+        inbox: Claims,
         handlers: Mapping[type[EventData], Handler],
-        dead_letters: DeadLetters,
+        dead_letters: DeadLetterSink,
         max_attempts: int = 3,
         retry_delay: float = 0.1,
     ) -> None:
         self.name = name
         self._db = db
-        self._inbox = inbox_table
+        self._inbox = inbox
         self._handlers = handlers
         self._dead_letters = dead_letters
         self._max_attempts = max_attempts
@@ -134,7 +147,7 @@ class EventConsumer:
 
     async def _apply(self, events: Sequence[Envelope]) -> None:
         async with self._db.unit_of_work() as uow:
-            new = await inbox.claim(uow.conn, self._inbox, self.name, events)
+            new = await self._inbox.claim(uow.conn, events)
             fresh = []
             for event in events:
                 if event.dedup_key in new:
@@ -152,8 +165,8 @@ class EventConsumer:
             try:
                 await self._apply([event])
                 return
-            except Rejected as rejected:
-                await self._dead_letter(record, rejected.code, rejected.detail, attempt)
+            except Refused as refused:  # a verdict on the event: retrying cannot help
+                await self._dead_letter(record, refused.code, refused.message, attempt)
                 return
             except Exception as error:
                 if is_transient(error):

@@ -1,25 +1,35 @@
-"""Dead letters: a record that cannot be processed goes to ``<topic>.dlq`` with the reason in
-headers, exactly as it arrived, so it can be replayed once the cause is fixed."""
+"""Dead letters: a record that cannot be processed goes to its topic's dead-letter topic
+(``Topics.dlq``) with the reason in headers, exactly as it arrived, so it can be replayed once
+the cause is fixed."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import structlog
 from aiokafka import AIOKafkaProducer
 
+from cerniera.shared.contract import Topics
+
 log = structlog.get_logger(__name__)
 
-DLQ_SUFFIX = ".dlq"
-REASON_CODE = "dlq_reason_code"
-REASON = "dlq_reason"
-ORIGINAL_TOPIC = "dlq_original_topic"
-ORIGINAL_PARTITION = "dlq_original_partition"
-ORIGINAL_OFFSET = "dlq_original_offset"
-CONSUMER = "dlq_consumer"
-FAILED_AT = "dlq_failed_at"
-ATTEMPTS = "dlq_attempts"
+HEADER_PREFIX = "dlq_"
+"""Every header a dead letter adds starts with it; a replay removes them."""
+REASON_CODE = f"{HEADER_PREFIX}reason_code"
+REASON = f"{HEADER_PREFIX}reason"
+ORIGINAL_TOPIC = f"{HEADER_PREFIX}original_topic"
+ORIGINAL_PARTITION = f"{HEADER_PREFIX}original_partition"
+ORIGINAL_OFFSET = f"{HEADER_PREFIX}original_offset"
+CONSUMER = f"{HEADER_PREFIX}consumer"
+FAILED_AT = f"{HEADER_PREFIX}failed_at"
+ATTEMPTS = f"{HEADER_PREFIX}attempts"
+
+
+def original_headers(headers: Iterable[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """The headers a record had before it was dead-lettered (any number of times)."""
+    return [(key, value) for key, value in headers if not key.startswith(HEADER_PREFIX)]
 
 
 class Record(Protocol):
@@ -40,7 +50,7 @@ class DeadLetters:
         self.count = 0
 
     async def send(self, record: Record, code: str, reason: str, attempts: int = 1) -> None:
-        headers = [(k, v) for k, v in record.headers if not k.startswith("dlq_")]
+        headers = original_headers(record.headers)
         headers += [
             (REASON_CODE, code.encode()),
             (REASON, reason[:4000].encode()),
@@ -54,7 +64,7 @@ class DeadLetters:
         # Awaited: the offset of the bad record is committed only after its dead letter is safe.
         assert self.producer is not None, "dead letters need a started producer"
         await self.producer.send_and_wait(
-            record.topic + DLQ_SUFFIX, value=record.value, key=record.key, headers=headers
+            Topics.dlq(record.topic), value=record.value, key=record.key, headers=headers
         )
         self.count += 1
         log.warning(
@@ -65,9 +75,3 @@ class DeadLetters:
             reason_code=code,
             reason=reason,
         )
-
-
-def original_topic(dlq_topic: str) -> str:
-    if not dlq_topic.endswith(DLQ_SUFFIX):
-        raise ValueError(f"{dlq_topic!r} is not a dead-letter topic (no {DLQ_SUFFIX} suffix)")
-    return dlq_topic[: -len(DLQ_SUFFIX)]

@@ -12,6 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faststream.kafka import KafkaBroker
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
+from cerniera.shared.contract import Topics
 from cerniera.shared.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
@@ -59,12 +60,13 @@ def _security(settings: KafkaSettings) -> BaseSecurity | None:
 
 
 async def provision_topics(settings: KafkaSettings, topics: Iterable[str]) -> list[str]:
-    """Create the topics (and their ``.dlq``) that do not exist yet; return the ones created.
+    """Create the topics and their dead-letter topics that do not exist yet; return those
+    created.
 
     Never rely on auto-creation: auto-created topics get the broker's defaults (on the dev
     broker always 4 partitions), and producing to an unknown topic may be silently accepted.
     """
-    wanted = sorted({name for topic in topics for name in (topic, f"{topic}.dlq")})
+    wanted = sorted({name for topic in topics for name in (topic, Topics.dlq(topic))})
     admin = AIOKafkaAdminClient(**settings.client_params())
     await admin.start()
     try:

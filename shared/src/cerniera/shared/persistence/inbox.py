@@ -11,6 +11,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from cerniera.shared.envelope import Envelope
 
 
+class Inbox:
+    """A consumer group's inbox: the events it has processed, claimed in its transactions."""
+
+    def __init__(self, table: Table, consumer: str) -> None:
+        self.table = table
+        self.consumer = consumer
+
+    async def claim(
+        self, conn: AsyncConnection, events: Sequence[Envelope]
+    ) -> set[tuple[str, str]]:
+        """``claim`` in this inbox, within ``conn``'s transaction."""
+        return await claim(conn, self.table, self.consumer, events)
+
+
 async def claim(
     conn: AsyncConnection, inbox: Table, consumer: str, events: Sequence[Envelope]
 ) -> set[tuple[str, str]]:

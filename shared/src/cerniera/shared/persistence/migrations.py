@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command, context
@@ -132,3 +133,58 @@ def drop_messaging_tables() -> None:
 
     op.drop_table("inbox")
     op.drop_table("outbox")
+
+
+def upgrade_messaging_tables_v2() -> None:
+    """Messaging tables, version 2 (every service's second messaging migration): outbox rows
+    that can be parked, the inbox's payload digest, and parked cases and their events."""
+    from alembic import op
+
+    op.add_column("outbox", sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"))
+    op.add_column("outbox", sa.Column("last_error", sa.Text(), nullable=True))
+    op.add_column("outbox", sa.Column("parked_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("inbox", sa.Column("digest", sa.Text(), nullable=True))
+    op.create_table(
+        "parked_cases",
+        sa.Column("consumer", sa.Text(), nullable=False),
+        sa.Column("case_key", sa.Text(), nullable=False),
+        sa.Column("dead_letter_id", sa.Text(), nullable=True),
+        sa.Column("reason_code", sa.Text(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column(
+            "parked_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.PrimaryKeyConstraint("consumer", "case_key"),
+    )
+    op.create_table(
+        "parked_events",
+        sa.Column("seq", sa.BigInteger(), sa.Identity(always=True), primary_key=True),
+        sa.Column("consumer", sa.Text(), nullable=False),
+        sa.Column("case_key", sa.Text(), nullable=False),
+        sa.Column("topic", sa.Text(), nullable=False),
+        sa.Column("partition", sa.Integer(), nullable=False),
+        sa.Column("offset", sa.BigInteger(), nullable=False),
+        sa.Column("key", sa.LargeBinary(), nullable=True),
+        sa.Column("value", sa.LargeBinary(), nullable=True),
+        sa.Column("headers", JSONB(), nullable=False),
+        sa.Column(
+            "parked_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+    )
+    op.create_index("parked_events_case", "parked_events", ["consumer", "case_key", "seq"])
+
+
+def downgrade_messaging_tables_v2() -> None:
+    from alembic import op
+
+    op.drop_table("parked_events")
+    op.drop_table("parked_cases")
+    op.drop_column("inbox", "digest")
+    for column in ("parked_at", "last_error", "attempts"):
+        op.drop_column("outbox", column)
+
+
+def messaging_v2(revision: str, after: str) -> tuple[str, str, Any, Any]:
+    """``revision, down_revision, upgrade, downgrade`` of a service's messaging-v2 migration,
+    so that each service's file is one line."""
+    return revision, after, upgrade_messaging_tables_v2, downgrade_messaging_tables_v2

@@ -7,6 +7,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Identity,
+    Integer,
     LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
@@ -21,7 +22,9 @@ def outbox_table(metadata: MetaData) -> Table:
     """Events written in the business transaction, published later by the relay.
 
     ``seq`` orders publication; ``key`` (the case id) is the Kafka key, so the order per case
-    survives into the topic. Rows are deleted once the broker has acknowledged them.
+    survives into the topic. Rows are deleted once the broker has acknowledged them. A row
+    the broker refuses for good (too large, ...) is *parked* (``parked_at``, ``last_error``):
+    reported, kept, and its case's later rows wait behind it; every other case goes on.
     """
     return Table(
         "outbox",
@@ -34,6 +37,9 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("headers", JSONB, nullable=False),
         Column("payload", LargeBinary, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("attempts", Integer, nullable=False, server_default="0"),
+        Column("last_error", Text, nullable=True),
+        Column("parked_at", DateTime(timezone=True), nullable=True),
     )
 
 
@@ -48,5 +54,43 @@ def inbox_table(metadata: MetaData) -> Table:
         Column("event_id", Text, nullable=False),
         Column("event_type", Text, nullable=False),
         Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        # The payload's digest: the same id again with other content is a conflict, not a
+        # duplicate (dead-lettered, never silently dropped).
+        Column("digest", Text, nullable=True),
         PrimaryKeyConstraint("consumer", "source", "event_id"),
+    )
+
+
+def parked_cases_table(metadata: MetaData) -> Table:
+    """Cases whose events wait: one of their events was dead-lettered, so the later ones must
+    not overtake it. Released when the dead letter is replayed and applied, or discarded."""
+    return Table(
+        "parked_cases",
+        metadata,
+        Column("consumer", Text, nullable=False),
+        Column("case_key", Text, nullable=False),
+        Column("dead_letter_id", Text, nullable=True),
+        Column("reason_code", Text, nullable=False),
+        Column("reason", Text, nullable=False),
+        Column("parked_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        PrimaryKeyConstraint("consumer", "case_key"),
+    )
+
+
+def parked_events_table(metadata: MetaData) -> Table:
+    """The records of a parked case that arrived after its dead letter, as they arrived, in
+    order: applied (through the ordinary path) when the case is released."""
+    return Table(
+        "parked_events",
+        metadata,
+        Column("seq", BigInteger, Identity(always=True), primary_key=True),
+        Column("consumer", Text, nullable=False),
+        Column("case_key", Text, nullable=False),
+        Column("topic", Text, nullable=False),
+        Column("partition", Integer, nullable=False),
+        Column("offset", BigInteger, nullable=False),
+        Column("key", LargeBinary, nullable=True),
+        Column("value", LargeBinary, nullable=True),
+        Column("headers", JSONB, nullable=False),
+        Column("parked_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     )

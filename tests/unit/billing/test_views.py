@@ -1,21 +1,21 @@
-"""The API's pure parts: the CSV form of a statement, and which district issues a statement."""
+"""Billing's views, pure: the CSV form of a statement, and statements from stored lines."""
 
 from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-from fastapi import HTTPException
-
 import cerniera.shared.ambiti
 from cerniera.billing import domain
-from cerniera.billing.api import CSV_COLUMNS, StatementLine, paying_district, to_csv
+from cerniera.billing.cases import StatementView
 from cerniera.billing.config import load_config
+from cerniera.billing.schemas import StatementLine
+from cerniera.billing.views import CSV_COLUMNS, statement_of, to_csv
 from cerniera.shared.contract import Reason, ServiceType
+from support.billing_events import MELOGRANO, SAD
 
 EXAMPLE = Path(cerniera.shared.ambiti.__file__).parent / "example.toml"
 
@@ -67,17 +67,39 @@ def test_csv_is_semicolon_separated_with_a_header_and_decimal_points() -> None:
     assert (second["amount"], second["funding_source"]) == ("22.00", "")
 
 
-def test_the_paying_district_of_a_statement() -> None:
-    config = load_config(EXAMPLE)
+def test_a_statement_shows_each_portion_of_a_line_and_totals_only_the_billed() -> None:
+    desio = load_config(EXAMPLE).ambiti["desio"]
+    crossing = domain.Delivery(MELOGRANO, SAD, date(2026, 12, 8), Decimal(2))  # a holiday
+    billing = domain.bill(
+        desio, domain.CaseState("desio", sad_hours_used=Decimal(79)), crossing, {}
+    )
+    stored = domain.Line(7, "asst-vimercate:V1", "MEL-1", "desio", "corr", crossing, billing)
+    waiting = domain.Line(
+        8, "asst-vimercate:V2", "MEL-2", None, "corr-2", crossing, domain.pending(Decimal(3))
+    )
+    issued = domain.Issued(
+        MELOGRANO, "desio", "2026-12", Decimal("23.65"), 1, datetime(2027, 1, 2, tzinfo=UTC), "e"
+    )
 
-    assert paying_district(config, "coop-il-melograno", None).id == "desio"
-    assert paying_district(config, "telesoccorso-lombardia", "magentino").id == "magentino"
-    for provider, ambito, status in [
-        ("telesoccorso-lombardia", None, 422),  # serves two districts
-        ("coop-il-melograno", "magentino", 404),  # not registered there
-        ("nobody", None, 404),
-        ("coop-il-melograno", "atlantide", 404),
-    ]:
-        with pytest.raises(HTTPException) as error:
-            paying_district(config, provider, ambito)
-        assert error.value.status_code == status
+    body = statement_of(MELOGRANO, "2026-12", None, StatementView([stored, waiting], [issued]))
+
+    assert [
+        (ln.delivery_ref, ln.quantity, ln.amount, ln.status, ln.holiday) for ln in body.lines
+    ] == [
+        ("MEL-1", Decimal(1), Decimal("23.65"), domain.LineStatus.BILLED, True),
+        ("MEL-1", Decimal(1), Decimal("23.65"), domain.LineStatus.REFUSED, True),
+        ("MEL-2", Decimal(3), Decimal(0), domain.LineStatus.PENDING, True),
+    ]
+    refused = body.lines[1].reason
+    assert refused is not None
+    assert refused.code == "sad.cap_exceeded"
+    assert (body.lines[0].funding_source, body.lines[2].ambito_id) == ("pnrr-m5c2-1.1.3", None)
+    [sad] = body.totals
+    assert (sad.billed_amount, sad.refused_amount, sad.lines) == (
+        Decimal("23.65"),
+        Decimal("23.65"),
+        3,
+    )
+    assert (body.total, body.refused_amount) == (Decimal("23.65"), Decimal("23.65"))
+    [shown] = body.issued
+    assert (shown.total, shown.event_id, shown.already_issued) == (Decimal("23.65"), "e", False)

@@ -1,0 +1,238 @@
+"""Activation's use cases: each locks the case once, lets ``domain`` decide, saves what changed
+and emits what it decided, in the caller's transaction. The Kafka handlers, the deadline check
+and the readiness API all come through here.
+
+Every event is emitted with the case's correlation id, whatever its cause carried: a provider's
+answer or a timer belongs to the case's chain, and still names its own cause.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from cerniera.activation import store
+from cerniera.activation.config import ActivationConfig
+from cerniera.activation.domain import Case, CaseFile, Ending, Ignored
+from cerniera.activation.planning import ITALY, Rules, WorkingCalendar
+from cerniera.activation.readiness import Readiness, readiness
+from cerniera.shared.clock import Clock
+from cerniera.shared.contract import (
+    CaseClosed,
+    DischargeAnnounced,
+    EligibilityConfirmed,
+    PatientReadmitted,
+    ServiceActivationAccepted,
+    ServiceActivationDeclined,
+    ServiceActivationEscalated,
+)
+from cerniera.shared.persistence.outbox import Database, UnitOfWork
+from cerniera.shared.refusals import NotFound
+
+log = structlog.get_logger(__name__)
+
+Transition = Callable[[CaseFile], Ignored]
+"""One of ``CaseFile``'s transitions, with its input."""
+
+
+class Activation:
+    """The use cases over the districts' configuration and the runtime's clock (accelerated in
+    the demo and in tests): "today" for lead times, "now" for answer deadlines."""
+
+    def __init__(
+        self, config: ActivationConfig, clock: Clock, calendar: WorkingCalendar = ITALY
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.calendar = calendar
+
+    # --- the hospital ----------------------------------------------------------------------
+
+    async def create_announced(
+        self, uow: UnitOfWork, announcements: Sequence[tuple[DischargeAnnounced, str]]
+    ) -> list[int]:
+        """A run of announcements (each with its chain id): the cases seen for the first time
+        created in one statement (the usual case: the ward announces before intake decides).
+        Returns the positions of the others, in order, for ``announced`` one by one (a known
+        case, or a case's second announcement in the run: it may complete or move a plan)."""
+        first: dict[str, int] = {}
+        for i, (data, _) in enumerate(announcements):
+            first.setdefault(data.case_id, i)
+        new = [Case.announced(*announcements[i]) for i in first.values()]
+        created = await store.create_new(uow.conn, new)
+        return [
+            i
+            for i, (data, _) in enumerate(announcements)
+            if first[data.case_id] != i or data.case_id not in created
+        ]
+
+    async def announced(self, uow: UnitOfWork, data: DischargeAnnounced, chain_id: str) -> None:
+        """Keep the beneficiary's contact and the expected discharge; plan if the package is
+        already known (the decision may have arrived first)."""
+        case, created = await store.lock_or_create(uow.conn, Case.announced(data, chain_id))
+        if not created:
+            await self._apply(uow, case, lambda file: file.announced(data), "announcement")
+
+    async def rescheduled(self, uow: UnitOfWork, case_id: str, discharge_at: datetime) -> None:
+        case = await store.lock_case(uow.conn, case_id)
+        if case is None:
+            # Its announcement came first on this partition, so it was never announced (or
+            # was dead-lettered): intake dead-letters the reschedule; nothing to move here.
+            log.warning("reschedule.ignored", reason="unknown case")
+            return
+        await self._apply(uow, case, lambda file: file.rescheduled(discharge_at), "reschedule")
+
+    async def cancelled(self, uow: UnitOfWork, case_id: str, chain_id: str) -> None:
+        await self._end(uow, case_id, Ending.cancelled(self.clock.today()), chain_id)
+
+    async def readmitted(self, uow: UnitOfWork, data: PatientReadmitted, chain_id: str) -> None:
+        await self._end(uow, data.case_id, Ending.readmitted(data.readmitted_at), chain_id)
+
+    # --- intake and monitoring -------------------------------------------------------------
+
+    async def confirmed(self, uow: UnitOfWork, data: EligibilityConfirmed, chain_id: str) -> None:
+        """The package: planned once the contact is known too; a later decision changes the
+        plan under way. A district activation does not know is refused."""
+        self._rules().ambito(data.ambito_id)  # refused when unknown, before anything is kept
+        case, created = await store.lock_or_create(uow.conn, Case.confirmed(data, chain_id))
+        if created:
+            log.info("plan.waiting", waiting_for="DischargeAnnounced")
+            return
+        await self._apply(uow, case, lambda file: file.confirmed(data), "eligibility")
+
+    async def rejected(self, uow: UnitOfWork, case_id: str) -> None:
+        case = await store.lock_case(uow.conn, case_id)
+        if case is not None:
+            await self._apply(uow, case, CaseFile.rejected, "rejection")
+
+    async def closed(self, uow: UnitOfWork, data: CaseClosed, chain_id: str) -> None:
+        ending = Ending.closed(data.closed_at, data.outcome)
+        await self._end(uow, data.case_id, ending, chain_id)
+
+    # --- providers -------------------------------------------------------------------------
+
+    async def accepted(
+        self, uow: UnitOfWork, data: ServiceActivationAccepted, subject: str | None
+    ) -> None:
+        def accept(file: CaseFile) -> Ignored:
+            return file.accepted(data.request_id, data.provider_id, data.scheduled_start)
+
+        await self._answered(uow, data.request_id, subject, accept)
+
+    async def declined(
+        self, uow: UnitOfWork, data: ServiceActivationDeclined, subject: str | None
+    ) -> None:
+        def decline(file: CaseFile) -> Ignored:
+            why = file.declined(data.request_id, data.provider_id, data.reason_code)
+            if why is None:
+                log.info("request.declined", reason_code=data.reason_code, note=data.note)
+            return why
+
+        await self._answered(uow, data.request_id, subject, decline)
+
+    # --- time ------------------------------------------------------------------------------
+
+    async def expire_overdue(self, db: Database, *, limit: int = 200) -> int:
+        """Withdraw requests unanswered past their deadline and ask the next provider. One
+        transaction per case; a case busy in the consumer is left for the next period."""
+        async with db.engine.connect() as conn:
+            case_ids = await store.overdue_cases(conn, self.clock.now(), limit)
+        expired = 0
+        for case_id in case_ids:
+            try:
+                async with db.unit_of_work() as uow:
+                    expired += await self.expire_case(uow, case_id)
+            except Exception:
+                log.exception("deadline.check_failed", case_id=case_id)
+        return expired
+
+    async def expire_case(self, uow: UnitOfWork, case_id: str) -> int:
+        case = await store.lock_case(uow.conn, case_id, skip_locked=True)
+        if case is None:  # busy: the next period will see it
+            return 0
+        file = await self._open(uow, case)
+        overdue = file.expire()
+        for attempt in overdue:
+            log.info(
+                "request.expired",
+                case_id=case_id,
+                request_id=attempt.request_id,
+                deadline_at=attempt.deadline_at.isoformat(),
+            )
+        await self._save(uow, file)
+        return len(overdue)
+
+    # --- steps -----------------------------------------------------------------------------
+
+    def _rules(self) -> Rules:
+        return Rules(self.config.ambiti, self.clock.now(), self.calendar)
+
+    async def _open(self, uow: UnitOfWork, case: Case) -> CaseFile:
+        """The locked case with its requests, for one transition."""
+        return CaseFile(case, await store.attempts_of(uow.conn, case.case_id), self._rules())
+
+    async def _apply(self, uow: UnitOfWork, case: Case, transition: Transition, what: str) -> None:
+        """Apply ``transition`` to the locked case, then save and emit what it decided."""
+        file = await self._open(uow, case)
+        why = transition(file)
+        if why is not None:
+            log.info(f"{what}.ignored", reason=why)
+        await self._save(uow, file)
+
+    async def _end(self, uow: UnitOfWork, case_id: str, ending: Ending, chain_id: str) -> None:
+        """Deactivate every open request and end the case; a case never seen is recorded as
+        ended, so a decision arriving later on another topic does not start it."""
+        case, created = await store.lock_or_create(
+            uow.conn, Case.ended_unseen(case_id, ending, chain_id)
+        )
+        if created:
+            log.info("case.ended_unseen", reason=ending.reason)
+            return
+        await self._apply(uow, case, lambda file: file.end(ending), "case.end")
+
+    async def _answered(
+        self, uow: UnitOfWork, request_id: str, subject: str | None, transition: Transition
+    ) -> None:
+        """A provider's answer, applied to the case of its request (locked)."""
+        case_id = await store.case_of_request(uow.conn, request_id)
+        case = await store.lock_case(uow.conn, case_id) if case_id is not None else None
+        if case is None:
+            log.info("answer.ignored", request_id=request_id, reason="unknown request")
+            return
+        if subject is not None and subject != case.case_id:
+            log.warning("answer.subject_mismatch", request_case_id=case.case_id)
+        await self._apply(uow, case, transition, "answer")
+
+    async def _save(self, uow: UnitOfWork, file: CaseFile) -> None:
+        case = file.case
+        if file.case_changed:
+            await store.save_case(uow.conn, case)
+        await store.save_requests(uow.conn, case.case_id, file.created, file.updated)
+        for data in file.events:
+            if isinstance(data, ServiceActivationEscalated):
+                log.warning("service.escalated", service_type=data.service_type, reason=data.reason)
+            uow.emit(data, subject=case.case_id, correlation_id=case.correlation_id)
+
+
+# --- the readiness view ----------------------------------------------------------------------
+
+
+async def case_readiness(conn: AsyncConnection, case_id: str) -> Readiness:
+    case = await store.load_case(conn, case_id)
+    if case is None:
+        raise NotFound(
+            "case.unknown",
+            f"activation knows no case {case_id!r}: neither its discharge announcement nor "
+            "its eligibility decision has arrived here",
+        )
+    return readiness(case, await store.attempts_of(conn, case_id))
+
+
+async def open_cases_readiness(conn: AsyncConnection) -> list[Readiness]:
+    """Every case with a package that has not ended, soonest discharge first."""
+    found = await store.open_cases(conn)
+    attempts = await store.attempts_by_case(conn, [c.case_id for c in found])
+    return [readiness(case, attempts[case.case_id]) for case in found]

@@ -1,0 +1,77 @@
+"""What activation tells providers (and their adapters) and monitoring on ``activation.services``.
+Pure: each function builds one event of the contract from a case and one of its requests.
+
+- ``ServiceActivationRequested`` asks one provider to start one service; ``request_id`` is
+  ``<case_id>/<service_type>/<n>``, ``n`` counting the requests made for that service.
+  **A repeated ``request_id`` is an update, not a new request**: when the discharge moves, every
+  open request (pending or accepted) is sent again with the same ``request_id`` and the new
+  ``start_by`` (and when a new decision changes the weekly quantity, with the new
+  ``weekly_quantity``); the provider answers again if its answer changes.
+- ``ServiceActivated`` once the provider accepted (``active_from`` = the Italian day of its
+  ``scheduled_start``; a later acceptance of the same request with another day updates it).
+- ``ServiceDeactivated`` ends a request: the case ended (cancelled, readmitted, closed), a new
+  decision dropped the service or rejected the case, the provider backed out after accepting,
+  or it did not answer by the deadline (the request is withdrawn and the next provider asked).
+- ``ServiceActivationEscalated`` when an operator must step in.
+
+Answers to requests that are unknown, already answered or withdrawn, or for ended cases are
+ignored and logged: the inbox already drops redeliveries, so these are genuinely stale.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from cerniera.activation.planning import Attempt
+from cerniera.shared.contract import (
+    EscalationReason,
+    ServiceActivated,
+    ServiceActivationEscalated,
+    ServiceActivationRequested,
+    ServiceDeactivated,
+    ServiceType,
+)
+
+if TYPE_CHECKING:
+    from cerniera.activation.domain import Case
+
+
+def requested(case: Case, attempt: Attempt) -> ServiceActivationRequested:
+    """Only what the provider needs: no fiscal code, no clinical data."""
+    assert case.beneficiary is not None, "a case is planned once its contact is known"
+    return ServiceActivationRequested(
+        case_id=case.case_id,
+        request_id=attempt.request_id,
+        provider_id=attempt.provider_id,
+        service_type=attempt.service_type,
+        weekly_quantity=attempt.weekly_quantity,
+        start_by=attempt.start_by,
+        beneficiary=case.beneficiary,
+    )
+
+
+def activated(case: Case, attempt: Attempt, active_from: date) -> ServiceActivated:
+    return ServiceActivated(
+        case_id=case.case_id,
+        request_id=attempt.request_id,
+        provider_id=attempt.provider_id,
+        service_type=attempt.service_type,
+        active_from=active_from,
+    )
+
+
+def deactivated(case: Case, attempt: Attempt, until: date) -> ServiceDeactivated:
+    return ServiceDeactivated(
+        case_id=case.case_id,
+        request_id=attempt.request_id,
+        provider_id=attempt.provider_id,
+        service_type=attempt.service_type,
+        until=until,
+    )
+
+
+def escalated(
+    case: Case, service: ServiceType, reason: EscalationReason
+) -> ServiceActivationEscalated:
+    return ServiceActivationEscalated(case_id=case.case_id, service_type=service, reason=reason)

@@ -1,0 +1,223 @@
+"""Billing's service layer: one method per use case, called by the Kafka handlers and the HTTP
+routes alike. Each loads through ``store``, decides through ``domain``, saves and emits.
+
+Events come from three topics with no order between them, so each use case stores what it
+learns and prices whatever has become priceable: a delivery waits (``pending``) for its case's
+EligibilityConfirmed, and a closure that arrives after lines delivered later than it were
+priced takes those lines back. Everything that prices, or reads a total to announce it, holds
+the pricing lock (``store.lock_pricing``) for its transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from cerniera.billing import domain, store
+from cerniera.billing.config import Ambito, BillingConfig
+from cerniera.shared.clock import Clock
+from cerniera.shared.contract import BudgetThresholdReached, HoursDelivered, ProviderStatementIssued
+from cerniera.shared.persistence.outbox import UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class StatementView:
+    """What a provider's monthly statement shows: its lines and what was issued of it."""
+
+    lines: list[domain.Line]
+    issued: list[domain.Issued]
+
+
+@dataclass(frozen=True)
+class IssueOutcome:
+    issued: domain.Issued
+    already: bool
+    """It had been issued before: nothing was published now."""
+
+
+class BillingCases:
+    """Billing's use cases, for the districts of ``config``, in the time of ``clock``."""
+
+    def __init__(self, config: BillingConfig, clock: Clock) -> None:
+        self.config = config
+        self.clock = clock
+
+    # --- what the events tell --------------------------------------------------------------
+
+    async def confirm(
+        self, uow: UnitOfWork, case_id: str, ambito_id: str, *, correlation_id: str
+    ) -> None:
+        """The case is eligible in ``ambito_id``: its waiting lines are priced now."""
+        domain.district(self.config, ambito_id)  # an unknown district is refused, not stored
+        await store.lock_pricing(uow.conn)
+        case = await store.save_case(
+            uow.conn,
+            case_id,
+            ambito_id=ambito_id,
+            status=domain.CaseStatus.CONFIRMED.value,
+            correlation_id=correlation_id,
+        )
+        await store.assign_ambito(uow.conn, case_id, ambito_id)
+        for line in await store.deliveries_of(uow.conn, case_id, [domain.LineStatus.PENDING]):
+            await self._price(uow, line, case)
+
+    async def reject(self, uow: UnitOfWork, case_id: str, *, correlation_id: str) -> None:
+        """The case is not eligible: its waiting lines are refused."""
+        await store.lock_pricing(uow.conn)
+        await store.save_case(
+            uow.conn,
+            case_id,
+            status=domain.CaseStatus.REJECTED.value,
+            correlation_id=correlation_id,
+        )
+        for line in await store.deliveries_of(uow.conn, case_id, [domain.LineStatus.PENDING]):
+            await self._refuse_not_eligible(uow, line)
+
+    async def deliver(
+        self,
+        uow: UnitOfWork,
+        data: HoursDelivered,
+        *,
+        event_source: str,
+        event_id: str,
+        correlation_id: str,
+    ) -> None:
+        """A provider delivered: stored once per ``delivery_ref``, priced if the case's
+        eligibility is known, else left pending."""
+        await store.lock_pricing(uow.conn)
+        case = await store.case(uow.conn, data.case_id)
+        line, first = await store.receive(
+            uow.conn,
+            data,
+            event_source=event_source,
+            event_id=event_id,
+            correlation_id=correlation_id,
+            first=domain.pending(data.quantity),
+            repeat=domain.duplicate(data.quantity, data.delivery_ref),
+            ambito_id=case.ambito_id if case is not None else None,
+        )
+        if not first:
+            log.info(
+                "delivery.duplicate", delivery_ref=data.delivery_ref, provider_id=data.provider_id
+            )
+        elif case is None or case.status is domain.CaseStatus.UNKNOWN:
+            log.info("delivery.pending", delivery_ref=data.delivery_ref)
+        elif case.status is domain.CaseStatus.REJECTED:
+            await self._refuse_not_eligible(uow, line)
+        else:
+            await self._price(uow, line, case)
+
+    async def close(self, uow: UnitOfWork, case_id: str, closed_at: datetime) -> None:
+        """The case closed: lines already priced for a later day are priced again (refused)."""
+        await store.lock_pricing(uow.conn)
+        case = await store.save_case(uow.conn, case_id, closed_at=closed_at)
+        if case.status is not domain.CaseStatus.CONFIRMED:
+            return  # pending lines meet the closure when they are priced
+        for line in await store.deliveries_of(uow.conn, case_id, domain.PRICED):
+            if line.taken_back_by(case.closed_on):
+                log.warning("delivery.after_closure", delivery_ref=line.delivery_ref)
+                await store.unprice(uow.conn, line.id)
+                await self._price(uow, line, case)
+
+    async def _price(self, uow: UnitOfWork, line: domain.Line, case: domain.Case) -> None:
+        """Price one stored line of a confirmed case, and announce the thresholds it crosses
+        in the line's own chain (whatever event made billing price it now)."""
+        assert case.ambito_id is not None  # confirmed
+        ambito = self.config.ambiti[case.ambito_id]
+        state = domain.CaseState(
+            ambito_id=ambito.id,
+            closed_on=case.closed_on,
+            sad_hours_used=await store.sad_hours_used(uow.conn, line.case_id),
+        )
+        spent = await store.spent(uow.conn, ambito.id)
+        billing = domain.bill(ambito, state, line.delivery, spent)
+        now = self.clock.now()
+        await store.save_billing(uow.conn, line, ambito.id, billing, now)
+        log.info(
+            "delivery.priced",
+            delivery_ref=line.delivery_ref,
+            provider_id=line.delivery.provider_id,
+            status=billing.status,
+            billed=str(billing.billed_amount),
+            reasons=[r.code for r in billing.reasons],
+        )
+        for crossed in billing.thresholds:
+            if await store.reach_threshold(uow.conn, ambito.id, crossed, line.id, now):
+                uow.emit(
+                    BudgetThresholdReached(
+                        ambito_id=ambito.id,
+                        funding_source=crossed.funding_source,
+                        threshold_percent=crossed.threshold_percent,
+                        spent=crossed.spent,
+                        budget=crossed.budget,
+                        reached_at=now,
+                    ),
+                    # Not a case event: the district's ledger, kept in order by district.
+                    subject=ambito.id,
+                    correlation_id=line.correlation_id,
+                )
+
+    async def _refuse_not_eligible(self, uow: UnitOfWork, line: domain.Line) -> None:
+        billing = domain.not_eligible(line.delivery.quantity, line.case_id)
+        await store.save_billing(uow.conn, line, None, billing, self.clock.now())
+
+    # --- what people ask -------------------------------------------------------------------
+
+    async def issue_statement(
+        self, uow: UnitOfWork, provider_id: str, period: str, ambito_id: str | None
+    ) -> IssueOutcome:
+        """Announce what the paying district owes the provider for a month that is over:
+        ProviderStatementIssued once, however often it is asked."""
+        ambito = domain.paying_district(self.config, provider_id, ambito_id)
+        domain.check_period_over(period, self.clock.today())
+        # Under the pricing lock: the total is a consistent snapshot, issued once.
+        await store.lock_pricing(uow.conn)
+        existing = await store.issued_in(uow.conn, provider_id, period, ambito.id)
+        if existing:
+            return IssueOutcome(existing[0], already=True)
+        start, end = domain.period_bounds(period)
+        lines = await store.delivered_in(uow.conn, provider_id, start, end, ambito.id)
+        total, billed = domain.issued_figures(line.billing for line in lines)
+        now = self.clock.now()
+        event = uow.emit(
+            ProviderStatementIssued(
+                provider_id=provider_id,
+                ambito_id=ambito.id,
+                period=period,
+                total=total,
+                lines=billed,
+                issued_at=now,
+            ),
+            subject=ambito.id,
+        )
+        issued = domain.Issued(provider_id, ambito.id, period, total, billed, now, event.id)
+        return IssueOutcome(await store.issue(uow.conn, issued), already=False)
+
+    async def statement(
+        self, conn: AsyncConnection, provider_id: str, period: str, ambito_id: str | None
+    ) -> StatementView:
+        """The provider's lines of the month as priced so far (of one district, or of all and
+        those still pending), and the statements issued for it."""
+        if ambito_id is not None:
+            domain.district(self.config, ambito_id)
+        start, end = domain.period_bounds(period)
+        return StatementView(
+            lines=await store.delivered_in(conn, provider_id, start, end, ambito_id),
+            issued=await store.issued_in(conn, provider_id, period, ambito_id),
+        )
+
+    async def budgets(
+        self, conn: AsyncConnection, ambito_id: str | None
+    ) -> list[tuple[Ambito, store.BudgetFigures]]:
+        """Spending per district (the one asked, or every one), as configured."""
+        chosen = (
+            [domain.district(self.config, ambito_id)]
+            if ambito_id
+            else list(self.config.ambiti.values())
+        )
+        return [(ambito, await store.budget(conn, ambito.id)) for ambito in chosen]

@@ -1,0 +1,166 @@
+"""Billing's views, pure: stored lines, issued statements and budget figures as the API shows
+them, and a statement as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import asdict
+from decimal import Decimal
+from typing import Any, Final
+
+from cerniera.billing import domain, store
+from cerniera.billing.cases import StatementView
+from cerniera.billing.config import Ambito
+from cerniera.billing.schemas import (
+    DistrictBudget,
+    FundingBudget,
+    IssuedStatement,
+    ServiceTotal,
+    Statement,
+    StatementLine,
+    ThresholdReached,
+)
+
+CSV_DELIMITER: Final = ";"
+CSV_COLUMNS: Final = (
+    "ambito_id",
+    "case_id",
+    "delivery_ref",
+    "service_type",
+    "delivered_on",
+    "evening",
+    "holiday",
+    "quantity",
+    "unit_tariff",
+    "surcharge_percent",
+    "amount",
+    "funding_source",
+    "status",
+    "reason_code",
+    "reason",
+)
+
+
+def lines_of(lines: Iterable[domain.Line]) -> list[StatementLine]:
+    """One statement line per portion of a delivery (see ``domain.Billing.portions``)."""
+    return [
+        StatementLine(
+            ambito_id=line.ambito_id,
+            case_id=line.case_id,
+            delivery_ref=line.delivery_ref,
+            service_type=line.delivery.service_type,
+            delivered_on=line.delivery.delivered_on,
+            evening=line.delivery.evening,
+            holiday=domain.is_holiday(line.delivery.delivered_on),
+            quantity=portion.quantity,
+            unit_tariff=line.billing.unit_tariff,
+            surcharge_percent=line.billing.surcharge_percent,
+            amount=portion.amount,
+            funding_source=portion.funding_source,
+            status=portion.status,
+            reason=portion.reason,
+        )
+        for line in lines
+        for portion in line.billing.portions()
+    ]
+
+
+def statement_of(
+    provider_id: str, period: str, ambito_id: str | None, found: StatementView
+) -> Statement:
+    sums = domain.totals(
+        (line.delivery.service_type, portion)
+        for line in found.lines
+        for portion in line.billing.portions()
+    )
+    return Statement(
+        provider_id=provider_id,
+        period=period,
+        ambito_id=ambito_id,
+        lines=lines_of(found.lines),
+        totals=[
+            ServiceTotal(
+                service_type=service,
+                billed_quantity=t.billed_quantity,
+                billed_amount=t.billed_amount,
+                refused_quantity=t.refused_quantity,
+                refused_amount=t.refused_amount,
+                lines=t.lines,
+            )
+            for service, t in sums.items()
+        ],
+        total=sum((t.billed_amount for t in sums.values()), domain.ZERO),
+        refused_amount=sum((t.refused_amount for t in sums.values()), domain.ZERO),
+        issued=[issued_of(issued, already=False) for issued in found.issued],
+    )
+
+
+def issued_of(issued: domain.Issued, *, already: bool) -> IssuedStatement:
+    return IssuedStatement(**asdict(issued), already_issued=already)
+
+
+def budget_of(ambito: Ambito, figures: store.BudgetFigures) -> DistrictBudget:
+    funding = []
+    for source in ambito.funding:
+        spent = figures.spent.get(source.id, domain.ZERO)
+        funding.append(
+            FundingBudget(
+                funding_source=source.id,
+                name=source.name,
+                amount=source.amount,
+                spent=spent,
+                remaining=source.amount - spent,
+                percent_spent=domain.percent_spent(spent, source.amount),
+                thresholds_reached=[
+                    ThresholdReached(
+                        threshold_percent=t.threshold_percent,
+                        spent=t.spent,
+                        reached_at=t.reached_at,
+                    )
+                    for t in figures.thresholds.get(source.id, [])
+                ],
+                beneficiaries=figures.beneficiaries_by_source.get(source.id, 0),
+            )
+        )
+    amount = sum((s.amount for s in ambito.funding), domain.ZERO)
+    spent = sum((f.spent for f in funding), domain.ZERO)
+    return DistrictBudget(
+        ambito_id=ambito.id,
+        name=ambito.name,
+        amount=amount,
+        spent=spent,
+        remaining=amount - spent,
+        percent_spent=domain.percent_spent(spent, amount),
+        beneficiaries=figures.beneficiaries,
+        unfunded_amount=figures.unfunded_amount,
+        unfunded_lines=figures.unfunded_lines,
+        funding=funding,
+    )
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def to_csv(lines: Iterable[StatementLine]) -> str:
+    """Semicolon-separated, a header row, amounts and quantities with two decimals and a
+    decimal point ("22.00"); CRLF line ends (RFC 4180)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=CSV_DELIMITER, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for line in lines:
+        values: dict[str, Any] = {
+            **line.model_dump(exclude={"reason"}),
+            "reason_code": line.reason.code if line.reason else None,
+            "reason": line.reason.text if line.reason else None,
+        }
+        writer.writerow([_text(values[column]) for column in CSV_COLUMNS])
+    return buffer.getvalue()

@@ -1,0 +1,76 @@
+"""The gateway's service layer: what a hospital's notice does to a visit, in the caller's unit
+of work. Load and lock the visit (``store``), let ``domain`` decide, save the new state and
+emit the event that tells the world.
+
+Both doors call ``receive``, in a unit of work from ``speaking_for``: the MLLP listener
+(``mllp.answer_hl7``) and the FHIR routes (``api``). The Kafka handlers call ``case_ended``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from cerniera.gateway import domain, store
+from cerniera.gateway.domain import (
+    AdmissionNotice,
+    CancelNotice,
+    DischargeNotice,
+    IgnoredNotice,
+    Notice,
+    VisitStatus,
+)
+from cerniera.shared.persistence.outbox import Database, UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+
+def speaking_for(db: Database, hospital_id: str) -> AbstractAsyncContextManager[UnitOfWork]:
+    """A unit of work whose events carry the hospital's source: the gateway speaks for the
+    hospital, not as a service of its own."""
+    return db.unit_of_work(source=domain.source_for(hospital_id))
+
+
+async def receive(uow: UnitOfWork, notice: Notice) -> str:
+    """Apply one notice: the visit's new state and the events it causes commit together with
+    ``uow``, or nothing does. Returns the one-line summary for the sender (ACK, HTTP body).
+
+    A visit's first event starts the case's correlation; later ones carry the stored one (a
+    hospital's message is caused by no event)."""
+    outcome = await _decide(uow.conn, notice)
+    for change in outcome.changes:
+        visit = change.visit
+        if change.event is not None:
+            event = uow.emit(
+                change.event, subject=visit.case_id, correlation_id=visit.correlation_id
+            )
+            visit = replace(visit, correlation_id=event.chain_id)
+        await store.save_visit(uow.conn, visit)
+    log.info("gateway.received", outcome=outcome.summary, events=[e.id for e in uow.emitted])
+    return outcome.summary
+
+
+async def case_ended(uow: UnitOfWork, case_ids: Sequence[str]) -> None:
+    """Closed by monitoring or rejected by intake: the visit is no longer open, so an admission
+    of the patient is no readmission. Cases the gateway never announced (sent straight to
+    Kafka) match no visit."""
+    await store.change_status(uow.conn, case_ids, VisitStatus.OPEN, VisitStatus.CLOSED)
+
+
+async def _decide(conn: AsyncConnection, notice: Notice) -> domain.Outcome:
+    match notice:
+        case DischargeNotice():
+            visit = await store.locked_visit(conn, notice.announcement.case_id)
+            return domain.on_discharge(visit, notice)
+        case CancelNotice():
+            visit = await store.locked_visit(conn, notice.cancellation.case_id)
+            return domain.on_cancel(visit, notice)
+        case AdmissionNotice():
+            open_visits = await store.locked_open_visits(conn, notice.fiscal_code)
+            return domain.on_admission(open_visits, notice)
+        case IgnoredNotice():
+            return domain.on_ignored(notice)

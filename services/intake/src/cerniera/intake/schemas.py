@@ -1,0 +1,505 @@
+"""The team's API on intake, its shapes: the request bodies, the views it answers with, and
+the pure mappers from domain entities (and the list's rows) to those views."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, StringConstraints, model_validator
+from sqlalchemy import Row
+
+from cerniera.intake import brass, domain
+from cerniera.intake.brass import BrassBand, BrassItems, BrassResult
+from cerniera.intake.cases import Assessed, CaseFile, Overridden
+from cerniera.intake.domain import (
+    AssessmentContent,
+    AssessmentVersion,
+    OverrideRecord,
+    TakingChargeVersion,
+)
+from cerniera.intake.eligibility import Decision, Eligible
+from cerniera.shared.contract import (
+    AnswerValue,
+    Caregiver,
+    Identifier,
+    Intensity,
+    Patient,
+    Reason,
+    ServiceLine,
+)
+from cerniera.shared.contract.events import RequirementId
+from cerniera.shared.envelope import Envelope
+from cerniera.shared.http import EXAMPLE_CASE, Note, RequestBody, ShortText
+
+# Leaves room in the published reason (at most 4000 characters) for who decided.
+OverrideReason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
+]
+
+_OPERATOR = "op-lbianchi"
+
+
+# --- requests --------------------------------------------------------------------------------
+
+
+class AssessmentRequest(RequestBody):
+    """The Phase-2 answers and the BRASS index, as the team submits or corrects them."""
+
+    answers: dict[RequirementId, AnswerValue] = Field(
+        min_length=1,
+        description="Answers to the district's checklist (R1, R2, …): yes, partial or no. A "
+        "requirement left out counts as 'no'; one the district's checklist lacks is refused.",
+        examples=[{"R1": "yes", "R2": "no", "R3": "yes", "R4": "partial", "R5": "yes"}],
+    )
+    brass_score: int | None = Field(
+        default=None,
+        ge=0,
+        le=brass.MAX_SCORE,
+        description="The BRASS score when only the total is known (0–40). With brass_items it "
+        "may be left out; if given it must equal the score of the items.",
+        examples=[22],
+    )
+    brass_items: BrassItems | None = Field(
+        default=None,
+        description="The ten BRASS items: the score, band and drivers are computed from them.",
+    )
+    notes: Note | None = Field(
+        default=None, description="Free notes of the assessor.", examples=["Vive sola."]
+    )
+    assessed_by: Identifier = Field(
+        description="Id of the operator who assessed.", examples=[_OPERATOR]
+    )
+
+    @model_validator(mode="after")
+    def _score_matches_items(self) -> AssessmentRequest:
+        if self.brass_items is not None and self.brass_score is not None:
+            computed = brass.score(self.brass_items).score
+            if computed != self.brass_score:
+                raise ValueError(
+                    f"brass_score {self.brass_score} differs from the score of brass_items "
+                    f"({computed}); send one of them, or both equal"
+                )
+        return self
+
+
+class OverrideRequest(RequestBody):
+    """The team's decision instead of the rule's."""
+
+    decision: Literal["eligible", "not_eligible"] = Field(
+        description="The team's decision.", examples=["eligible"]
+    )
+    intensity: Intensity | None = Field(
+        default=None,
+        description="Intensity of the package: required when eligible, absent otherwise.",
+        examples=["high"],
+    )
+    reason: OverrideReason = Field(
+        description="Why the team decides against (or confirms) the rule; published.",
+        examples=["Caregiver ricoverato: la rete familiare è di fatto assente."],
+    )
+    decided_by: Identifier = Field(description="Id of the deciding operator.", examples=[_OPERATOR])
+
+    @model_validator(mode="after")
+    def _intensity_iff_eligible(self) -> OverrideRequest:
+        if self.decision == "eligible" and self.intensity is None:
+            raise ValueError("intensity is required when the decision is eligible")
+        if self.decision == "not_eligible" and self.intensity is not None:
+            raise ValueError("intensity is only for an eligible decision")
+        return self
+
+
+class Pai(RequestBody):
+    """The draft of the PAI (Piano Assistenziale Individualizzato, the individual care plan)."""
+
+    objectives: list[Note] = Field(
+        min_length=1,
+        description="What the plan aims at.",
+        examples=[["Rientro a domicilio in sicurezza", "Igiene personale quotidiana"]],
+    )
+    services_notes: Note | None = Field(
+        default=None,
+        description="Notes on the services and how to deliver them.",
+        examples=["SAD al mattino; pasti senza sale."],
+    )
+    areas_to_investigate: list[Note] = Field(
+        default_factory=list,
+        description="What the assessment could not yet establish.",
+        examples=[["Idoneità del bagno", "Disponibilità della figlia nei fine settimana"]],
+    )
+    post_discharge_plan: Note | None = Field(
+        default=None,
+        description="The operational plan for the days after discharge.",
+        examples=["Prima visita SAD il giorno della dimissione; telefonata dell'équipe a 48 h."],
+    )
+
+
+class Contact(RequestBody):
+    """A person to contact about the case."""
+
+    name: ShortText = Field(description="Name.", examples=["Lucia Rossi"])
+    role: ShortText | None = Field(
+        default=None, description="Relationship or role.", examples=["figlia"]
+    )
+    phone: ShortText | None = Field(default=None, description="Phone.", examples=["+39 333 1"])
+
+
+class TakingChargeInformation(RequestBody):
+    """What the team needs to take the person in charge (presa in carico)."""
+
+    reference_person: Contact | None = Field(
+        default=None, description="The family member or other person to call first."
+    )
+    general_practitioner: Contact | None = Field(
+        default=None, description="The GP (medico di medicina generale, MMG)."
+    )
+    municipality_social_worker: Contact | None = Field(
+        default=None, description="The social worker of the municipality of residence."
+    )
+    territorial_network: Note | None = Field(
+        default=None,
+        description="Volunteers, neighbours, municipal services engaged when there is no "
+        "caregiver.",
+        examples=["Auser Desio: spesa settimanale."],
+    )
+    home: Note | None = Field(
+        default=None,
+        description="The home: access, stairs, lift, barriers, keys.",
+        examples=["Secondo piano senza ascensore; chiavi dalla vicina."],
+    )
+    consent: bool | None = Field(
+        default=None, description="Whether the person consents to the plan.", examples=[True]
+    )
+    notes: Note | None = Field(default=None, description="Anything else.")
+
+
+class TakingChargeRequest(RequestBody):
+    """The information for taking the person in charge and the PAI draft, as recorded."""
+
+    pai: Pai = Field(description="The PAI draft.")
+    information: TakingChargeInformation = Field(description="Information for taking charge.")
+    recorded_by: Identifier = Field(
+        description="Id of the operator who records it.", examples=[_OPERATOR]
+    )
+
+
+# --- responses -------------------------------------------------------------------------------
+
+
+class BrassItemView(BaseModel):
+    """One BRASS item: the answer and its points."""
+
+    item: str = Field(description="The item's code.", examples=["dependencies"])
+    label: str = Field(description="The item's name.", examples=["functional status (ADL/IADL)"])
+    answer: str = Field(description="The answer given.", examples=["toileting, shopping"])
+    points: int = Field(description="Its points.", examples=[2])
+    max_points: int = Field(description="The most it can score.", examples=[11])
+
+
+class BrassView(BaseModel):
+    """A BRASS score with its band and the items that drove it."""
+
+    score: int = Field(description="0–40.", examples=[22])
+    max_score: int = Field(default=brass.MAX_SCORE, description="The highest possible score.")
+    band: BrassBand = Field(
+        description="Risk of a difficult discharge, with the district's bands (default 0–10 "
+        "low, 11–19 medium, 20 or more high).",
+        examples=["high"],
+    )
+    items: list[BrassItemView] = Field(description="The ten items in the form's order.")
+    drivers: list[BrassItemView] = Field(
+        description=f"The items that contributed most (at most {brass.DRIVERS}, most points "
+        "first; items at 0 are never drivers)."
+    )
+
+
+class AssessmentView(BaseModel):
+    """One version of a case's Phase-2 answers and BRASS."""
+
+    version: int = Field(
+        description="0 = the ward's, sent with the announcement; 1, 2, … = the team's."
+    )
+    source: Literal["hospital", "team"] = Field(description="Who filled it.")
+    answers: dict[str, AnswerValue] = Field(description="The Phase-2 answers.")
+    brass_score: int | None = Field(description="BRASS score, if known.")
+    brass_band: BrassBand | None = Field(description="Its band, with the district's bands.")
+    brass: BrassView | None = Field(description="The BRASS items, when they were given.")
+    notes: str | None = Field(description="Free notes.")
+    assessed_by: str | None = Field(description="The team's operator (none for the ward's).")
+    assessed_at: datetime | None = Field(description="When the team recorded it.")
+
+
+class DecisionView(BaseModel):
+    """An eligibility decision: what, who decided and why."""
+
+    outcome: Literal["eligible", "not_eligible"] = Field(description="The decision.")
+    intensity: Intensity | None = Field(description="Intensity of the package, when eligible.")
+    services: list[ServiceLine] = Field(description="The package, when eligible.")
+    decided_by: str = Field(description='"rule" or the deciding operator\'s id.')
+    reasons: list[Reason] = Field(description="Why: machine codes and text.")
+    decided_at: datetime | None = Field(description="When, as far as recorded.")
+
+
+class PublishedView(BaseModel):
+    """A decision event queued for publication (through the outbox) on the intake topic."""
+
+    event_type: str = Field(
+        description="EligibilityConfirmed or EligibilityRejected.",
+        examples=["EligibilityConfirmed"],
+    )
+    event_id: str = Field(description="The event's ce_id.")
+
+
+class AssessmentResult(BaseModel):
+    """What an assessment did to the case."""
+
+    case_id: str = Field(description="The case id.", examples=[EXAMPLE_CASE])
+    status: domain.CaseStatus
+    outcome: domain.ReassessmentOutcome = Field(
+        description="decided (a waiting case got its decision), corrected (the new answers "
+        "change the decision: a new decision event supersedes the earlier one), unchanged "
+        "(same decision: nothing published), held_by_override (the team's override stands)."
+    )
+    assessment: AssessmentView = Field(description="The assessment now in force.")
+    rule: DecisionView = Field(description="What the district's rule says of these answers.")
+    decision: DecisionView = Field(description="The decision in force.")
+    published: PublishedView | None = Field(description="The decision event, if one was sent.")
+
+
+class OverrideView(BaseModel):
+    """One override of the rule by the team, as recorded."""
+
+    seq: int = Field(description="1, 2, … per case.")
+    decision: DecisionView = Field(description="The team's decision.")
+    reason: str = Field(description="The operator's reason.")
+    decided_by: str = Field(description="The deciding operator.")
+    decided_at: datetime = Field(description="When.")
+    rule: DecisionView | None = Field(description="What the rule said at that moment.")
+    published_event_id: str | None = Field(
+        description="The decision event, or none when the decision in force already said so."
+    )
+
+
+class OverrideResult(BaseModel):
+    """What an override did to the case."""
+
+    case_id: str = Field(description="The case id.", examples=[EXAMPLE_CASE])
+    status: domain.CaseStatus
+    override: OverrideView
+    decision: DecisionView = Field(description="The decision in force.")
+    published: PublishedView | None = Field(
+        description="The decision event, or none when the decision in force already said so."
+    )
+
+
+class TakingChargeView(BaseModel):
+    """One version of the information for taking charge and the PAI draft."""
+
+    version: int = Field(description="1, 2, … per case.")
+    pai: Pai
+    information: TakingChargeInformation
+    recorded_by: str = Field(description="The operator who recorded it.")
+    recorded_at: datetime = Field(description="When.")
+
+
+class CaseSummary(BaseModel):
+    """A line of the team's list of cases."""
+
+    case_id: str = Field(description="The case id.", examples=[EXAMPLE_CASE])
+    hospital_id: str = Field(description="The announcing hospital.", examples=["asst-vimercate"])
+    ward: str = Field(description="The announcing ward.", examples=["medicina-generale"])
+    ambito_id: str | None = Field(description="The district, if the residence is in one.")
+    status: domain.CaseStatus
+    expected_discharge_at: datetime = Field(description="Expected discharge (it may move).")
+    announced_at: datetime = Field(description="When intake received the case.")
+    days_waiting: int | None = Field(
+        description="Days since the announcement (Italy), while awaiting the assessment."
+    )
+
+
+class CaseList(BaseModel):
+    """One page of cases."""
+
+    total: int = Field(description="Cases matching, in all pages.")
+    items: list[CaseSummary] = Field(description="Most urgent discharge first.")
+
+
+class CaseView(BaseModel):
+    """A case as the team works on it (personal data included: the API is the team's)."""
+
+    case_id: str = Field(description="The case id.", examples=[EXAMPLE_CASE])
+    hospital_id: str = Field(description="The announcing hospital.")
+    discharge_ref: str = Field(description="The hospital's visit number.")
+    ward: str = Field(description="The announcing ward.")
+    ambito_id: str | None = Field(description="The district, if the residence is in one.")
+    status: domain.CaseStatus
+    expected_discharge_at: datetime = Field(description="Expected discharge (it may move).")
+    announced_at: datetime = Field(description="When intake received the case.")
+    correlation_id: str = Field(description="Carried by every event about the case.")
+    patient: Patient
+    caregiver: Caregiver | None = Field(description="The caregiver, if the ward said.")
+    assessment: AssessmentView | None = Field(description="The assessment in force.")
+    assessment_history: list[AssessmentView] = Field(description="Every version, oldest first.")
+    decision: DecisionView | None = Field(description="The decision in force (last published).")
+    override_in_force: bool = Field(
+        description="The team has overridden the rule: corrected answers no longer change the "
+        "decision; a new override does."
+    )
+    overrides: list[OverrideView] = Field(description="The team's overrides, oldest first.")
+    taking_charge: TakingChargeView | None = Field(description="The latest version.")
+    taking_charge_history: list[TakingChargeView] = Field(description="Oldest first.")
+
+
+# --- mappers: entities to views ----------------------------------------------------------------
+
+
+def brass_view(result: BrassResult) -> BrassView:
+    def item(s: brass.ItemScore) -> BrassItemView:
+        return BrassItemView(
+            item=s.item, label=s.label, answer=s.answer, points=s.points, max_points=s.max_points
+        )
+
+    return BrassView(
+        score=result.score,
+        band=result.band,
+        items=[item(s) for s in result.items],
+        drivers=[item(s) for s in result.drivers],
+    )
+
+
+def assessment_view(
+    version: int,
+    content: AssessmentContent,
+    bands: tuple[int, int],
+    assessed_by: str | None = None,
+    assessed_at: datetime | None = None,
+) -> AssessmentView:
+    """Version 0 is the ward's (sent with the announcement), the others the team's."""
+    assessment = content.assessment
+    score = assessment.brass_score
+    result = content.brass_result(bands)
+    return AssessmentView(
+        version=version,
+        source="hospital" if version == 0 else "team",
+        answers=dict(assessment.answers),
+        brass_score=score,
+        brass_band=brass.band_of(score, *bands) if score is not None else None,
+        brass=brass_view(result) if result else None,
+        notes=assessment.notes,
+        assessed_by=assessed_by,
+        assessed_at=assessed_at,
+    )
+
+
+def team_assessment_view(version: AssessmentVersion, bands: tuple[int, int]) -> AssessmentView:
+    return assessment_view(
+        version.version, version.content, bands, version.assessed_by, version.assessed_at
+    )
+
+
+def decision_view(decision: Decision, decided_at: datetime | None = None) -> DecisionView:
+    eligible = isinstance(decision, Eligible)
+    return DecisionView(
+        outcome="eligible" if eligible else "not_eligible",
+        intensity=decision.intensity if isinstance(decision, Eligible) else None,
+        services=decision.services if isinstance(decision, Eligible) else [],
+        decided_by=decision.decided_by,
+        reasons=decision.reasons,
+        decided_at=decided_at,
+    )
+
+
+def published_view(event: Envelope | None) -> PublishedView | None:
+    return PublishedView(event_type=event.type, event_id=event.id) if event else None
+
+
+def override_view(record: OverrideRecord) -> OverrideView:
+    return OverrideView(
+        seq=record.seq,
+        decision=decision_view(record.decision, record.decided_at),
+        reason=record.reason,
+        decided_by=record.decided_by,
+        decided_at=record.decided_at,
+        rule=decision_view(record.rule) if record.rule else None,
+        published_event_id=record.event_id,
+    )
+
+
+def taking_charge_view(version: TakingChargeVersion) -> TakingChargeView:
+    return TakingChargeView(
+        version=version.version,
+        pai=Pai.model_validate(version.content.pai),
+        information=TakingChargeInformation.model_validate(version.content.information),
+        recorded_by=version.recorded_by,
+        recorded_at=version.recorded_at,
+    )
+
+
+def case_summary(row: Row[Any], today: date) -> CaseSummary:
+    """A line of ``store.cases_page``."""
+    status = domain.CaseStatus(row.status)
+    return CaseSummary(
+        case_id=row.case_id,
+        hospital_id=row.hospital_id,
+        ward=row.ward,
+        ambito_id=row.ambito_id,
+        status=status,
+        expected_discharge_at=row.expected_discharge_at,
+        announced_at=row.created_at,
+        days_waiting=domain.days_waiting(status, row.created_at, today),
+    )
+
+
+def case_view(file: CaseFile) -> CaseView:
+    case = file.case
+    bands = domain.brass_bands(file.ambito)
+    history = [team_assessment_view(v, bands) for v in file.assessments]
+    if case.ward_assessment is not None:
+        history.insert(0, assessment_view(0, AssessmentContent(case.ward_assessment), bands))
+    charge = [taking_charge_view(v) for v in file.taking_charge]
+    return CaseView(
+        case_id=case.case_id,
+        hospital_id=case.hospital_id,
+        discharge_ref=case.discharge_ref,
+        ward=case.ward,
+        ambito_id=case.ambito_id,
+        status=case.status,
+        expected_discharge_at=case.expected_discharge_at,
+        announced_at=case.announced_at,
+        correlation_id=case.correlation_id,
+        patient=case.patient,
+        caregiver=case.caregiver,
+        assessment=history[-1] if history else None,
+        assessment_history=history,
+        decision=decision_view(case.decision, case.decided_at) if case.decision else None,
+        override_in_force=bool(file.overrides),
+        overrides=[override_view(o) for o in file.overrides],
+        taking_charge=charge[-1] if charge else None,
+        taking_charge_history=charge,
+    )
+
+
+def assessment_result(done: Assessed) -> AssessmentResult:
+    case = done.case
+    assert case.decision is not None  # an assessed case is decided
+    return AssessmentResult(
+        case_id=case.case_id,
+        status=case.status,
+        outcome=done.outcome,
+        assessment=team_assessment_view(done.version, done.bands),
+        rule=decision_view(done.rule),
+        decision=decision_view(case.decision, case.decided_at),
+        published=published_view(done.published),
+    )
+
+
+def override_result(done: Overridden) -> OverrideResult:
+    case = done.case
+    assert case.decision is not None  # an override always leaves a decision in force
+    return OverrideResult(
+        case_id=case.case_id,
+        status=case.status,
+        override=override_view(done.override),
+        decision=decision_view(case.decision, case.decided_at),
+        published=published_view(done.published),
+    )

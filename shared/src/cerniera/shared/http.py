@@ -1,0 +1,167 @@
+"""The HTTP toolkit every service's API is built with, so that all of them answer alike.
+
+- ``service_app``: the one app factory. It adds ``/health`` (database and broker, 200 or 503,
+  never an exception's text) and ``/metrics`` (Prometheus), and makes every refusal, ours or
+  the framework's, the same body: ``{"detail": {"code": ..., "message": ...}}``.
+- Routes and the service layer refuse by raising ``cerniera.shared.refusals`` (``NotFound``
+  404, ``Invalid`` 422, any other ``Refused`` 409); ``ApiError`` is for a status of its own.
+- ``error_responses``: the refusals a route declares in its OpenAPI.
+- ``RequestBody``, ``Note``, ``ShortText``, ``CaseId``: the shared bases of request schemas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Annotated, Any, Literal, Protocol
+
+import structlog
+from fastapi import FastAPI, HTTPException
+from fastapi import Path as PathParam
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from cerniera.shared.refusals import Invalid, NotFound, Refused
+
+log = structlog.get_logger(__name__)
+
+EXAMPLE_CASE = "asst-vimercate:V2024-000123"
+
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+"""Free text a person writes (notes, reasons)."""
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+"""A name, a role, a phone number."""
+
+CaseId = Annotated[
+    str,
+    PathParam(
+        description="The case id, '<hospital_id>:<discharge_ref>', as it is (a '/' in the "
+        "hospital's reference included).",
+        examples=[EXAMPLE_CASE],
+    ),
+]
+
+
+class RequestBody(BaseModel):
+    """Base of every request body: unknown fields are refused, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ErrorDetail(BaseModel):
+    """Why a request was refused."""
+
+    code: str = Field(description="Stable machine code.", examples=["case.unknown"])
+    message: str = Field(description="For people.")
+
+
+class ErrorBody(BaseModel):
+    """A refusal: the one error body of every service."""
+
+    detail: ErrorDetail
+
+
+class ApiError(HTTPException):
+    """A refusal with a stable code: ``raise ApiError(409, "case.cancelled", "...")``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(status, detail={"code": code, "message": message})
+        self.code = code
+        self.message = message
+
+
+def error_responses(**declared: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for refusals, e.g. ``error_responses(e404="No such case.")``."""
+    return {
+        int(key.removeprefix("e")): {"model": ErrorBody, "description": text}
+        for key, text in declared.items()
+    }
+
+
+Check = Literal["ok", "unavailable"]
+
+
+class Health(BaseModel):
+    """What ``/health`` answers: each dependency's state, no error text."""
+
+    status: Check
+    service: str
+    checks: dict[str, Check]
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+class Probed(Protocol):
+    """What ``/health`` asks of the service's runtime (``ServiceRuntime`` in production)."""
+
+    @property
+    def spec(self) -> _Named: ...
+
+    async def database_reachable(self) -> bool: ...
+
+    async def broker_reachable(self) -> bool: ...
+
+
+def service_app(
+    runtime: Probed, *, title: str, description: str, version: str = "1.0.0"
+) -> FastAPI:
+    """A service's FastAPI app with the operational routes and the shared error body."""
+    app = FastAPI(title=title, description=description, version=version)
+    app.add_exception_handler(StarletteHTTPException, _error_body)
+    app.add_exception_handler(Refused, _refusal_body)
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> JSONResponse:
+        checks = {
+            "database": await _check("database", runtime.database_reachable),
+            "broker": await _check("broker", runtime.broker_reachable),
+        }
+        ok = all(state == "ok" for state in checks.values())
+        body = Health(
+            status="ok" if ok else "unavailable", service=runtime.spec.name, checks=checks
+        )
+        return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+async def _check(name: str, reachable: Callable[[], Awaitable[bool]]) -> Check:
+    """One dependency's state; a probe that fails is "unavailable", its error only logged."""
+    try:
+        return "ok" if await reachable() else "unavailable"
+    except Exception:
+        log.warning("health.check_failed", check=name, exc_info=True)
+        return "unavailable"
+
+
+_STATUS_OF = {NotFound: 404, Invalid: 422}
+
+
+async def _refusal_body(request: Request, error: Exception) -> Response:
+    """A refusal of the domain or the service layer: 404, 422, else 409."""
+    assert isinstance(error, Refused)
+    status = next((s for kind, s in _STATUS_OF.items() if isinstance(error, kind)), 409)
+    body = ErrorBody(detail=ErrorDetail(code=error.code, message=error.message))
+    return JSONResponse(body.model_dump(), status_code=status)
+
+
+async def _error_body(request: Request, error: Exception) -> Response:
+    """Every HTTPException as ``ErrorBody``: ours carry a code; the framework's (404 for an
+    unknown path, 405, ...) get ``http.<status>``."""
+    assert isinstance(error, StarletteHTTPException)
+    detail = error.detail
+    if isinstance(detail, Mapping) and {"code", "message"} <= detail.keys():
+        body = ErrorBody(detail=ErrorDetail(code=detail["code"], message=detail["message"]))
+    else:
+        body = ErrorBody(detail=ErrorDetail(code=f"http.{error.status_code}", message=str(detail)))
+    return JSONResponse(body.model_dump(), status_code=error.status_code, headers=error.headers)
