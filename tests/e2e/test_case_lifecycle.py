@@ -27,33 +27,27 @@ from cerniera.provider_adapter.policy import SimulatedPolicy
 from cerniera.shared.clock import ROME, Clock
 from cerniera.shared.contract import Topics
 from cerniera.shared.envelope import Envelope, decode
-from cerniera.shared.runtime import ServiceRuntime, ServiceSettings
+from cerniera.shared.runtime import ServiceRuntime
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
 from support.discharges import announced, assessment, from_hospital
+from support.districts import DESIO_PROVIDERS
 from support.kafka import publish
+from support.services import LOOPBACK
 from support.waiting import eventually, read_quiet
 
 pytestmark = pytest.mark.integration
 
 EPOCH = datetime(2026, 11, 2, 8, 0, tzinfo=ROME)  # a Monday
 CASE = "asst-vimercate:E2E-0001"
-PROVIDERS = [  # the Desio district's registry (example configuration), all answering
-    "coop-il-melograno",
-    "coop-solidarieta-brianza",
-    "brianza-ristorazione-sociale",
-    "pasti-a-casa-desio",
-    "telesoccorso-lombardia",
-    "croce-azzurra-teleassistenza",
-]
+PROVIDERS = list(DESIO_PROVIDERS)  # all answering
 
 
 async def test_a_case_from_announcement_to_closure(
     kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
 ) -> None:
     clock = Clock(speed=86_400, epoch=EPOCH)  # one simulated day per second
-    http = ServiceSettings(http_host="127.0.0.1", http_port=0)
     runtimes: list[ServiceRuntime] = [
-        make(kafka_settings, database_settings, clock=clock, service=http)
+        make(kafka_settings, database_settings, clock=clock, service=LOOPBACK)
         for make in (intake, activation, monitoring, billing)
     ]
     adapter = ProviderAdapter(

@@ -15,7 +15,6 @@ import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, TypeAlias, TypeVar
 
 import httpx
@@ -23,7 +22,6 @@ import pytest
 from aiokafka import ConsumerRecord
 from sqlalchemy import select
 
-import cerniera.shared.ambiti
 from cerniera.activation.config import load_config
 from cerniera.activation.service import runtime
 from cerniera.activation.tables import cases, requests
@@ -42,7 +40,7 @@ from cerniera.shared.contract import (
     Topics,
 )
 from cerniera.shared.envelope import Envelope, decode
-from cerniera.shared.runtime import ServiceRuntime, ServiceSettings
+from cerniera.shared.runtime import ServiceRuntime
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
 from support.activation_events import (
     MEDIUM,
@@ -65,12 +63,13 @@ from support.discharges import (
     from_hospital,
     rescheduled,
 )
+from support.districts import EXAMPLE
 from support.kafka import headers_of, publish, read_topic
+from support.services import LOOPBACK, healthy
 from support.waiting import eventually, read_quiet
 
 pytestmark = pytest.mark.integration
 
-EXAMPLE = Path(cerniera.shared.ambiti.__file__).parent / "example.toml"
 EPOCH = datetime(2026, 3, 2, 9, 0, tzinfo=ROME)  # a Monday
 SAD, MEALS, TELE = ServiceType.SAD, ServiceType.MEALS, ServiceType.TELEASSISTANCE
 REQUEST_FIELDS = {
@@ -112,7 +111,7 @@ def activation(
         database,
         load_config(EXAMPLE),
         clock=clock or Clock(epoch=EPOCH),
-        service=ServiceSettings(http_host="127.0.0.1", http_port=0),
+        service=LOOPBACK,
         deadline_check_s=deadline_check_s,
     )
 
@@ -175,6 +174,14 @@ async def start_case(
     return case_id, announcement
 
 
+async def planned_case(
+    kafka: KafkaSettings, topics: Topics, ref: str, discharge_at: datetime
+) -> tuple[str, Envelope, dict[ServiceType, ServiceActivationRequested]]:
+    """A case started with the medium package, and the three requests activation sent for it."""
+    case_id, announcement = await start_case(kafka, topics, ref, discharge_at)
+    return case_id, announcement, await requests_for(kafka, topics, case_id)
+
+
 async def requests_for(
     kafka: KafkaSettings, topics: Topics, case_id: str, n: int = 3
 ) -> dict[ServiceType, ServiceActivationRequested]:
@@ -184,6 +191,18 @@ async def requests_for(
 
 async def answer(kafka: KafkaSettings, topics: Topics, case_id: str, *data: EventData) -> None:
     await publish(kafka, topics.providers_reports, *(from_provider(d, case_id) for d in data))
+
+
+async def accept(
+    kafka: KafkaSettings,
+    topics: Topics,
+    case_id: str,
+    *answers: tuple[ServiceActivationRequested, datetime],
+) -> None:
+    """Each request accepted by the provider it was sent to, from the moment given with it."""
+    await answer(
+        kafka, topics, case_id, *(accepted(r.request_id, r.provider_id, at) for r, at in answers)
+    )
 
 
 async def request_rows(rt: ServiceRuntime, case_id: str) -> list[Any]:
@@ -213,8 +232,7 @@ async def test_one_request_per_service_then_accept_activates(
     kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
 ) -> None:
     async with activation(kafka_settings, database_settings).running() as rt:
-        case_id, announcement = await start_case(kafka_settings, topics, "A-1", march(5))
-        sent = await requests_for(kafka_settings, topics, case_id)
+        case_id, announcement, sent = await planned_case(kafka_settings, topics, "A-1", march(5))
         await answer(
             kafka_settings,
             topics,
@@ -374,14 +392,8 @@ async def test_a_reschedule_resends_requests_with_the_new_start_by(
     kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
 ) -> None:
     async with activation(kafka_settings, database_settings).running():
-        case_id, _ = await start_case(kafka_settings, topics, "D-1", march(6))
-        sent = await requests_for(kafka_settings, topics, case_id)
-        await answer(
-            kafka_settings,
-            topics,
-            case_id,
-            accepted(sent[SAD].request_id, "coop-il-melograno", march(5, 8)),
-        )
+        case_id, _, sent = await planned_case(kafka_settings, topics, "D-1", march(6))
+        await accept(kafka_settings, topics, case_id, (sent[SAD], march(5, 8)))
         await wait_events(kafka_settings, topics, case_id, count(ServiceActivated, 1))
 
         # Later: Monday 9. Every open request, pending or accepted, gets the new day.
@@ -447,12 +459,8 @@ async def test_readmission_cancellation_and_closure_deactivate_services(
         closed_case, _ = await start_case(kafka_settings, topics, "E-3", march(5))
         never, _ = await start_case(kafka_settings, topics, "E-0", march(5))
         sent = await requests_for(kafka_settings, topics, readmitted_case)
-        await answer(
-            kafka_settings,
-            topics,
-            readmitted_case,
-            accepted(sent[SAD].request_id, "coop-il-melograno", march(4)),
-            accepted(sent[MEALS].request_id, "brianza-ristorazione-sociale", march(5)),
+        await accept(
+            kafka_settings, topics, readmitted_case, (sent[SAD], march(4)), (sent[MEALS], march(5))
         )
         await wait_events(kafka_settings, topics, readmitted_case, count(ServiceActivated, 2))
         await requests_for(kafka_settings, topics, cancelled_case)
@@ -472,12 +480,7 @@ async def test_readmission_cancellation_and_closure_deactivate_services(
         for case_id in (readmitted_case, cancelled_case, closed_case):
             await wait_events(kafka_settings, topics, case_id, count(ServiceDeactivated, 3))
         # Too late: the case has ended.
-        await answer(
-            kafka_settings,
-            topics,
-            readmitted_case,
-            accepted(sent[TELE].request_id, "telesoccorso-lombardia", march(5)),
-        )
+        await accept(kafka_settings, topics, readmitted_case, (sent[TELE], march(5)))
         await publish(
             kafka_settings,
             topics.hospital_discharges,
@@ -543,12 +546,8 @@ async def test_readiness_over_http_names_the_late_provider(
             ),
         )
         sent = await requests_for(kafka_settings, topics, case_id)
-        await answer(
-            kafka_settings,
-            topics,
-            case_id,
-            accepted(sent[SAD].request_id, "coop-il-melograno", march(4, 8)),
-            accepted(sent[MEALS].request_id, "brianza-ristorazione-sociale", march(5, 8)),
+        await accept(
+            kafka_settings, topics, case_id, (sent[SAD], march(4, 8)), (sent[MEALS], march(5, 8))
         )
         pending = await eventually(
             view,
@@ -558,33 +557,18 @@ async def test_readiness_over_http_names_the_late_provider(
         not_ready = (await http.get("/cases", params={"ready": "false"})).json()
 
         # Teleassistance accepted, but for the day after discharge.
-        await answer(
-            kafka_settings,
-            topics,
-            case_id,
-            accepted(sent[TELE].request_id, "telesoccorso-lombardia", march(6, 8)),
-        )
+        await accept(kafka_settings, topics, case_id, (sent[TELE], march(6, 8)))
         after = await eventually(
             view, lambda v: v["services"][2]["status"] == "accepted", what="a late acceptance"
         )
         # The provider finds a way: the same request accepted again, for the discharge day.
-        await answer(
-            kafka_settings,
-            topics,
-            case_id,
-            accepted(sent[TELE].request_id, "telesoccorso-lombardia", march(5, 8)),
-        )
+        await accept(kafka_settings, topics, case_id, (sent[TELE], march(5, 8)))
         ready = await eventually(view, lambda v: bool(v["ready"]), what="a ready case")
         listed_ready = (await http.get("/cases", params={"ready": "true"})).json()
         listed_not_ready = (await http.get("/cases", params={"ready": "false"})).json()
         found = [e for _, e in await settled(kafka_settings, topics, case_id)]
 
-    assert health.status_code == 200
-    assert health.json() == {
-        "status": "ok",
-        "service": "activation",
-        "checks": {"database": "ok", "broker": "ok"},
-    }
+    assert (health.status_code, health.json()) == (200, healthy("activation"))
     assert unknown.status_code == 404
     refusal = unknown.json()["detail"]
     assert refusal["code"] == "case.unknown"
@@ -644,14 +628,8 @@ async def test_a_later_decision_changes_or_withdraws_the_plan(
     kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
 ) -> None:
     async with activation(kafka_settings, database_settings).running() as rt:
-        case_id, announcement = await start_case(kafka_settings, topics, "S-1", march(5))
-        sent = await requests_for(kafka_settings, topics, case_id)
-        await answer(
-            kafka_settings,
-            topics,
-            case_id,
-            accepted(sent[SAD].request_id, "coop-il-melograno", march(4)),
-        )
+        case_id, announcement, sent = await planned_case(kafka_settings, topics, "S-1", march(5))
+        await accept(kafka_settings, topics, case_id, (sent[SAD], march(4)))
         await wait_events(kafka_settings, topics, case_id, count(ServiceActivated, 1))
 
         async def decide(data: EligibilityConfirmed | EligibilityRejected) -> None:
@@ -703,8 +681,7 @@ async def test_a_restart_mid_case_loses_and_repeats_nothing(
     clock = Clock(epoch=EPOCH)  # one clock across the restart: time goes on
 
     async with activation(kafka_settings, database_settings, clock).running():
-        case_id, announcement = await start_case(kafka_settings, topics, "G-1", march(5))
-        sent = await requests_for(kafka_settings, topics, case_id)
+        case_id, announcement, sent = await planned_case(kafka_settings, topics, "G-1", march(5))
         sad_accepted = from_provider(
             accepted(sent[SAD].request_id, "coop-il-melograno", march(4)), case_id
         )
@@ -712,12 +689,7 @@ async def test_a_restart_mid_case_loses_and_repeats_nothing(
         await wait_events(kafka_settings, topics, case_id, count(ServiceActivated, 1))
 
     # While activation is down: a provider answers, and the ward's announcement is redelivered.
-    await answer(
-        kafka_settings,
-        topics,
-        case_id,
-        accepted(sent[MEALS].request_id, "brianza-ristorazione-sociale", march(5)),
-    )
+    await accept(kafka_settings, topics, case_id, (sent[MEALS], march(5)))
     await publish(kafka_settings, topics.hospital_discharges, announcement)
 
     async with activation(kafka_settings, database_settings, clock).running() as rt:
@@ -730,12 +702,7 @@ async def test_a_restart_mid_case_loses_and_repeats_nothing(
         await publish(
             kafka_settings, topics.intake_cases, from_intake(confirmed(case_id, march(5)))
         )
-        await answer(
-            kafka_settings,
-            topics,
-            case_id,
-            accepted(sent[TELE].request_id, "telesoccorso-lombardia", march(5)),
-        )
+        await accept(kafka_settings, topics, case_id, (sent[TELE], march(5)))
         await wait_events(kafka_settings, topics, case_id, count(ServiceActivated, 3))
         found = [e for _, e in await settled(kafka_settings, topics, case_id, quiet=1.5)]
         rows = await request_rows(rt, case_id)

@@ -8,10 +8,10 @@ The clock stands in mid-January 2027, so December 2026 is a month that can be is
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +21,6 @@ import httpx
 import pytest
 from sqlalchemy import Row, select
 
-import cerniera.shared.ambiti
 from cerniera.billing.config import BillingConfig, load_config
 from cerniera.billing.service import runtime
 from cerniera.billing.tables import cases, deliveries, inbox
@@ -46,12 +45,13 @@ from support.billing_events import (
     rejected,
     reported,
 )
+from support.districts import EXAMPLE
 from support.kafka import headers_of, publish, read_topic
+from support.services import healthy, serving
 from support.waiting import eventually, read_quiet
 
 pytestmark = pytest.mark.integration
 
-EXAMPLE = Path(cerniera.shared.ambiti.__file__).parent / "example.toml"
 NOW = datetime(2027, 1, 15, 9, 0, tzinfo=UTC)
 PERIOD = "2026-12"
 D = Decimal
@@ -92,22 +92,19 @@ PNRR, FNPS = "pnrr-m5c2-1.1.3", "fnps-2021-2022"
 # --- helpers -------------------------------------------------------------------------------------
 
 
-@asynccontextmanager
-async def billing(
+def billing(
     kafka: KafkaSettings, database: DatabaseSettings, config: BillingConfig | None = None
-) -> AsyncIterator[tuple[ServiceRuntime, httpx.AsyncClient]]:
+) -> contextlib.AbstractAsyncContextManager[tuple[ServiceRuntime, httpx.AsyncClient]]:
     """Billing on the example districts (whatever CERNIERA_AMBITI says here), and a client."""
-    rt = runtime(
-        kafka,
-        database,
-        config or load_config(EXAMPLE),
-        clock=Clock(epoch=NOW),
-        service=ServiceSettings(http_port=0),
+    return serving(
+        runtime(
+            kafka,
+            database,
+            config or load_config(EXAMPLE),
+            clock=Clock(epoch=NOW),
+            service=ServiceSettings(http_port=0),
+        )
     )
-    async with rt.running():
-        assert rt.http_url is not None
-        async with httpx.AsyncClient(base_url=rt.http_url, timeout=10) as client:
-            yield rt, client
 
 
 async def delivery_rows(rt: ServiceRuntime) -> list[Row[Any]]:
@@ -273,12 +270,7 @@ async def test_deliveries_are_priced_and_shown_in_the_statement(
     )
     assert (pnrr["percent_spent"], pnrr["thresholds_reached"]) == ("0.08", [])
 
-    assert health.status_code == 200
-    assert health.json() == {
-        "status": "ok",
-        "service": "billing",
-        "checks": {"database": "ok", "broker": "ok"},
-    }
+    assert (health.status_code, health.json()) == (200, healthy("billing"))
     assert docs.status_code == 200
     line_schema = openapi["components"]["schemas"]["StatementLine"]["properties"]
     assert "half-up" in line_schema["amount"]["description"]

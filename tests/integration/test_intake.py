@@ -13,14 +13,13 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, TypeAlias
 
 import pytest
 from aiokafka import ConsumerRecord
+from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import Row, func, select
 
-import cerniera.shared.ambiti
 from cerniera.intake.config import load_config
 from cerniera.intake.service import runtime
 from cerniera.intake.tables import cases, inbox, outbox
@@ -33,7 +32,7 @@ from cerniera.shared.contract import (
     Topics,
 )
 from cerniera.shared.envelope import STRUCTURED, Envelope, decode
-from cerniera.shared.runtime import ServiceRuntime, ServiceSettings
+from cerniera.shared.runtime import ServiceRuntime
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
 from support.discharges import (
     BAD_FISCAL_CODE,
@@ -51,12 +50,13 @@ from support.discharges import (
     not_met_answers,
     rescheduled,
 )
+from support.districts import EXAMPLE
 from support.kafka import headers_of, publish, publish_raw, read_topic
+from support.services import LOOPBACK
 from support.waiting import eventually, read_quiet
 
 pytestmark = pytest.mark.integration
 
-EXAMPLE = Path(cerniera.shared.ambiti.__file__).parent / "example.toml"
 INTAKE_SOURCE = "urn:dp:service:intake"
 
 Record: TypeAlias = "ConsumerRecord[Any, Any]"
@@ -67,7 +67,6 @@ HIGH = {
     ServiceType.TELEASSISTANCE: Decimal(7),
 }
 LOW = {ServiceType.SAD: Decimal(3), ServiceType.TELEASSISTANCE: Decimal(7)}
-LOOPBACK = ServiceSettings(http_host="127.0.0.1", http_port=0)
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -418,6 +417,15 @@ async def test_a_discharge_announced_again_is_decided_once(
 RawRecord: TypeAlias = tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]
 
 
+def same_partition_keys(key: bytes, partitions: int, count: int) -> list[bytes]:
+    """Other cases' keys that the producer sends to the same partition as ``key``."""
+    every = list(range(partitions))
+    wanted = DefaultPartitioner()(key, every, every)
+    candidates = (key + f"-other-{n}".encode() for n in range(10_000))
+    same = (other for other in candidates if DefaultPartitioner()(other, every, every) == wanted)
+    return [next(same) for _ in range(count)]
+
+
 async def dead_letters_then_good_record(
     kafka: KafkaSettings,
     topics: Topics,
@@ -425,26 +433,31 @@ async def dead_letters_then_good_record(
     discharge_ref: str,
     bad: list[tuple[bytes, str, str]],
 ) -> dict[str, tuple[Record, dict[str, str]]]:
-    """Publish the ``bad`` (value, ce_id, ce_type) records, then a good announcement, all with
-    the good one's key (so one partition); check the good one was decided after the bad ones
-    were dead-lettered; return the dead letters by ce_id."""
+    """Publish the ``bad`` (value, ce_id, ce_type) records, then a good announcement of
+    another case on the same partition; check the good one was decided after the bad ones
+    were dead-lettered (the partition was not blocked); return the dead letters by ce_id.
+    (The bad records' own case is parked: its later events would wait for the replay.)"""
     good = from_hospital(
         announced(discharge_ref=discharge_ref, assessment=assessment(brass_score=12))
     )
     assert good.subject is not None
-    key = good.subject.encode()
+    good_key = good.subject.encode()
+    # Each bad record a case of its own: one dead-lettered would park its case's later ones.
+    keys = same_partition_keys(good_key, kafka.topic_partitions, len(bad))
     good_value, good_headers = good.to_binary()
 
     def headers(event_id: str, ce_type: str) -> list[tuple[str, bytes]]:
         rewritten = {"ce_id": event_id.encode(), "ce_type": ce_type.encode()}
         return [(name, rewritten.get(name, value)) for name, value in good_headers]
 
-    records: list[RawRecord] = [(key, value, headers(i, t)) for value, i, t in bad]
+    records: list[RawRecord] = [
+        (key, value, headers(i, t)) for key, (value, i, t) in zip(keys, bad, strict=True)
+    ]
     dlq = topics.dlq(topics.hospital_discharges)
 
     async with running(kafka, database) as rt:
         await publish_raw(
-            kafka, topics.hospital_discharges, [*records, (key, good_value, good_headers)]
+            kafka, topics.hospital_discharges, [*records, (good_key, good_value, good_headers)]
         )
         record, decision = await one_decision(kafka, topics, good.subject, quiet=0.2, timeout=10)
         await read_topic(kafka, dlq, until=lambda rs: len(rs) >= len(bad))
@@ -461,7 +474,7 @@ async def dead_letters_then_good_record(
     assert sorted(letters) == sorted(event_id for _, event_id, _ in bad)
     # All from the good record's partition, before it: it was not blocked behind them.
     [original] = [r for r in published if headers_of(r)["ce_id"] == good.id]
-    for value, event_id, _ in bad:
+    for key, (value, event_id, _) in zip(keys, bad, strict=True):
         r, h = letters[event_id]
         assert r.value == value  # exactly as it arrived, so it can be replayed
         assert r.key == key

@@ -8,15 +8,12 @@ What an outside system sees is checked on ``intake.cases`` (the decision events,
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-import cerniera.shared.ambiti
 from cerniera.intake.config import load_config
 from cerniera.intake.service import runtime
 from cerniera.shared.clock import Clock
@@ -27,7 +24,7 @@ from cerniera.shared.contract import (
     Topics,
 )
 from cerniera.shared.envelope import Envelope, decode
-from cerniera.shared.runtime import ServiceRuntime, ServiceSettings
+from cerniera.shared.runtime import ServiceRuntime
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
 from support.discharges import (
     EXPECTED_DISCHARGE,
@@ -38,12 +35,13 @@ from support.discharges import (
     from_hospital,
     not_met_answers,
 )
+from support.districts import EXAMPLE
 from support.kafka import publish, read_topic
+from support.services import LOOPBACK, healthy, serving
 from support.waiting import eventually, read_quiet
 
 pytestmark = pytest.mark.integration
 
-EXAMPLE = Path(cerniera.shared.ambiti.__file__).parent / "example.toml"
 OPERATOR = "op-lbianchi"
 
 # Desio's checklist, all answered: met with nothing to spare, and not met (no "yes" in R1/R2).
@@ -67,22 +65,11 @@ BRASS_ITEMS: dict[str, Any] = {
 BRASS_SCORE = 17  # medium
 
 
-@contextlib.asynccontextmanager
-async def team_api(
+def team_api(
     kafka: KafkaSettings, database: DatabaseSettings, clock: Clock | None = None
-) -> AsyncIterator[tuple[ServiceRuntime, httpx.AsyncClient]]:
+) -> contextlib.AbstractAsyncContextManager[tuple[ServiceRuntime, httpx.AsyncClient]]:
     """Intake on the example districts, its API on a free loopback port, and a client."""
-    rt = runtime(
-        kafka,
-        database,
-        load_config(EXAMPLE),
-        service=ServiceSettings(http_host="127.0.0.1", http_port=0),
-        clock=clock,
-    )
-    async with rt.running():
-        assert rt.http_url is not None
-        async with httpx.AsyncClient(base_url=rt.http_url, timeout=10) as client:
-            yield rt, client
+    return serving(runtime(kafka, database, load_config(EXAMPLE), service=LOOPBACK, clock=clock))
 
 
 async def case_arrived(client: httpx.AsyncClient, case_id: str) -> dict[str, Any]:
@@ -466,10 +453,7 @@ async def test_errors_and_the_brass_calculator(
         decided = await read_quiet(kafka_settings, topics.intake_cases, quiet=0.5)
 
     assert docs.status_code == 200
-    assert (health.status_code, health.json()) == (
-        200,
-        {"status": "ok", "service": "intake", "checks": {"database": "ok", "broker": "ok"}},
-    )
+    assert (health.status_code, health.json()) == (200, healthy("intake"))
     assert metrics.status_code == 200
     assert {
         "/cases",

@@ -9,9 +9,7 @@ see: the records on ``monitoring.cases`` and the dead-letter topics.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any, TypeAlias
 
 import httpx
@@ -19,16 +17,16 @@ import pytest
 from aiokafka import ConsumerRecord
 from sqlalchemy import func, select
 
-import cerniera.shared.ambiti
 from cerniera.monitoring.config import load_config
 from cerniera.monitoring.service import runtime
 from cerniera.monitoring.tables import inbox, pending_discharge_dates
 from cerniera.shared.clock import ROME, Clock
 from cerniera.shared.contract import CaseClosed, Topics, WeeklyCheckDone
 from cerniera.shared.envelope import Envelope, decode
-from cerniera.shared.runtime import ServiceRuntime, ServiceSettings
+from cerniera.shared.runtime import ServiceRuntime
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
 from support.discharges import EXPECTED_DISCHARGE, cancelled, rescheduled
+from support.districts import EXAMPLE
 from support.kafka import headers_of, publish, read_topic
 from support.monitoring_events import (
     case_id,
@@ -37,11 +35,11 @@ from support.monitoring_events import (
     hospital_event,
     readmitted,
 )
+from support.services import LOOPBACK, healthy, serving
 from support.waiting import eventually, read_quiet
 
 pytestmark = pytest.mark.integration
 
-EXAMPLE = Path(cerniera.shared.ambiti.__file__).parent / "example.toml"
 MONITORING_SOURCE = "urn:dp:service:monitoring"
 DAY = 86_400.0  # seconds
 
@@ -56,22 +54,11 @@ WEEKS = ["2024-10-10", "2024-10-17", "2024-10-24", "2024-10-31"]
 # --- helpers -------------------------------------------------------------------------------
 
 
-@contextlib.asynccontextmanager
-async def running(
+def running(
     kafka: KafkaSettings, database: DatabaseSettings, clock: Clock
-) -> AsyncIterator[tuple[ServiceRuntime, httpx.AsyncClient]]:
+) -> contextlib.AbstractAsyncContextManager[tuple[ServiceRuntime, httpx.AsyncClient]]:
     """Monitoring on the example districts, its API on a free loopback port, and a client."""
-    rt = runtime(
-        kafka,
-        database,
-        load_config(EXAMPLE),
-        clock=clock,
-        service=ServiceSettings(http_host="127.0.0.1", http_port=0),
-    )
-    async with rt.running():
-        assert rt.http_url is not None
-        async with httpx.AsyncClient(base_url=rt.http_url, timeout=10) as client:
-            yield rt, client
+    return serving(runtime(kafka, database, load_config(EXAMPLE), clock=clock, service=LOOPBACK))
 
 
 async def follow_up(client: httpx.AsyncClient, case: str, **expected: Any) -> dict[str, Any]:
@@ -278,12 +265,7 @@ async def test_a_confirmed_case_is_followed_and_checked_over_http(
         case_id=case, closed_at=moment(closed["closed_at"]), outcome="deceased"
     )
 
-    assert health.status_code == 200
-    assert health.json() == {
-        "status": "ok",
-        "service": "monitoring",
-        "checks": {"database": "ok", "broker": "ok"},
-    }
+    assert (health.status_code, health.json()) == (200, healthy("monitoring"))
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
     request_schema = openapi["components"]["schemas"]["CheckRequest"]["properties"]

@@ -48,25 +48,9 @@ def assessment(
     return Assessment(answers=met_answers() if given is None else given, brass_score=brass_score)
 
 
-def announced(
-    *,
-    discharge_ref: str = "V2024-000123",
-    municipality_code: str = DESIO,
-    assessment: Assessment | None = None,
-    expected_discharge_at: datetime = EXPECTED_DISCHARGE,
-    fiscal_code: str = FISCAL_CODE,
-    hospital_id: str = HOSPITAL,
-) -> DischargeAnnounced:
-    return DischargeAnnounced.model_validate(
-        announced_json(
-            discharge_ref=discharge_ref,
-            municipality_code=municipality_code,
-            assessment=assessment,
-            expected_discharge_at=expected_discharge_at,
-            fiscal_code=fiscal_code,
-            hospital_id=hospital_id,
-        )
-    )
+def announced(**fields: Any) -> DischargeAnnounced:
+    """The DischargeAnnounced of ``announced_json(**fields)``."""
+    return DischargeAnnounced.model_validate(announced_json(**fields))
 
 
 def announced_json(

@@ -8,11 +8,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-import cerniera.shared.ambiti
 from cerniera.activation.config import ActivationConfig, load_config
 from cerniera.shared.contract import ServiceType
-
-EXAMPLE = Path(cerniera.shared.ambiti.__file__).parent / "example.toml"
+from support.districts import DESIO_PROVIDERS, EXAMPLE
 
 DEFAULTS = """
 [defaults.activation]
@@ -43,14 +41,7 @@ def example() -> ActivationConfig:
 def test_example_registry_in_order(example: ActivationConfig) -> None:
     desio = example.ambiti["desio"]
 
-    assert [p.id for p in desio.providers] == [
-        "coop-il-melograno",
-        "coop-solidarieta-brianza",
-        "brianza-ristorazione-sociale",
-        "pasti-a-casa-desio",
-        "telesoccorso-lombardia",
-        "croce-azzurra-teleassistenza",
-    ]
+    assert tuple(p.id for p in desio.providers) == DESIO_PROVIDERS
     assert desio.answer_deadline_hours == 24
     melograno, solidarieta, *_ = desio.providers
     assert melograno.municipalities is None  # the whole district

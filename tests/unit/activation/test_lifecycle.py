@@ -12,11 +12,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-import cerniera.shared.ambiti
 from cerniera.activation.config import load_config
 from cerniera.activation.domain import Case, CaseFile, CaseStatus, Ending
 from cerniera.activation.planning import Attempt, RequestStatus, Rules
@@ -39,8 +37,8 @@ from cerniera.shared.refusals import Refused
 from support.activation_attempts import CASE, MONDAY, MONDAY_9AM
 from support.activation_events import confirmed
 from support.discharges import announced
+from support.districts import EXAMPLE
 
-EXAMPLE = Path(cerniera.shared.ambiti.__file__).parent / "example.toml"
 REF = CASE.split(":", 1)[1]
 SAD, MEALS, TELE = ServiceType.SAD, ServiceType.MEALS, ServiceType.TELEASSISTANCE
 MARCH = {day: date(2026, 3, day) for day in range(1, 32)}
@@ -325,6 +323,72 @@ def test_only_a_planned_case_expires(rules: Rules) -> None:
     file.end(Ending.cancelled(MONDAY))
 
     assert again(file, rules, hours=48).expire() == []
+
+
+# --- deadlines judged by when the provider answered ------------------------------------------
+
+
+def _expired_sad(rules: Rules) -> tuple[CaseFile, Attempt, Attempt]:
+    """SAD asked of coop-il-melograno at 9:00, withdrawn at the deadline (24 h) while its
+    answer was still on its way; coop-solidarieta-brianza asked instead."""
+    file = planned(rules)
+    first = request(file, SAD)
+    late = again(file, rules, hours=25)
+    late.expire()
+    return again(late, rules, hours=25), first, request(late, SAD)
+
+
+def test_an_acceptance_sent_in_time_but_read_late_is_honoured(rules: Rules) -> None:
+    file, first, replacement = _expired_sad(rules)
+    sent = first.requested_at + timedelta(hours=23)  # before the deadline, read after it
+
+    why = file.accepted(first.request_id, first.provider_id, DISCHARGE, sent)
+
+    assert why is None
+    revived = file._attempt(first.request_id)
+    assert revived is not None
+    assert (revived.status, revived.answered_at) == (RequestStatus.ACCEPTED, sent)
+    withdrawn = file._attempt(replacement.request_id)
+    assert withdrawn is not None
+    assert withdrawn.status is RequestStatus.DEACTIVATED
+    assert [(e.event_type, getattr(e, "provider_id", None)) for e in file.events] == [
+        ("ServiceDeactivated", replacement.provider_id),
+        ("ServiceActivationRequested", first.provider_id),  # it had been told it was withdrawn
+        ("ServiceActivated", first.provider_id),
+    ]
+
+
+def test_an_acceptance_sent_after_the_deadline_stays_expired(rules: Rules) -> None:
+    file, first, replacement = _expired_sad(rules)
+    sent = first.deadline_at + timedelta(hours=1)
+
+    why = file.accepted(first.request_id, first.provider_id, DISCHARGE, sent)
+
+    assert why == "request already expired"
+    assert file.events == []
+    assert request(file, SAD).request_id == replacement.request_id
+
+
+def test_a_sender_clock_in_the_future_is_not_believed(rules: Rules) -> None:
+    file = planned(rules)
+    first = request(file, SAD)
+    far = rules.now + timedelta(days=3)
+
+    assert file.accepted(first.request_id, first.provider_id, DISCHARGE, far) is None
+    accepted = file._attempt(first.request_id)
+    assert accepted is not None
+    assert accepted.answered_at == rules.now + timedelta(minutes=5)  # now + tolerated skew
+
+
+def test_in_time_is_too_late_once_the_next_provider_accepted(rules: Rules) -> None:
+    file, first, replacement = _expired_sad(rules)
+    assert file.accepted(replacement.request_id, replacement.provider_id, DISCHARGE) is None
+    file = again(file, rules, hours=25)
+
+    why = file.accepted(first.request_id, first.provider_id, DISCHARGE, first.requested_at)
+
+    assert why == "answered in time, but the next provider has accepted already"
+    assert file.events == []
 
 
 # --- the hospital moves or ends the case -------------------------------------------------------

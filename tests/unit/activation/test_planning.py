@@ -5,20 +5,20 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-import cerniera.shared.ambiti
 from cerniera.activation.config import ActivationDefaults, Ambito, Provider, load_config
 from cerniera.activation.domain import CaseStatus, why_ignored
 from cerniera.activation.planning import (
     Ask,
+    Attempt,
     Candidate,
     Escalate,
     Move,
     PackageChange,
     RequestStatus,
+    Step,
     attempt_number,
     candidates_for,
     change_package,
@@ -32,8 +32,8 @@ from cerniera.activation.planning import (
 )
 from cerniera.shared.contract import EscalationReason, ServiceLine, ServiceType
 from support.activation_attempts import CASE, MONDAY, MONDAY_9AM, attempt
+from support.districts import EXAMPLE
 
-EXAMPLE = Path(cerniera.shared.ambiti.__file__).parent / "example.toml"
 DESIO = "108023"
 VAREDO = "108045"  # in the district, outside coop-solidarieta-brianza's area
 
@@ -188,18 +188,31 @@ def test_choose_with_a_lead_time_of_zero_starts_today() -> None:
 # --- the next candidate ----------------------------------------------------------------------
 
 
+def next_steps(
+    district: Ambito,
+    tried: list[Attempt],
+    service: ServiceType = SAD,
+    *,
+    municipality: str = DESIO,
+    today: date = MONDAY,
+    none_left: EscalationReason = EscalationReason.ALL_PROVIDERS_DECLINED,
+) -> list[Step]:
+    """What follows ``tried`` for ``service``, the discharge being on Thursday 5 March."""
+    return next_candidate(
+        district,
+        service,
+        municipality,
+        tried,
+        today=today,
+        discharge_day=MARCH[5],
+        none_left=none_left,
+    )
+
+
 def test_after_a_decline_the_next_candidate(desio: Ambito) -> None:
     tried = [attempt(SAD, "coop-il-melograno", status=RequestStatus.DECLINED)]
 
-    steps = next_candidate(
-        desio,
-        SAD,
-        DESIO,
-        tried,
-        today=MONDAY,
-        discharge_day=MARCH[5],
-        none_left=EscalationReason.ALL_PROVIDERS_DECLINED,
-    )
+    steps = next_steps(desio, tried)
 
     assert steps == [Ask(SAD, "coop-solidarieta-brianza", MARCH[5], MARCH[3])]
     assert attempt_number(tried, SAD) == 2
@@ -211,15 +224,7 @@ def test_after_every_candidate_declined_escalate(desio: Ambito) -> None:
         attempt(SAD, "coop-solidarieta-brianza", number=2, status=RequestStatus.DECLINED),
     ]
 
-    steps = next_candidate(
-        desio,
-        SAD,
-        DESIO,
-        tried,
-        today=MONDAY,
-        discharge_day=MARCH[5],
-        none_left=EscalationReason.ALL_PROVIDERS_DECLINED,
-    )
+    steps = next_steps(desio, tried)
 
     assert steps == [Escalate(SAD, EscalationReason.ALL_PROVIDERS_DECLINED)]
 
@@ -228,14 +233,8 @@ def test_after_a_silence_with_nobody_left_escalate_for_no_answer(desio: Ambito) 
     # Varedo: coop-il-melograno is the only SAD provider.
     tried = [attempt(SAD, "coop-il-melograno", status=RequestStatus.EXPIRED)]
 
-    steps = next_candidate(
-        desio,
-        SAD,
-        VAREDO,
-        tried,
-        today=MONDAY,
-        discharge_day=MARCH[5],
-        none_left=EscalationReason.NO_ANSWER_BEFORE_DEADLINE,
+    steps = next_steps(
+        desio, tried, municipality=VAREDO, none_left=EscalationReason.NO_ANSWER_BEFORE_DEADLINE
     )
 
     assert steps == [Escalate(SAD, EscalationReason.NO_ANSWER_BEFORE_DEADLINE)]
@@ -245,15 +244,7 @@ def test_the_next_candidate_too_late_is_asked_and_escalated(desio: Ambito) -> No
     # Declined on Thursday 5 for a Thursday 5 discharge: pasti-a-casa-desio needs 3 days.
     tried = [attempt(MEALS, "brianza-ristorazione-sociale", status=RequestStatus.DECLINED)]
 
-    steps = next_candidate(
-        desio,
-        MEALS,
-        DESIO,
-        tried,
-        today=MARCH[5],
-        discharge_day=MARCH[5],
-        none_left=EscalationReason.ALL_PROVIDERS_DECLINED,
-    )
+    steps = next_steps(desio, tried, MEALS, today=MARCH[5])
 
     assert steps == [
         Ask(MEALS, "pasti-a-casa-desio", MARCH[10], MARCH[10]),
@@ -265,15 +256,7 @@ def test_a_provider_whose_request_ended_otherwise_is_a_candidate_again(desio: Am
     # coop-il-melograno's request was deactivated when the package dropped SAD; SAD is back.
     tried = [attempt(SAD, "coop-il-melograno", status=RequestStatus.DEACTIVATED)]
 
-    steps = next_candidate(
-        desio,
-        SAD,
-        DESIO,
-        tried,
-        today=MONDAY,
-        discharge_day=MARCH[5],
-        none_left=EscalationReason.ALL_PROVIDERS_DECLINED,
-    )
+    steps = next_steps(desio, tried)
 
     assert steps == [Ask(SAD, "coop-il-melograno", MARCH[5], MARCH[4])]
 
@@ -283,15 +266,7 @@ def test_providers_tried_for_another_service_are_still_candidates() -> None:
     district = small_district(both)
     tried = [attempt(MEALS, "p", status=RequestStatus.DECLINED)]
 
-    steps = next_candidate(
-        district,
-        SAD,
-        DESIO,
-        tried,
-        today=MONDAY,
-        discharge_day=MARCH[5],
-        none_left=EscalationReason.ALL_PROVIDERS_DECLINED,
-    )
+    steps = next_steps(district, tried)
 
     assert steps == [Ask(SAD, "p", MARCH[5], MARCH[4])]
 

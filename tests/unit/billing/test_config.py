@@ -8,11 +8,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-import cerniera.shared.ambiti
 from cerniera.billing.config import BillingConfig, load_config
 from cerniera.shared.contract import ServiceType
-
-EXAMPLE = Path(cerniera.shared.ambiti.__file__).parent / "example.toml"
+from support.districts import EXAMPLE
 
 DEFAULTS = """
 [defaults.billing]

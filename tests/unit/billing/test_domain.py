@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-import cerniera.shared.ambiti
 from cerniera.billing import domain
 from cerniera.billing.config import Ambito, BillingConfig, FundingSource, load_config
 from cerniera.billing.domain import (
@@ -34,8 +32,7 @@ from cerniera.billing.domain import (
 from cerniera.shared.contract import ServiceType
 from cerniera.shared.refusals import Invalid, NotFound, Refused
 from support.billing_events import ASC_MAGENTINO, MEALS, MELOGRANO, RISTORAZIONE, SAD, TELE
-
-EXAMPLE = Path(cerniera.shared.ambiti.__file__).parent / "example.toml"
+from support.districts import EXAMPLE
 
 D = Decimal
 WEEKDAY = date(2026, 12, 9)  # a Wednesday, no holiday

@@ -6,18 +6,17 @@ import csv
 import io
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 
-import cerniera.shared.ambiti
-from cerniera.billing import domain
+import pytest
+
+from cerniera.billing import domain, views
 from cerniera.billing.cases import StatementView
 from cerniera.billing.config import load_config
 from cerniera.billing.schemas import StatementLine
 from cerniera.billing.views import CSV_COLUMNS, statement_of, to_csv
 from cerniera.shared.contract import Reason, ServiceType
 from support.billing_events import MELOGRANO, SAD
-
-EXAMPLE = Path(cerniera.shared.ambiti.__file__).parent / "example.toml"
+from support.districts import EXAMPLE
 
 
 def line(**changes: object) -> StatementLine:
@@ -103,3 +102,31 @@ def test_a_statement_shows_each_portion_of_a_line_and_totals_only_the_billed() -
     assert (body.total, body.refused_amount) == (Decimal("23.65"), Decimal("23.65"))
     [shown] = body.issued
     assert (shown.total, shown.event_id, shown.already_issued) == (Decimal("23.65"), "e", False)
+
+
+@pytest.mark.parametrize(
+    ("filename", "header"),
+    [
+        (
+            "coop-il-melograno-2024-10.csv",
+            'attachment; filename="coop-il-melograno-2024-10.csv"; '
+            "filename*=UTF-8''coop-il-melograno-2024-10.csv",
+        ),
+        (
+            "cooperativa-città-2024-10.csv",
+            'attachment; filename="cooperativa-citt_-2024-10.csv"; '
+            "filename*=UTF-8''cooperativa-citt%C3%A0-2024-10.csv",
+        ),
+        (
+            'a"b;c\r\nX-Evil: 1-2024-10.csv',
+            'attachment; filename="a_b_c__X-Evil__1-2024-10.csv"; '
+            "filename*=UTF-8''a%22b%3Bc%0D%0AX-Evil%3A%201-2024-10.csv",
+        ),
+    ],
+)
+def test_the_csv_filename_is_an_ascii_fallback_and_the_name_itself_encoded(
+    filename: str, header: str
+) -> None:
+    assert views.attachment(filename) == header
+    assert header.isascii()
+    assert header.isprintable()

@@ -12,7 +12,10 @@ from cerniera.shared.contract import (
     AnswerValue,
     AwareDatetime,
     CaseId,
+    DischargeAnnounced,
+    DischargeRef,
     FiscalCode,
+    Identifier,
     IstatCode,
     Money,
     Quantity,
@@ -20,6 +23,7 @@ from cerniera.shared.contract import (
     case_id_for,
     split_case_id,
 )
+from cerniera.shared.contract.types import ShortText, Text
 
 
 class _Holder(BaseModel):
@@ -167,6 +171,9 @@ def test_case_id_discharge_ref_may_contain_colon() -> None:
         ("asst-vimercate", ""),
         ("asst-vimercate", "V 1"),
         ("asst-vimercate", "V" * 65),
+        ("asst-vimercate", "V\x001"),  # NUL: PostgreSQL cannot even store it
+        ("asst-vimercate", "V\x7f1"),
+        ("asst-vimercate", "V\x851"),  # C1 control
     ],
 )
 def test_case_id_for_rejects_invalid_parts(hospital_id: str, discharge_ref: str) -> None:
@@ -174,12 +181,55 @@ def test_case_id_for_rejects_invalid_parts(hospital_id: str, discharge_ref: str)
         case_id_for(hospital_id, discharge_ref)
 
 
-@pytest.mark.parametrize("raw", ["asst-vimercate", "ASST:V1", "asst-vimercate:", ":V1"])
+@pytest.mark.parametrize(
+    "raw", ["asst-vimercate", "ASST:V1", "asst-vimercate:", ":V1", "asst-vimercate:V\x001"]
+)
 def test_case_id_type_rejects_invalid(raw: str) -> None:
     with pytest.raises(ValidationError):
         _Holder(case_id=raw)
     with pytest.raises(ValueError, match="invalid"):
         split_case_id(raw)
+
+
+# --- text and identifiers: no control character ---------------------------------------
+
+
+class _Texts(BaseModel):
+    text: Text | None = None
+    short: ShortText | None = None
+    identifier: Identifier | None = None
+    discharge_ref: DischargeRef | None = None
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x01", "\x0b", "\x0c", "\x1b", "\x7f", "\x85", "\x9f"])
+def test_a_control_character_is_refused_wherever_a_person_writes(char: str) -> None:
+    for field in ("text", "short", "identifier", "discharge_ref"):
+        with pytest.raises(ValidationError, match="pattern"):
+            _Texts.model_validate({field: f"Ros{char}si"})
+
+
+def test_free_text_keeps_its_lines_and_tabs_one_line_text_does_not() -> None:
+    note = "Vive sola.\r\n\tFiglia a Milano."
+    assert _Texts(text=note).text == note
+    with pytest.raises(ValidationError, match="pattern"):
+        _Texts(short="Via Roma 12\nVimercate")
+
+
+def test_text_that_is_not_ascii_is_text() -> None:
+    held = _Texts(text="Perché è così", short="Nicolò D'Agostino", identifier="coop-àèì")
+    assert (held.text, held.short, held.identifier) == (
+        "Perché è così",
+        "Nicolò D'Agostino",
+        "coop-àèì",
+    )
+
+
+def test_an_event_refuses_a_nul_in_a_patients_name() -> None:
+    data = DischargeAnnounced.model_json_schema()["examples"][0]
+    patient = {**data["patient"], "family_name": "Ros\x00si"}
+    with pytest.raises(ValidationError) as info:
+        DischargeAnnounced.model_validate({**data, "patient": patient})
+    assert [e["loc"] for e in info.value.errors()] == [("patient", "family_name")]
 
 
 # --- enums -------------------------------------------------------------------------------

@@ -182,6 +182,26 @@ def test_a_date_only_end_is_the_start_of_that_day_in_italy() -> None:
             "Encounter.hospitalization.dischargeDisposition",
             "discharged to",
         ),
+        # Control characters: no service could keep them (a NUL cannot even be stored), so
+        # the gateway refuses them instead of answering 202 for a case that never starts.
+        (
+            lambda d: patient_of(d)["name"][0].update(family="Colo\x00mbo"),
+            "value",
+            "Encounter.contained[0].name.family",
+            "family name",
+        ),
+        (
+            lambda d: d["location"][0]["location"].update(display="Medicina\x1bgenerale"),
+            "value",
+            "Encounter.location",
+            "ward",
+        ),
+        (
+            lambda d: d["identifier"][0].update(value="SG-2026\x00-55871"),
+            "value",
+            "Encounter.identifier",
+            "visit number",
+        ),
     ],
 )
 def test_valid_fhir_that_lacks_what_a_discharge_needs_is_a_422_naming_the_element(

@@ -237,6 +237,9 @@ def test_local_time_is_rome_time_across_the_dst_change() -> None:
         ({"19380322": "1938-03-22"}, "PID-7", 102, "not an HL7 date/time"),
         ({"20261127100000": "20261131100000"}, "PV2-9", 102, "day is out of range"),
         ({"|ASST_VIMERCATE|CERNIERA": "||CERNIERA"}, "MSH-4.1", 101, "sending facility"),
+        # A control character in a name: nothing a service could keep (NUL cannot be stored).
+        ({"Brambilla^Giuseppina": "Bramb\x00illa^Giuseppina"}, "PID-5.1", 102, "family"),
+        ({"Brambilla^Giuseppina": "Brambilla^Giu\x1bseppina"}, "PID-5.2", 102, "given"),
     ],
 )
 def test_a_missing_or_invalid_field_is_an_ae_naming_it(

@@ -4,13 +4,23 @@ body, on an app from ``service_app`` with a fake runtime (no database, no broker
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
 from cerniera.shared import metrics
-from cerniera.shared.http import ApiError, ErrorBody, RequestBody, error_responses, service_app
+from cerniera.shared.http import (
+    ApiError,
+    CaseId,
+    ErrorBody,
+    Note,
+    RequestBody,
+    ShortText,
+    error_responses,
+    service_app,
+)
 from cerniera.shared.refusals import Conflict, Invalid, NotFound, Refused
 
 
@@ -48,6 +58,11 @@ class Visit(RequestBody):
     note: str
 
 
+class Report(RequestBody):
+    notes: Note
+    by: ShortText
+
+
 def app_for(runtime: FakeRuntime) -> FastAPI:
     app = service_app(runtime, title="Unit test", description="An app of the toolkit.")
 
@@ -64,6 +79,14 @@ def app_for(runtime: FakeRuntime) -> FastAPI:
     @app.post("/visits")
     async def visit(body: Visit) -> dict[str, str]:
         return {"note": body.note}
+
+    @app.post("/cases/{case_id:path}/reports")
+    async def report(case_id: CaseId, body: Report) -> dict[str, str]:
+        return {"case_id": case_id, "notes": body.notes}
+
+    @app.get("/cases/{case_id:path}", responses=error_responses(e404="No such case."))
+    async def case(case_id: CaseId) -> dict[str, str]:
+        return {"case_id": case_id}
 
     return app
 
@@ -159,3 +182,82 @@ async def test_request_bodies_refuse_unknown_fields() -> None:
         refused = await http.post("/visits", json={"note": "All well.", "mood": "good"})
     assert accepted.json() == {"note": "All well."}
     assert refused.status_code == 422
+    assert refused.json() == {
+        "detail": {
+            "code": "request.invalid",
+            "message": "body.mood: Extra inputs are not permitted",
+        }
+    }
+
+
+CASE = "asst-vimercate:V2024/000123"
+JSON = {"content-type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("request_args", "where"),
+    [
+        (("POST", "/visits", {"json": {}}), "body.note: Field required"),
+        (
+            ("POST", "/visits", {"content": b"{not json", "headers": JSON}),
+            "body.1: JSON decode error",
+        ),
+        (
+            ("POST", f"/cases/{CASE}/reports", {"json": {"notes": "a\x00b", "by": "op"}}),
+            "body.notes",
+        ),
+        (("POST", f"/cases/{CASE}/reports", {"json": {"notes": "ok", "by": "a\nb"}}), "body.by"),
+        (("GET", "/cases/asst-vimercate:a%00b", {}), "path.case_id"),
+        (("GET", "/cases/asst-vimercate:a%0Db", {}), "path.case_id"),
+        (("GET", "/cases/not-a-case-id", {}), "path.case_id"),
+        (("GET", f"/cases/asst-vimercate:{'V' * 65}", {}), "path.case_id"),
+    ],
+)
+async def test_a_request_that_does_not_validate_is_a_422_in_the_one_error_body(
+    request_args: tuple[str, str, dict[str, Any]], where: str
+) -> None:
+    method, url, kwargs = request_args
+    async with client(FakeRuntime()) as http:
+        response = await http.request(method, url, **kwargs)
+    assert response.status_code == 422, response.text
+    detail = ErrorBody.model_validate(response.json()).detail
+    assert detail.code == "request.invalid"
+    assert detail.message.startswith(where), detail.message
+    assert "\x00" not in response.text
+    assert "\\u0000" not in response.text
+
+
+async def test_a_body_that_cannot_be_decoded_is_a_400_in_the_one_error_body() -> None:
+    async with client(FakeRuntime()) as http:
+        response = await http.post("/visits", content=b'{"note": "\xff"}', headers=JSON)
+    assert response.status_code == 400
+    assert response.json()["detail"]["code"] == "http.400"
+
+
+async def test_person_text_keeps_lines_and_case_ids_keep_their_slashes() -> None:
+    async with client(FakeRuntime()) as http:
+        report = await http.post(
+            f"/cases/{CASE}/reports", json={"notes": " Line one.\r\n\tLine two. ", "by": "op"}
+        )
+        case = await http.get(f"/cases/{CASE}")
+    assert report.json() == {"case_id": CASE, "notes": "Line one.\r\n\tLine two."}
+    assert case.json() == {"case_id": CASE}
+
+
+async def test_the_openapi_declares_the_bodies_the_app_answers() -> None:
+    async with client(FakeRuntime()) as http:
+        openapi = (await http.get("/openapi.json")).json()
+    schemas = openapi["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas
+    assert "ValidationError" not in schemas
+    error_body = {"$ref": "#/components/schemas/ErrorBody"}
+    report = openapi["paths"]["/cases/{case_id}/reports"]["post"]
+    for status in ("400", "422"):
+        assert report["responses"][status]["content"]["application/json"]["schema"] == error_body
+    case = openapi["paths"]["/cases/{case_id}"]["get"]
+    assert case["responses"]["422"]["content"]["application/json"]["schema"] == error_body
+    assert "400" not in case["responses"]  # no body to decode
+    [parameter] = case["parameters"]
+    assert parameter["schema"]["pattern"].startswith("^[a-z0-9]+")
+    note = schemas["Report"]["properties"]["notes"]
+    assert "\\x00" in note["pattern"]

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-import cerniera.shared.ambiti
 from cerniera.intake.brass import (
     MAX_SCORE,
     Behaviour,
@@ -25,8 +23,7 @@ from cerniera.intake.brass import (
 from cerniera.intake.config import load_config
 from cerniera.intake.eligibility import intensity_for
 from cerniera.shared.contract import Intensity
-
-EXAMPLE = Path(cerniera.shared.ambiti.__file__).parent / "example.toml"
+from support.districts import EXAMPLE
 
 LOWEST: dict[str, Any] = {
     "age": 40,

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-import cerniera.shared.ambiti
 from cerniera.intake.brass import BrassItems
 from cerniera.intake.config import IntakeConfig, load_config
 from cerniera.intake.domain import (
@@ -47,8 +45,8 @@ from support.discharges import (
     met_answers,
     not_met_answers,
 )
+from support.districts import EXAMPLE
 
-EXAMPLE = Path(cerniera.shared.ambiti.__file__).parent / "example.toml"
 NOW = datetime(2024, 9, 30, 8, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=5)
 OPERATOR = "op-lbianchi"

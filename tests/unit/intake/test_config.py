@@ -8,11 +8,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-import cerniera.shared.ambiti
 from cerniera.intake.config import IntakeConfig, load_config
 from cerniera.shared.contract import Intensity, ServiceType
-
-EXAMPLE = Path(cerniera.shared.ambiti.__file__).parent / "example.toml"
+from support.districts import EXAMPLE
 
 PHASE2 = """
 [defaults.phase2]

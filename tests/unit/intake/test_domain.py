@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-import cerniera.shared.ambiti
 from cerniera.intake.config import Ambito, IntakeConfig, load_config
 from cerniera.intake.domain import AwaitingAssessment, CaseStatus, assess_announcement, status_of
 from cerniera.intake.eligibility import (
@@ -32,8 +30,7 @@ from support.discharges import (
     assessment,
     met_answers,
 )
-
-EXAMPLE = Path(cerniera.shared.ambiti.__file__).parent / "example.toml"
+from support.districts import EXAMPLE
 
 LOW = {ServiceType.SAD: Decimal(3), ServiceType.TELEASSISTANCE: Decimal(7)}
 MEDIUM = {

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
-import cerniera.shared.ambiti
 from cerniera.intake.config import Ambito, load_config
 from cerniera.intake.domain import (
+    Override,
     OverrideError,
+    Reassessment,
     ReassessmentOutcome,
     override,
     reassess,
@@ -26,16 +26,49 @@ from cerniera.intake.eligibility import (
     unknown_requirements,
 )
 from cerniera.intake.store import decision_from_record, decision_record
-from cerniera.shared.contract import Intensity, Reason, ServiceType
+from cerniera.shared.contract import Assessment, Intensity, Reason, ServiceType
 from support.discharges import Y, assessment, met_answers, not_met_answers
+from support.districts import EXAMPLE
 
-EXAMPLE = Path(cerniera.shared.ambiti.__file__).parent / "example.toml"
 OPERATOR = "op-lbianchi"
 
 
 @pytest.fixture(scope="module")
 def desio() -> Ambito:
     return load_config(EXAMPLE).ambiti["desio"]
+
+
+def by_team(
+    ambito: Ambito | None,
+    *,
+    eligible: bool,
+    intensity: Intensity | None,
+    over: Decision | None = None,
+    reason: str = "x",
+) -> Override:
+    """The team's override of ``over``, both the decision in force and the rule's."""
+    return override(
+        ambito,
+        eligible=eligible,
+        intensity=intensity,
+        reason=reason,
+        decided_by=OPERATOR,
+        in_force=over,
+        rule=over,
+    )
+
+
+def reassessed(
+    desio: Ambito,
+    given: Assessment,
+    in_force: Decision | None,
+    *,
+    version: int,
+    overridden: bool = False,
+    by: str = OPERATOR,
+) -> Reassessment:
+    """The team's assessment, version ``version``, of a case with ``in_force``."""
+    return reassess(desio, given, in_force, overridden=overridden, version=version, assessed_by=by)
 
 
 def codes(decision: Decision) -> list[str]:
@@ -54,14 +87,7 @@ def rejected(desio: Ambito) -> Decision:
 
 
 def test_a_waiting_case_is_decided_by_the_rule(desio: Ambito) -> None:
-    result = reassess(
-        desio,
-        assessment(met_answers(), brass_score=25),
-        None,
-        overridden=False,
-        version=1,
-        assessed_by=OPERATOR,
-    )
+    result = reassessed(desio, assessment(met_answers(), brass_score=25), None, version=1)
 
     assert result.outcome is ReassessmentOutcome.DECIDED
     assert result.decision == result.rule
@@ -74,14 +100,7 @@ def test_a_waiting_case_is_decided_by_the_rule(desio: Ambito) -> None:
 def test_answers_that_keep_the_decision_publish_nothing(desio: Ambito) -> None:
     # Different answers and score, same eligibility and band.
     changed = {**met_answers(), "R9": Y}
-    result = reassess(
-        desio,
-        assessment(changed, brass_score=24),
-        eligible(desio, 25),
-        overridden=False,
-        version=2,
-        assessed_by=OPERATOR,
-    )
+    result = reassessed(desio, assessment(changed, brass_score=24), eligible(desio, 25), version=2)
 
     assert result.outcome is ReassessmentOutcome.UNCHANGED
     assert result.decision is None
@@ -89,14 +108,7 @@ def test_answers_that_keep_the_decision_publish_nothing(desio: Ambito) -> None:
 
 
 def test_a_correction_that_flips_eligibility_supersedes_the_decision(desio: Ambito) -> None:
-    result = reassess(
-        desio,
-        assessment(not_met_answers()),
-        eligible(desio, 25),
-        overridden=False,
-        version=3,
-        assessed_by=OPERATOR,
-    )
+    result = reassessed(desio, assessment(not_met_answers()), eligible(desio, 25), version=3)
 
     assert result.outcome is ReassessmentOutcome.CORRECTED
     assert isinstance(result.decision, NotEligible)
@@ -114,13 +126,8 @@ def test_a_correction_that_flips_eligibility_supersedes_the_decision(desio: Ambi
 
 
 def test_a_correction_that_changes_only_the_intensity_supersedes_too(desio: Ambito) -> None:
-    result = reassess(
-        desio,
-        assessment(met_answers(), brass_score=5),
-        eligible(desio, 25),
-        overridden=False,
-        version=2,
-        assessed_by=OPERATOR,
+    result = reassessed(
+        desio, assessment(met_answers(), brass_score=5), eligible(desio, 25), version=2
     )
 
     assert result.outcome is ReassessmentOutcome.CORRECTED
@@ -134,23 +141,16 @@ def test_a_correction_that_changes_only_the_intensity_supersedes_too(desio: Ambi
 
 
 def test_an_override_holds_whatever_the_new_answers(desio: Ambito) -> None:
-    in_force = override(
+    in_force = by_team(
         desio,
         eligible=True,
         intensity=Intensity.MEDIUM,
+        over=rejected(desio),
         reason="rete familiare assente",
-        decided_by=OPERATOR,
-        in_force=rejected(desio),
-        rule=rejected(desio),
     ).decision
 
-    result = reassess(
-        desio,
-        assessment(not_met_answers()),
-        in_force,
-        overridden=True,
-        version=2,
-        assessed_by="op-other",
+    result = reassessed(
+        desio, assessment(not_met_answers()), in_force, version=2, overridden=True, by="op-other"
     )
 
     assert result.outcome is ReassessmentOutcome.HELD_BY_OVERRIDE
@@ -174,14 +174,8 @@ def test_override_to_eligible_names_the_operator_and_keeps_the_rule_for_the_reco
 ) -> None:
     rule = rejected(desio)
 
-    result = override(
-        desio,
-        eligible=True,
-        intensity=Intensity.HIGH,
-        reason="Caregiver ricoverato.",
-        decided_by=OPERATOR,
-        in_force=rule,
-        rule=rule,
+    result = by_team(
+        desio, eligible=True, intensity=Intensity.HIGH, over=rule, reason="Caregiver ricoverato."
     )
 
     assert result.publish is True
@@ -208,14 +202,8 @@ def test_override_to_eligible_names_the_operator_and_keeps_the_rule_for_the_reco
 def test_override_to_not_eligible(desio: Ambito) -> None:
     rule = eligible(desio, 12)
 
-    result = override(
-        desio,
-        eligible=False,
-        intensity=None,
-        reason="La persona rifiuta i servizi.",
-        decided_by=OPERATOR,
-        in_force=rule,
-        rule=rule,
+    result = by_team(
+        desio, eligible=False, intensity=None, over=rule, reason="La persona rifiuta i servizi."
     )
 
     assert result.publish is True
@@ -230,24 +218,8 @@ def test_override_to_not_eligible(desio: Ambito) -> None:
 def test_override_to_what_is_in_force_is_recorded_but_not_published(desio: Ambito) -> None:
     rule = eligible(desio, 12)  # medium
 
-    same = override(
-        desio,
-        eligible=True,
-        intensity=Intensity.MEDIUM,
-        reason="Confermato dall'équipe.",
-        decided_by=OPERATOR,
-        in_force=rule,
-        rule=rule,
-    )
-    other_intensity = override(
-        desio,
-        eligible=True,
-        intensity=Intensity.LOW,
-        reason="Figlia presente tutti i pomeriggi.",
-        decided_by=OPERATOR,
-        in_force=rule,
-        rule=rule,
-    )
+    same = by_team(desio, eligible=True, intensity=Intensity.MEDIUM, over=rule)
+    other_intensity = by_team(desio, eligible=True, intensity=Intensity.LOW, over=rule)
 
     assert same.publish is False
     assert same.decision.decided_by == OPERATOR  # recorded as the team's decision
@@ -255,14 +227,8 @@ def test_override_to_what_is_in_force_is_recorded_but_not_published(desio: Ambit
 
 
 def test_override_before_any_assessment_is_the_first_decision(desio: Ambito) -> None:
-    result = override(
-        desio,
-        eligible=True,
-        intensity=Intensity.LOW,
-        reason="Urgente: dimissione domani.",
-        decided_by=OPERATOR,
-        in_force=None,
-        rule=None,
+    result = by_team(
+        desio, eligible=True, intensity=Intensity.LOW, reason="Urgente: dimissione domani."
     )
 
     assert result.publish is True
@@ -272,50 +238,18 @@ def test_override_before_any_assessment_is_the_first_decision(desio: Ambito) -> 
 
 def test_overrides_the_case_cannot_take(desio: Ambito) -> None:
     with pytest.raises(OverrideError, match="no district"):
-        override(
-            None,
-            eligible=True,
-            intensity=Intensity.LOW,
-            reason="x",
-            decided_by=OPERATOR,
-            in_force=None,
-            rule=None,
-        )
+        by_team(None, eligible=True, intensity=Intensity.LOW)
     with pytest.raises(OverrideError, match="needs its intensity"):
-        override(
-            desio,
-            eligible=True,
-            intensity=None,
-            reason="x",
-            decided_by=OPERATOR,
-            in_force=None,
-            rule=None,
-        )
+        by_team(desio, eligible=True, intensity=None)
     with pytest.raises(OverrideError, match="no intensity"):
-        override(
-            desio,
-            eligible=False,
-            intensity=Intensity.LOW,
-            reason="x",
-            decided_by=OPERATOR,
-            in_force=None,
-            rule=None,
-        )
+        by_team(desio, eligible=False, intensity=Intensity.LOW)
 
 
 def test_a_case_outside_every_district_can_only_stay_rejected() -> None:
     outside = NotEligible(reasons=[Reason(code="residence.outside_ambiti", text="Roma")])
 
     assert rule_says(None, assessment(met_answers()), stored=outside) == outside
-    result = override(
-        None,
-        eligible=False,
-        intensity=None,
-        reason="Confermato.",
-        decided_by=OPERATOR,
-        in_force=outside,
-        rule=outside,
-    )
+    result = by_team(None, eligible=False, intensity=None, over=outside, reason="Confermato.")
     assert result.publish is False
     assert "rule.residence.outside_ambiti" in codes(result.decision)
 
@@ -340,15 +274,7 @@ def test_same_decision_compares_eligibility_and_intensity(desio: Ambito) -> None
 
 def test_decisions_survive_their_stored_record(desio: Ambito) -> None:
     at = datetime(2024, 10, 1, 9, 30, tzinfo=UTC)
-    confirmed = override(
-        desio,
-        eligible=True,
-        intensity=Intensity.HIGH,
-        reason="x",
-        decided_by=OPERATOR,
-        in_force=None,
-        rule=None,
-    ).decision
+    confirmed = by_team(desio, eligible=True, intensity=Intensity.HIGH).decision
 
     record = decision_record(confirmed, at)
 

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import cast
 
+import asyncpg
 import pytest
 from sqlalchemy import ClauseElement, MetaData
 from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cerniera.shared.clock import Clock
@@ -29,7 +31,13 @@ from cerniera.shared.contract import (
     Topics,
 )
 from cerniera.shared.envelope import Envelope
-from cerniera.shared.messaging.consumer import EventConsumer, Handler, per_event, runs
+from cerniera.shared.messaging.consumer import (
+    EventConsumer,
+    Handler,
+    is_transient,
+    per_event,
+    runs,
+)
 from cerniera.shared.messaging.dlq import Record
 from cerniera.shared.persistence.inbox import Inbox
 from cerniera.shared.persistence.outbox import UnitOfWork
@@ -95,6 +103,7 @@ class FakeInbox:
 
     def __init__(self, db: FakeDatabase) -> None:
         self._db = db
+        self.digests: dict[tuple[str, str], str] = {}
 
     async def claim(
         self, conn: AsyncConnection, events: Sequence[Envelope]
@@ -102,7 +111,14 @@ class FakeInbox:
         tx = cast(Transaction, conn)
         new = {e.dedup_key for e in events} - self._db.claimed - tx.claimed
         tx.claimed |= new
+        for event in events:
+            self.digests.setdefault(event.dedup_key, event.digest)
         return new
+
+    async def conflicting(
+        self, conn: AsyncConnection, events: Sequence[Envelope]
+    ) -> set[tuple[str, str]]:
+        return {e.dedup_key for e in events if self.digests[e.dedup_key] != e.digest}
 
 
 @dataclass
@@ -458,3 +474,65 @@ async def test_the_inbox_claims_a_batch_in_one_insert_that_skips_known_keys() ->
     )
     assert await inbox.claim(cast(AsyncConnection, conn), []) == set()
     assert len(conn.statements) == 1  # nothing to claim, no statement
+
+
+# --- what counts as the database being away -------------------------------------------------
+
+
+class _AdaptedError(Exception):
+    """What SQLAlchemy's asyncpg adapter raises: the server's SQLSTATE on ``sqlstate``."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(f"SQLSTATE {sqlstate}")
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "transient"),
+    [
+        ("57P03", True),  # cannot connect now: starting up, failing over
+        ("57P01", True),  # admin shutdown
+        ("53300", True),  # too many connections
+        ("25006", True),  # read-only node
+        ("55000", True),  # database not accepting connections
+        ("08006", True),  # connection failure
+        ("40001", True),  # serialization failure
+        ("23505", False),  # unique violation: the record's fault
+        ("22021", False),  # invalid byte sequence (a NUL): the record's fault
+        ("42P01", False),  # undefined table: a bug, not an outage
+    ],
+)
+def test_database_errors_are_classed_by_sqlstate(sqlstate: str, transient: bool) -> None:
+    wrapped = DBAPIError("INSERT", {}, _AdaptedError(sqlstate))  # no OperationalError with asyncpg
+    assert is_transient(wrapped) is transient
+
+
+def test_a_pool_timeout_and_a_dropped_connection_deep_in_the_chain_are_transient() -> None:
+    assert is_transient(PoolTimeout("QueuePool limit reached"))
+    outer = RuntimeError("while applying the batch")
+    outer.__cause__ = asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed")
+    assert is_transient(outer)
+    assert not is_transient(ValueError("a bug"))
+
+
+async def test_an_outage_during_a_batch_is_never_dead_lettered_even_as_sqlstate_only() -> None:
+    recorder = Recorder()
+    r = rig(recorder.handlers())
+    failing = moved("A1")
+    recorder.fail[failing.id] = DBAPIError("SELECT 1", {}, _AdaptedError("57P03"))
+    with pytest.raises(DBAPIError):
+        await r.consumer.process([record(failing)])
+    assert r.dead_letters.sent == []
+
+
+async def test_the_same_id_with_another_payload_is_dead_lettered_as_a_conflict() -> None:
+    recorder = Recorder()
+    r = rig(recorder.handlers())
+    original = moved("A1")
+    forged = dataclasses.replace(gone("A1"), id=original.id)  # same ce_source and ce_id
+    await r.consumer.process([record(original)])
+    await r.consumer.process([record(original), record(forged)])
+
+    assert r.db.applied == [original.id]
+    assert [(d.code, d.attempts) for d in r.dead_letters.sent] == [("event.id_conflict", 1)]
+    assert r.consumer.stats.duplicates == 1  # the true redelivery, skipped

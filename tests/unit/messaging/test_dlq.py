@@ -79,3 +79,23 @@ async def test_a_record_dead_lettered_again_keeps_only_the_latest_reason() -> No
     assert dict(sent.headers)[dlq.ATTEMPTS] == b"2"
     assert len(dict(sent.headers)[dlq.REASON]) == 4000  # long reasons are cut
     assert dlq.original_headers(sent.headers) == [("ce_id", b"e-1")]
+
+
+async def test_a_record_too_large_to_copy_is_kept_truncated_with_its_size_and_digest() -> None:
+    producer = FakeProducer()
+    letters = DeadLetters("intake", cast(AIOKafkaProducer, producer))
+    huge = b"x" * (2 * 1024 * 1024)
+    record = FakeRecord(huge, [("ce_id", b"e-9"), ("junk", b"y" * (600 * 1024))])
+
+    await letters.send(record, "data.invalid", "far too large")
+
+    (sent,) = producer.sent
+    assert sent.value == huge[: dlq.MAX_VALUE]
+    headers = dict(sent.headers)
+    assert headers[dlq.TRUNCATED_FROM] == b"headers"  # the oversized header was left out
+    assert ("dlq_truncated_from", str(len(huge)).encode()) in sent.headers
+    assert b"junk" not in {k.encode() for k, _ in sent.headers}
+    assert headers["ce_id"] == b"e-9"
+    assert headers[dlq.REASON_CODE] == b"data.invalid"
+    size = len(sent.value or b"") + sum(len(k) + len(v) for k, v in sent.headers)
+    assert size < 1024 * 1024  # what any producer accepts in one request

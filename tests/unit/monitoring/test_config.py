@@ -7,10 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-import cerniera.shared.ambiti
 from cerniera.monitoring.config import MonitoringRule, load_config
-
-EXAMPLE = Path(cerniera.shared.ambiti.__file__).parent / "example.toml"
+from support.districts import EXAMPLE
 
 DOCUMENT = """
 [defaults.monitoring]

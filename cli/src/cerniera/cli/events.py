@@ -122,41 +122,5 @@ def describe(topic: str, value: bytes | None, headers: list[tuple[str, bytes]]) 
     )
 
 
-async def replay(settings: KafkaSettings, dlq_topic: str, console: Console) -> int:
-    """Send every dead letter back to its original topic, as it first arrived."""
-    original = Topics.dlq_origin(dlq_topic)
-    consumer = AIOKafkaConsumer(**settings.client_params(), enable_auto_commit=False)
-    producer = AIOKafkaProducer(**settings.producer_params())
-    await consumer.start()
-    await producer.start()
-    sent = 0
-    try:
-        partitions = [
-            TopicPartition(dlq_topic, p) for p in consumer.partitions_for_topic(dlq_topic) or []
-        ]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        # The consumer's high-water marks (not end_offsets: wrong on the dev broker) say where
-        # the dead letters present now end.
-        while True:
-            batch = await consumer.getmany(timeout_ms=1000)
-            if not batch:
-                break
-            for records in batch.values():
-                for record in records:
-                    await producer.send_and_wait(
-                        original,
-                        value=record.value,
-                        key=record.key,
-                        headers=dlq.original_headers(record.headers),
-                    )
-                    sent += 1
-    finally:
-        await consumer.stop()
-        await producer.stop()
-    console.print(f"replayed {sent} dead letter(s) from {dlq_topic} to {original}")
-    return sent
-
-
 def run(coro: Any) -> Any:
     return asyncio.run(coro)

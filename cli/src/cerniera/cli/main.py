@@ -108,6 +108,45 @@ def bench(
 
 
 @app.command()
+def chaos(
+    cases: Annotated[int, typer.Option(help="Cases played through their whole lifecycle.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the cases and of the faults.")] = 2026,
+    kill_every: Annotated[
+        float, typer.Option(help="Seconds between SIGKILLs of a random service.")
+    ] = 6.0,
+    db_outages: Annotated[int, typer.Option(help="Times the database goes away (5-10 s).")] = 3,
+    partitions: Annotated[int, typer.Option(help="Broker partitions per topic.")] = 6,
+    activation_replicas: Annotated[
+        int, typer.Option(help="Activation processes in its one consumer group.")
+    ] = 1,
+    seconds_per_day: Annotated[float, typer.Option(help="Real seconds per simulated day.")] = 4.0,
+    timeout: Annotated[float, typer.Option(help="Stop waiting after this many seconds.")] = 900,
+    out: Annotated[Path, typer.Option(help="Where the report and logs go.")] = Path(
+        ".cerniera/chaos"
+    ),
+) -> None:
+    """Play many cases through their lifecycle, with duplicate deliveries, while services are
+    SIGKILLed and the database goes away; then count, from the topics and the databases,
+    effects lost and duplicated, good events dead-lettered and consumers stuck (exit code 0
+    only if all four are 0)."""
+    from cerniera.cli.chaos.run import ChaosOptions, run_chaos
+
+    configure_logging("WARNING", json=False)
+    options = ChaosOptions(
+        cases=cases,
+        seed=seed,
+        kill_every=kill_every,
+        db_outages=db_outages,
+        partitions=partitions,
+        activation_replicas=activation_replicas,
+        seconds_per_day=seconds_per_day,
+        timeout=timeout,
+        out=out,
+    )
+    raise typer.Exit(run_chaos(console, options))
+
+
+@app.command()
 def contract(
     directory: Annotated[Path, typer.Argument(help="Where to write the files.")] = Path("docs"),
 ) -> None:
@@ -119,14 +158,55 @@ def contract(
         console.print(f"wrote {path}")
 
 
+@dlq_app.command("list")
+def dlq_list(
+    topic: Annotated[
+        str, typer.Argument(help="A dead-letter topic, e.g. dp.hospital.discharges.dlq")
+    ],
+) -> None:
+    """Show the dead letters of a topic: where each was read, which group failed it, why."""
+    from cerniera.cli import deadletters
+
+    events.run(deadletters.list_letters(stack.kafka_settings(), topic, console))
+
+
 @dlq_app.command("replay")
 def dlq_replay(
     topic: Annotated[
         str, typer.Argument(help="A dead-letter topic, e.g. dp.hospital.discharges.dlq")
     ],
+    consumer: Annotated[
+        str | None,
+        typer.Option(help="Only the dead letters of this consumer group (e.g. activation)."),
+    ] = None,
+    again: Annotated[
+        bool, typer.Option("--again", help="Also those an earlier replay has already sent.")
+    ] = False,
 ) -> None:
-    """Send a dead-letter topic's records back to their original topic (after a fix)."""
-    events.run(events.replay(stack.kafka_settings(), topic, console))
+    """Send the dead letters present now back to their topic (after a fix), each for the
+    consumer group that failed it; a second run sends nothing twice."""
+    from cerniera.cli import deadletters
+
+    events.run(
+        deadletters.replay(stack.kafka_settings(), topic, console, consumer=consumer, again=again)
+    )
+
+
+@dlq_app.command("discard")
+def dlq_discard(
+    topic: Annotated[
+        str, typer.Argument(help="A dead-letter topic, e.g. dp.hospital.discharges.dlq")
+    ],
+    consumer: Annotated[str, typer.Option(help="The consumer group that failed it.")],
+    case: Annotated[str, typer.Option(help="The case id (the dead letter's key).")],
+) -> None:
+    """Give up on a case's dead letters: the group releases the case it had parked, and the
+    events that waited behind them are applied."""
+    from cerniera.cli import deadletters
+
+    events.run(
+        deadletters.discard(stack.kafka_settings(), topic, console, consumer=consumer, case=case)
+    )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cerniera.shared.logging import configure_logging
+from cerniera.shared.messaging.kafka import BrokerConfigError
 from cerniera.shared.persistence.migrations import upgrade
 from cerniera.shared.runtime import ServiceRuntime
 from cerniera.shared.settings import DatabaseSettings
@@ -34,7 +35,10 @@ def service_cli(
     # restore it, so that SIGINT stops the service as SIGTERM does.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     configure_logging()
-    if args.command == "migrate":
-        asyncio.run(upgrade(migrations, DatabaseSettings().database_url, name))
-    else:
-        asyncio.run(runtime().app().run())
+    try:
+        if args.command == "migrate":
+            asyncio.run(upgrade(migrations, DatabaseSettings().database_url, name))
+        else:
+            asyncio.run(runtime().app().run())
+    except BrokerConfigError as error:
+        raise SystemExit(f"cerniera-{name}: {error}") from None

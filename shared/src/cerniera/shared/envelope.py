@@ -7,12 +7,14 @@ binding, while this contract must not move.
 
 from __future__ import annotations
 
+import builtins
+import hashlib
 import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -23,6 +25,7 @@ JSON = "application/json"
 STRUCTURED = "application/cloudevents+json"
 
 Headers = Sequence[tuple[str, bytes]]
+D = TypeVar("D", bound=EventData)
 
 
 class InvalidRecord(Exception):  # noqa: N818 - a verdict on a record, not a crash
@@ -55,6 +58,18 @@ class Envelope:
         """The correlation id of the chain this event belongs to: its own id when it starts
         one (no ``correlation_id`` given). Stored with a case so later work stays in its chain."""
         return self.correlation_id or self.id
+
+    @property
+    def digest(self) -> str:
+        """A digest of what the event says (its type and data, whatever the encoding it came
+        in): the same id with another digest is another event, not a redelivery."""
+        body = f"{self.type}\n{self.data.model_dump_json()}".encode()
+        return hashlib.sha256(body).hexdigest()
+
+    def data_as(self, kind: builtins.type[D]) -> D:
+        """The data, for a handler registered for ``kind`` (so it can be nothing else)."""
+        assert isinstance(self.data, kind), f"{self.type} is not a {kind.__name__}"
+        return self.data
 
     @property
     def dedup_key(self) -> tuple[str, str]:

@@ -2,11 +2,14 @@
 
 - ``service_app``: the one app factory. It adds ``/health`` (database and broker, 200 or 503,
   never an exception's text) and ``/metrics`` (Prometheus), and makes every refusal, ours or
-  the framework's, the same body: ``{"detail": {"code": ..., "message": ...}}``.
+  the framework's, the same body: ``{"detail": {"code": ..., "message": ...}}``; a request
+  that does not validate is a 422 ``request.invalid``, and the OpenAPI says so.
 - Routes and the service layer refuse by raising ``cerniera.shared.refusals`` (``NotFound``
   404, ``Invalid`` 422, any other ``Refused`` 409); ``ApiError`` is for a status of its own.
 - ``error_responses``: the refusals a route declares in its OpenAPI.
 - ``RequestBody``, ``Note``, ``ShortText``, ``CaseId``: the shared bases of request schemas.
+  Text refuses control characters (the contract's rule, ``LINE_PATTERN`` / ``TEXT_PATTERN``),
+  and a case id in a path refuses whatever no case id can be, before any SQL.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Annotated, Any, Literal, Protocol
 import structlog
 from fastapi import FastAPI, HTTPException
 from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -24,16 +28,24 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from cerniera.shared.contract.types import CASE_ID_PATTERN, LINE_PATTERN, TEXT_PATTERN
 from cerniera.shared.refusals import Invalid, NotFound, Refused
 
 log = structlog.get_logger(__name__)
 
 EXAMPLE_CASE = "asst-vimercate:V2024-000123"
 
-Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-"""Free text a person writes (notes, reasons)."""
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
-"""A name, a role, a phone number."""
+Note = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=4000, pattern=TEXT_PATTERN),
+]
+"""Free text a person writes (notes, reasons): line breaks and tabs, no other control
+character."""
+ShortText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=256, pattern=LINE_PATTERN),
+]
+"""A name, a role, a phone number: one line, no control character."""
 
 CaseId = Annotated[
     str,
@@ -41,8 +53,11 @@ CaseId = Annotated[
         description="The case id, '<hospital_id>:<discharge_ref>', as it is (a '/' in the "
         "hospital's reference included).",
         examples=[EXAMPLE_CASE],
+        pattern=CASE_ID_PATTERN,
+        max_length=129,
     ),
 ]
+"""A case id in a route's path (declare the route with ``{case_id:path}``)."""
 
 
 class RequestBody(BaseModel):
@@ -115,6 +130,15 @@ def service_app(
     app = FastAPI(title=title, description=description, version=version)
     app.add_exception_handler(StarletteHTTPException, _error_body)
     app.add_exception_handler(Refused, _refusal_body)
+    app.add_exception_handler(RequestValidationError, _invalid_request_body)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = declare_error_bodies(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/health", include_in_schema=False)
     async def health() -> JSONResponse:
@@ -165,3 +189,64 @@ async def _error_body(request: Request, error: Exception) -> Response:
     else:
         body = ErrorBody(detail=ErrorDetail(code=f"http.{error.status_code}", message=str(detail)))
     return JSONResponse(body.model_dump(), status_code=error.status_code, headers=error.headers)
+
+
+INVALID_REQUEST = "request.invalid"
+_MAX_ERRORS = 5
+
+
+async def _invalid_request_body(request: Request, error: Exception) -> Response:
+    """A request the route's parameters or body model refuse: 422 ``request.invalid``, naming
+    where (``body.notes``, ``path.case_id``, ``query.offset``) and why, never the input."""
+    assert isinstance(error, RequestValidationError)
+    problems = [
+        f"{'.'.join(str(part) for part in e.get('loc', ()))}: {e.get('msg', 'invalid')}"
+        for e in error.errors()
+    ]
+    if len(problems) > _MAX_ERRORS:
+        problems = [*problems[:_MAX_ERRORS], f"and {len(problems) - _MAX_ERRORS} more"]
+    message = "; ".join(problems) or "The request is invalid."
+    body = ErrorBody(detail=ErrorDetail(code=INVALID_REQUEST, message=message))
+    return JSONResponse(body.model_dump(), status_code=422)
+
+
+_REF = "#/components/schemas/{model}"
+_FRAMEWORK_422 = "#/components/schemas/HTTPValidationError"
+_INVALID = "The request does not validate (request.invalid), or a rule refuses it: see the code."
+_UNREADABLE = "The body cannot be read (http.400): not UTF-8 text."
+
+
+def declare_error_bodies(openapi: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI as the app answers: a 422 is ``ErrorBody`` (not FastAPI's
+    ``HTTPValidationError`` list), and an operation taking a JSON body declares the 400 of a
+    body that cannot even be decoded."""
+    components = openapi.setdefault("components", {}).setdefault("schemas", {})
+    error_body = {"$ref": _REF.format(model="ErrorBody")}
+    used = False
+    for operations in openapi.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            declared = responses.get("422", {}).get("content", {}).get("application/json", {})
+            if declared.get("schema", {}).get("$ref") == _FRAMEWORK_422:
+                responses["422"] = {
+                    "description": _INVALID,
+                    "content": {"application/json": {"schema": error_body}},
+                }
+                used = True
+            body = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in body and "400" not in responses:
+                responses["400"] = {
+                    "description": _UNREADABLE,
+                    "content": {"application/json": {"schema": error_body}},
+                }
+                used = True
+    if used:
+        schema = ErrorBody.model_json_schema(ref_template=_REF)
+        for name, definition in schema.pop("$defs", {}).items():
+            components.setdefault(name, definition)
+        components.setdefault("ErrorBody", schema)
+    if _FRAMEWORK_422.rpartition("/")[2] in components and _FRAMEWORK_422 not in str(openapi):
+        del components["HTTPValidationError"]
+        if "#/components/schemas/ValidationError" not in str(openapi):
+            components.pop("ValidationError", None)
+    return openapi

@@ -26,10 +26,16 @@ from sqlalchemy import Table, delete, text
 
 from cerniera.shared.clock import Clock
 from cerniera.shared.contract import EventData, Topics
-from cerniera.shared.messaging.consumer import EventConsumer, Handler
+from cerniera.shared.messaging.consumer import EventConsumer, Handler, is_transient
 from cerniera.shared.messaging.dlq import DeadLetters
-from cerniera.shared.messaging.kafka import make_broker, make_producer, provision_topics
+from cerniera.shared.messaging.kafka import (
+    make_broker,
+    make_producer,
+    provision_topics,
+    start_producer,
+)
 from cerniera.shared.messaging.middleware import RetryMiddleware
+from cerniera.shared.messaging.parking import Parking
 from cerniera.shared.persistence import migrations
 from cerniera.shared.persistence.db import make_engine
 from cerniera.shared.persistence.inbox import Inbox
@@ -77,6 +83,11 @@ class ServiceSettings(BaseSettings):
     # redelivered while its topic still holds it, so older ids can no longer be duplicates.
     inbox_retention_days: float = Field(default=30.0, gt=0)
     inbox_prune_interval_s: float = Field(default=3600.0, gt=0)
+    parked_drain_interval_s: float = Field(default=2.0, gt=0)
+    # A record that fails on its own is tried this often, waiting 0.25 s, then twice as long
+    # each time: about 8 s in all, so that a database restart does not dead-letter it.
+    event_max_attempts: int = Field(default=6, ge=1)
+    event_retry_delay_s: float = Field(default=0.25, ge=0)
 
 
 async def _undecoded(msg: StreamMessage[Any]) -> None:
@@ -116,6 +127,9 @@ class ServiceRuntime:
             inbox=Inbox(spec.inbox, spec.name),
             handlers=spec.handlers(self),
             dead_letters=self.dead_letters,
+            parking=Parking(self.engine, spec.name, spec.name),
+            max_attempts=self.service.event_max_attempts,
+            retry_delay=self.service.event_retry_delay_s,
         )
         self.broker = self._make_broker()
         self.relay: OutboxRelay | None = None
@@ -152,11 +166,22 @@ class ServiceRuntime:
         return broker
 
     async def prepare(self) -> None:
-        """Schema and topics: everything the service needs before it consumes."""
+        """Schema and topics: everything the service needs before it consumes. A database
+        that is not there yet (starting, failing over) is waited for, not a reason to exit."""
         if self._migrate:
-            await migrations.upgrade(
-                self.spec.migrations, self.database.database_url, self.spec.name
-            )
+            delay = 0.5
+            while True:
+                try:
+                    await migrations.upgrade(
+                        self.spec.migrations, self.database.database_url, self.spec.name
+                    )
+                    break
+                except Exception as error:
+                    if not is_transient(error):
+                        raise
+                    log.warning("database.unavailable", retry_in_s=delay, error=repr(error))
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 10.0)
         if self._provision:
             await provision_topics(self.kafka, self.topics.all())
 
@@ -174,7 +199,7 @@ class ServiceRuntime:
         await self.prepare()
         # aiokafka clients belong to the running event loop: created here, not in __init__.
         self._producer = make_producer(self.kafka, client_id=f"{self.spec.name}-outbox")
-        await self._producer.start()
+        await start_producer(self._producer, self.kafka)
         self.dead_letters.producer = self._producer
         self.relay = OutboxRelay(self.db, self._producer)
         if self._relay:
@@ -182,6 +207,7 @@ class ServiceRuntime:
         if self.spec.periodic is not None:
             self._tasks.append(asyncio.create_task(self._every_period(), name="periodic"))
         self._tasks.append(asyncio.create_task(self._prune_inbox_hourly(), name="inbox-prune"))
+        self._tasks.append(asyncio.create_task(self._drain_parked(), name="parked-drain"))
         if self.spec.http is not None:
             await self._serve_http()
 
@@ -195,6 +221,18 @@ class ServiceRuntime:
             except Exception:
                 log.exception("periodic.failed", service=self.spec.name)
             await asyncio.sleep(self.spec.period_s)
+
+    async def _drain_parked(self) -> None:
+        """Released cases' waiting records are applied with the next batch, or here when no
+        batch comes (a discarded dead letter on a quiet topic)."""
+        while True:
+            await asyncio.sleep(self.service.parked_drain_interval_s)
+            try:
+                await self.consumer.drain()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("parked.drain_failed", service=self.spec.name)
 
     async def prune_inbox(self) -> int:
         """Forget processed event ids older than the retention; return how many."""

@@ -56,6 +56,7 @@ from cerniera.shared.contract import (
 )
 from cerniera.shared.envelope import Envelope, InvalidRecord, decode
 from cerniera.shared.messaging.kafka import make_broker, make_producer
+from cerniera.shared.messaging.parking import DISCARD_FOR, REPLAY_FOR, header
 from cerniera.shared.settings import KafkaSettings
 
 __all__ = [
@@ -262,6 +263,8 @@ class ProviderAdapter:
         return broker
 
     def _read(self, record: Any) -> None:
+        if header(record, REPLAY_FOR) or header(record, DISCARD_FOR):
+            return  # an operator's replay or discard, for one of Cerniera's own services
         try:
             event = decode(record.value, record.headers)
         except InvalidRecord as invalid:
@@ -457,20 +460,8 @@ class ProviderAdapter:
         return acknowledged
 
 
-async def run_adapter(
-    providers: Sequence[str],
-    policy: ProviderPolicy | Mapping[str, ProviderPolicy] | None = None,
-    *,
-    kafka: KafkaSettings | None = None,
-    clock: Clock | None = None,
-    group_id: str | None = None,
-    tick_s: float = 0.5,
-    stop: asyncio.Event | None = None,
-) -> AdapterStats:
-    """Run an adapter until ``stop`` is set (or the task is cancelled); return its counts."""
-    adapter = ProviderAdapter(
-        providers, policy, kafka=kafka, clock=clock, group_id=group_id, tick_s=tick_s
-    )
+async def run_adapter(adapter: ProviderAdapter, stop: asyncio.Event | None = None) -> AdapterStats:
+    """Run ``adapter`` until ``stop`` is set (or the task is cancelled); return its counts."""
     async with adapter.running():
         await (stop or asyncio.Event()).wait()
     return adapter.stats

@@ -17,7 +17,7 @@ import signal
 from datetime import timedelta
 from pathlib import Path
 
-from cerniera.provider_adapter.adapter import run_adapter
+from cerniera.provider_adapter.adapter import ProviderAdapter, run_adapter
 from cerniera.provider_adapter.policy import DEFAULT_LEAD_TIME_DAYS, SimulatedPolicy
 from cerniera.shared.clock import Clock
 from cerniera.shared.contract import ServiceType
@@ -91,15 +91,15 @@ async def _serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await run_adapter(
+    adapter = ProviderAdapter(
         args.provider,
         policy_from(args),
         kafka=kafka_settings(),
         clock=Clock.from_settings(),
         group_id=args.group_id,
         tick_s=args.tick_seconds,
-        stop=stop,
     )
+    await run_adapter(adapter, stop)
 
 
 def cli(argv: list[str] | None = None) -> None:

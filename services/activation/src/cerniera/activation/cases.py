@@ -115,10 +115,16 @@ class Activation:
     # --- providers -------------------------------------------------------------------------
 
     async def accepted(
-        self, uow: UnitOfWork, data: ServiceActivationAccepted, subject: str | None
+        self,
+        uow: UnitOfWork,
+        data: ServiceActivationAccepted,
+        subject: str | None,
+        sent_at: datetime | None = None,
     ) -> None:
+        """``sent_at``: the answer's own time (``ce_time``), by which its deadline is judged."""
+
         def accept(file: CaseFile) -> Ignored:
-            return file.accepted(data.request_id, data.provider_id, data.scheduled_start)
+            return file.accepted(data.request_id, data.provider_id, data.scheduled_start, sent_at)
 
         await self._answered(uow, data.request_id, subject, accept)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -48,6 +48,10 @@ from cerniera.shared.contract import (
 
 Ignored = str | None
 """Why an input changed nothing (stale, or about an ended case); ``None`` when it applied."""
+
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far a provider's clock may be ahead of ours: an answer is timed by the provider's own
+``ce_time`` (a backlog must not make it late), but never later than our now plus this."""
 
 
 class CaseStatus(StrEnum):
@@ -280,10 +284,27 @@ class CaseFile:
 
     # --- providers and time ----------------------------------------------------------------
 
-    def accepted(self, request_id: str, provider_id: str, scheduled_start: datetime) -> Ignored:
+    def accepted(
+        self,
+        request_id: str,
+        provider_id: str,
+        scheduled_start: datetime,
+        sent_at: datetime | None = None,
+    ) -> Ignored:
         """Active from the Italian day of ``scheduled_start``; a later acceptance of the same
-        request with another day updates it. Escalated when that day is after discharge."""
+        request with another day updates it. Escalated when that day is after discharge.
+
+        The answer is timed by when the provider sent it (``sent_at``, its ``ce_time``,
+        bounded by clock skew), not by when it is read: an acceptance sent before the deadline
+        but read after it (a backlog) is honoured, and the next provider, asked meanwhile, is
+        withdrawn unless it has accepted already."""
         attempt = self._attempt(request_id)
+        answered_at = self._answer_time(attempt, sent_at)
+        if attempt is not None and self._answered_in_time_but_expired(attempt, answered_at):
+            why = self._revive(attempt, provider_id)
+            if why is not None:
+                return why
+            attempt = self._attempt(request_id)
         why = why_ignored(attempt, provider_id, self.case.status)
         if why is not None or attempt is None:
             return why
@@ -294,13 +315,46 @@ class CaseFile:
             replace(
                 attempt,
                 status=RequestStatus.ACCEPTED,
-                answered_at=self.rules.now,
+                answered_at=answered_at,
                 active_from=active_from,
             )
         )
         self.events.append(notices.activated(self.case, attempt, active_from))
         if starts_late(active_from, self.case.discharge_day):
             self._escalate(attempt.service_type, EscalationReason.CANNOT_START_BEFORE_DISCHARGE)
+        return None
+
+    def _answer_time(self, attempt: Attempt | None, sent_at: datetime | None) -> datetime:
+        """When the provider answered: its own time, never before the request was sent nor
+        later than now (beyond the tolerated clock skew, a sender's clock is not believed)."""
+        if sent_at is None:
+            return self.rules.now
+        answered = min(sent_at, self.rules.now + CLOCK_SKEW)
+        return max(answered, attempt.requested_at) if attempt is not None else answered
+
+    def _answered_in_time_but_expired(self, attempt: Attempt, answered_at: datetime) -> bool:
+        return (
+            attempt.status is RequestStatus.EXPIRED
+            and self.case.status is CaseStatus.PLANNED
+            and answered_at <= attempt.deadline_at + CLOCK_SKEW
+        )
+
+    def _revive(self, expired: Attempt, provider_id: str) -> Ignored:
+        """Undo an expiry that only a backlog caused: the provider answered in time."""
+        if provider_id != expired.provider_id:
+            return f"request was sent to {expired.provider_id}, not {provider_id}"
+        later = [
+            a
+            for a in self.attempts
+            if a.service_type is expired.service_type and a.attempt > expired.attempt
+        ]
+        if any(a.status is RequestStatus.ACCEPTED for a in later):
+            return "answered in time, but the next provider has accepted already"
+        today = self.rules.today
+        for replacement in [a for a in later if a.is_open]:
+            self._deactivate(replacement, "the provider asked first answered in time", today)
+        revived = self._update(replace(expired, status=RequestStatus.REQUESTED, reason=None))
+        self._tell_requested(revived)  # it was told it was withdrawn: it is asked again
         return None
 
     def declined(self, request_id: str, provider_id: str, reason: DeclineReason) -> Ignored:

@@ -21,7 +21,7 @@ ignored and logged: the inbox already drops redeliveries, so these are genuinely
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from cerniera.activation.planning import Attempt
 from cerniera.shared.contract import (
@@ -37,14 +37,29 @@ if TYPE_CHECKING:
     from cerniera.activation.domain import Case
 
 
-def requested(case: Case, attempt: Attempt) -> ServiceActivationRequested:
-    """Only what the provider needs: no fiscal code, no clinical data."""
-    assert case.beneficiary is not None, "a case is planned once its contact is known"
-    return ServiceActivationRequested(
+class _Request(TypedDict):
+    case_id: str
+    request_id: str
+    provider_id: str
+    service_type: ServiceType
+
+
+def _request(case: Case, attempt: Attempt) -> _Request:
+    """What every event about one request names: the case, the request, its provider, its
+    service."""
+    return _Request(
         case_id=case.case_id,
         request_id=attempt.request_id,
         provider_id=attempt.provider_id,
         service_type=attempt.service_type,
+    )
+
+
+def requested(case: Case, attempt: Attempt) -> ServiceActivationRequested:
+    """Only what the provider needs: no fiscal code, no clinical data."""
+    assert case.beneficiary is not None, "a case is planned once its contact is known"
+    return ServiceActivationRequested(
+        **_request(case, attempt),
         weekly_quantity=attempt.weekly_quantity,
         start_by=attempt.start_by,
         beneficiary=case.beneficiary,
@@ -52,23 +67,11 @@ def requested(case: Case, attempt: Attempt) -> ServiceActivationRequested:
 
 
 def activated(case: Case, attempt: Attempt, active_from: date) -> ServiceActivated:
-    return ServiceActivated(
-        case_id=case.case_id,
-        request_id=attempt.request_id,
-        provider_id=attempt.provider_id,
-        service_type=attempt.service_type,
-        active_from=active_from,
-    )
+    return ServiceActivated(**_request(case, attempt), active_from=active_from)
 
 
 def deactivated(case: Case, attempt: Attempt, until: date) -> ServiceDeactivated:
-    return ServiceDeactivated(
-        case_id=case.case_id,
-        request_id=attempt.request_id,
-        provider_id=attempt.provider_id,
-        service_type=attempt.service_type,
-        until=until,
-    )
+    return ServiceDeactivated(**_request(case, attempt), until=until)
 
 
 def escalated(

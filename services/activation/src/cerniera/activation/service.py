@@ -9,8 +9,9 @@ from cerniera.activation.api import create_app
 from cerniera.activation.cases import Activation
 from cerniera.activation.config import ActivationConfig, load_config
 from cerniera.activation.handlers import make_handlers
-from cerniera.activation.tables import SCHEMA, inbox, outbox
+from cerniera.activation.tables import metadata
 from cerniera.shared.runtime import ServiceRuntime, ServiceSpec
+from cerniera.shared.service import service_spec
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -24,11 +25,9 @@ def spec(config: ActivationConfig | None = None, *, deadline_check_s: float = 1.
     async def check_deadlines(runtime: ServiceRuntime) -> int:
         return await Activation(config, runtime.clock).expire_overdue(runtime.db)
 
-    return ServiceSpec(
-        name=SCHEMA,
-        outbox=outbox,
-        inbox=inbox,
-        migrations=MIGRATIONS,
+    return service_spec(
+        metadata,
+        MIGRATIONS,
         subscribes=lambda topics: [
             topics.hospital_discharges,
             topics.intake_cases,

@@ -21,6 +21,7 @@ from cerniera.activation.domain import Case, CaseStatus
 from cerniera.activation.planning import Attempt, RequestStatus
 from cerniera.activation.tables import cases, requests
 from cerniera.shared.contract import Beneficiary, ServiceLine, ServiceType
+from cerniera.shared.persistence.rows import entity, row_of
 
 # --- cases -----------------------------------------------------------------------------------
 
@@ -78,33 +79,22 @@ async def open_cases(conn: AsyncConnection) -> list[Case]:
 
 
 def _case(row: Row[Any]) -> Case:
-    return Case(
-        case_id=row.case_id,
+    return entity(
+        Case,
+        row,
         status=CaseStatus(row.status),
-        correlation_id=row.correlation_id,
-        ambito_id=row.ambito_id,
-        municipality_code=row.municipality_code,
         beneficiary=Beneficiary.model_validate(row.beneficiary) if row.beneficiary else None,
         services=tuple(ServiceLine.model_validate(s) for s in row.services or ()),
-        discharge_at=row.discharge_at,
-        discharge_on=row.discharge_on,
-        end_reason=row.end_reason,
     )
 
 
 def _case_row(case: Case) -> dict[str, Any]:
-    return {
-        "case_id": case.case_id,
-        "status": case.status,
-        "correlation_id": case.correlation_id,
-        "ambito_id": case.ambito_id,
-        "municipality_code": case.municipality_code,
-        "beneficiary": case.beneficiary.model_dump(mode="json") if case.beneficiary else None,
-        "services": [s.model_dump(mode="json") for s in case.services] or None,
-        "discharge_at": case.discharge_at,
-        "discharge_on": case.discharge_on,
-        "end_reason": case.end_reason,
-    }
+    return row_of(
+        cases,
+        case,
+        beneficiary=case.beneficiary.model_dump(mode="json") if case.beneficiary else None,
+        services=[s.model_dump(mode="json") for s in case.services] or None,
+    )
 
 
 _LOCK = select(cases).where(cases.c.case_id == bindparam("case_id")).with_for_update()
@@ -173,35 +163,13 @@ async def overdue_cases(conn: AsyncConnection, now: datetime, limit: int) -> lis
 
 
 def _attempt(row: Row[Any]) -> Attempt:
-    return Attempt(
-        request_id=row.request_id,
-        service_type=ServiceType(row.service_type),
-        provider_id=row.provider_id,
-        attempt=row.attempt,
-        status=RequestStatus(row.status),
-        weekly_quantity=row.weekly_quantity,
-        start_by=row.start_by,
-        earliest_start=row.earliest_start,
-        requested_at=row.requested_at,
-        deadline_at=row.deadline_at,
-        answered_at=row.answered_at,
-        active_from=row.active_from,
-        reason=row.reason,
+    return entity(
+        Attempt, row, service_type=ServiceType(row.service_type), status=RequestStatus(row.status)
     )
 
 
 def _request_row(case_id: str, attempt: Attempt) -> dict[str, Any]:
-    return {
-        "request_id": attempt.request_id,
-        "case_id": case_id,
-        "service_type": attempt.service_type,
-        "provider_id": attempt.provider_id,
-        "attempt": attempt.attempt,
-        "requested_at": attempt.requested_at,
-        "deadline_at": attempt.deadline_at,
-        "earliest_start": attempt.earliest_start,
-        **_request_changes(attempt),
-    }
+    return row_of(requests, attempt, case_id=case_id)
 
 
 def _request_changes(attempt: Attempt) -> dict[str, Any]:

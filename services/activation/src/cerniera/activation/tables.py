@@ -15,11 +15,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from cerniera.shared.persistence import columns
 from cerniera.shared.persistence.tables import inbox_table, outbox_table
 
 SCHEMA = "activation"
@@ -29,7 +29,7 @@ metadata = MetaData(schema=SCHEMA)
 cases = Table(
     "cases",
     metadata,
-    Column("case_id", Text, primary_key=True),
+    columns.case_key(),
     Column("status", Text, nullable=False),
     Column("ambito_id", Text, nullable=True),
     Column("municipality_code", Text, nullable=True),
@@ -40,9 +40,8 @@ cases = Table(
     Column("discharge_at", DateTime(timezone=True), nullable=True),
     Column("discharge_on", Date, nullable=True),
     Column("end_reason", Text, nullable=True),
-    Column("correlation_id", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    columns.correlation_id(),
+    *columns.timestamps(),
     Index("cases_status", "status"),
 )
 
@@ -63,7 +62,7 @@ requests = Table(
     Column("answered_at", DateTime(timezone=True), nullable=True),
     Column("active_from", Date, nullable=True),
     Column("reason", Text, nullable=True),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    columns.timestamp("updated_at"),
     UniqueConstraint("case_id", "service_type", "attempt", name="requests_case_service_attempt"),
     Index("requests_case", "case_id"),
     # What the deadline check scans every period: pending requests by deadline.

@@ -65,7 +65,7 @@ def create_app(runtime: ServiceRuntime, config: BillingConfig) -> FastAPI:
         return Response(
             content=views.to_csv(found.lines),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{provider_id}-{period}.csv"'},
+            headers={"Content-Disposition": views.attachment(f"{provider_id}-{period}.csv")},
         )
 
     @app.get(

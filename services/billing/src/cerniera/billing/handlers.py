@@ -27,25 +27,21 @@ def make_handlers(config: BillingConfig, clock: Clock) -> Mapping[type[EventData
     cases = BillingCases(config, clock)
 
     async def on_confirmed(uow: UnitOfWork, event: Envelope) -> None:
-        data = event.data
-        assert isinstance(data, EligibilityConfirmed)
+        data = event.data_as(EligibilityConfirmed)
         await cases.confirm(uow, data.case_id, data.ambito_id, correlation_id=event.chain_id)
 
     async def on_rejected(uow: UnitOfWork, event: Envelope) -> None:
-        data = event.data
-        assert isinstance(data, EligibilityRejected)
+        data = event.data_as(EligibilityRejected)
         await cases.reject(uow, data.case_id, correlation_id=event.chain_id)
 
     async def on_delivered(uow: UnitOfWork, event: Envelope) -> None:
-        data = event.data
-        assert isinstance(data, HoursDelivered)
+        data = event.data_as(HoursDelivered)
         await cases.deliver(
             uow, data, event_source=event.source, event_id=event.id, correlation_id=event.chain_id
         )
 
     async def on_closed(uow: UnitOfWork, event: Envelope) -> None:
-        data = event.data
-        assert isinstance(data, CaseClosed)
+        data = event.data_as(CaseClosed)
         await cases.close(uow, data.case_id, data.closed_at)
 
     return {

@@ -12,17 +12,36 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cerniera.billing import domain
 from cerniera.shared.contract import Money, Reason, ServiceType
+from cerniera.shared.contract.types import IDENTIFIER_PATTERN
 
-PERIOD_PATTERN: Final = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+# A real month, of a year a statement can be about: "0000-01" is no month, and the end of
+# "9999-12" is no date either (a month's lines run to the first day of the next).
+PERIOD_PATTERN: Final = r"^(?:19|2[0-9])[0-9]{2}-(?:0[1-9]|1[0-2])$"
 PeriodPath = Annotated[
-    str, Path(pattern=PERIOD_PATTERN, description="The month, YYYY-MM.", examples=["2026-12"])
+    str,
+    Path(
+        pattern=PERIOD_PATTERN,
+        description="The month, YYYY-MM (a year from 1900 to 2999).",
+        examples=["2026-12"],
+    ),
 ]
 ProviderPath = Annotated[
-    str, Path(description="The provider (ente gestore).", examples=["coop-il-melograno"])
+    str,
+    Path(
+        pattern=IDENTIFIER_PATTERN,
+        max_length=128,
+        description="The provider (ente gestore).",
+        examples=["coop-il-melograno"],
+    ),
 ]
 AmbitoQuery = Annotated[
     str | None,
-    Query(description="Only this district (Ambito territoriale sociale).", examples=["desio"]),
+    Query(
+        pattern=IDENTIFIER_PATTERN,
+        max_length=128,
+        description="Only this district (Ambito territoriale sociale).",
+        examples=["desio"],
+    ),
 ]
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from cerniera.billing.api import create_app
 from cerniera.billing.config import BillingConfig, load_config
 from cerniera.billing.handlers import make_handlers
-from cerniera.billing.tables import SCHEMA, inbox, outbox
-from cerniera.shared.runtime import ServiceRuntime, ServiceSpec
-from cerniera.shared.settings import DatabaseSettings, KafkaSettings
+from cerniera.billing.tables import metadata
+from cerniera.shared.runtime import ServiceSpec
+from cerniera.shared.service import RuntimeFactory, service_spec
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 HTTP_PORT = 8003
@@ -18,11 +17,9 @@ HTTP_PORT = 8003
 
 def spec(config: BillingConfig | None = None) -> ServiceSpec:
     config = config or load_config()
-    return ServiceSpec(
-        name=SCHEMA,
-        outbox=outbox,
-        inbox=inbox,
-        migrations=MIGRATIONS,
+    return service_spec(
+        metadata,
+        MIGRATIONS,
         # Eligibility (the case's district), deliveries, closures; nothing else is read.
         subscribes=lambda topics: [
             topics.intake_cases,
@@ -35,11 +32,5 @@ def spec(config: BillingConfig | None = None) -> ServiceSpec:
     )
 
 
-def runtime(
-    kafka: KafkaSettings | None = None,
-    database: DatabaseSettings | None = None,
-    config: BillingConfig | None = None,
-    **options: Any,
-) -> ServiceRuntime:
-    """The billing service; ``options`` go to ``ServiceRuntime`` (clock, service, relay, ...)."""
-    return ServiceRuntime(spec(config), kafka, database, **options)
+runtime = RuntimeFactory(spec)
+"""``runtime(kafka, database, config, **options)``: the billing service."""

@@ -23,6 +23,7 @@ from cerniera.billing import domain
 from cerniera.billing.tables import allocations, cases, deliveries, statements_issued
 from cerniera.billing.tables import thresholds_reached as thresholds
 from cerniera.shared.contract import HoursDelivered, Reason, ServiceType
+from cerniera.shared.persistence.rows import entity
 
 PRICING_LOCK = "cerniera.billing.pricing"
 
@@ -36,13 +37,7 @@ async def lock_pricing(conn: AsyncConnection) -> None:
 
 
 def _case(row: Row[Any]) -> domain.Case:
-    return domain.Case(
-        case_id=row.case_id,
-        status=domain.CaseStatus(row.status),
-        ambito_id=row.ambito_id,
-        closed_at=row.closed_at,
-        correlation_id=row.correlation_id,
-    )
+    return entity(domain.Case, row, status=domain.CaseStatus(row.status))
 
 
 async def case(conn: AsyncConnection, case_id: str) -> domain.Case | None:
@@ -303,7 +298,7 @@ async def delivered_in(
 
 
 def _issued(row: Row[Any]) -> domain.Issued:
-    return domain.Issued(**row._asdict())  # the table's columns are the entity's fields
+    return entity(domain.Issued, row)
 
 
 async def issued_in(

@@ -17,11 +17,11 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     Text,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from cerniera.shared.persistence import columns
 from cerniera.shared.persistence.tables import inbox_table, outbox_table
 
 SCHEMA = "billing"
@@ -34,13 +34,13 @@ QUANTITY = Numeric(10, 2)
 cases = Table(
     "cases",
     metadata,
-    Column("case_id", Text, primary_key=True),
+    columns.case_key(),
     # Null until EligibilityConfirmed arrives (a closure or a delivery may come first).
     Column("ambito_id", Text, nullable=True),
     Column("status", Text, nullable=False),  # unknown | confirmed | rejected
-    Column("correlation_id", Text, nullable=True),
+    columns.correlation_id(nullable=True),
     Column("closed_at", DateTime(timezone=True), nullable=True),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    columns.timestamp("updated_at"),
 )
 
 deliveries = Table(
@@ -70,8 +70,8 @@ deliveries = Table(
     # The HoursDelivered this row came from: events caused later carry its correlation.
     Column("event_source", Text, nullable=False),
     Column("event_id", Text, nullable=False),
-    Column("correlation_id", Text, nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    columns.correlation_id(),
+    columns.timestamp("received_at"),
     Column("priced_at", DateTime(timezone=True), nullable=True),
     # A repeated delivery_ref (new event id) is kept as its own ``duplicate`` row; the first
     # is the only one that counts.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import urllib.parse
 from collections.abc import Iterable
 from dataclasses import asdict
 from decimal import Decimal
@@ -164,3 +165,18 @@ def to_csv(lines: Iterable[StatementLine]) -> str:
         }
         writer.writerow([_text(values[column]) for column in CSV_COLUMNS])
     return buffer.getvalue()
+
+
+_FILENAME_ASCII: Final = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.+()"
+)
+
+
+def attachment(filename: str) -> str:
+    """A ``Content-Disposition`` for downloading ``filename``, whatever it holds (a provider's
+    id may not be ASCII): RFC 6266, a plain ASCII ``filename`` for old clients (any other
+    character as "_"), and the name itself, UTF-8 and percent-encoded, as ``filename*``
+    (RFC 5987/8187). Nothing of the name can end the header or start another."""
+    fallback = "".join(c if c in _FILENAME_ASCII else "_" for c in filename)
+    encoded = urllib.parse.quote(filename, safe="", encoding="utf-8", errors="replace")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"

@@ -64,12 +64,16 @@ async def case_ended(uow: UnitOfWork, case_ids: Sequence[str]) -> None:
 async def _decide(conn: AsyncConnection, notice: Notice) -> domain.Outcome:
     match notice:
         case DischargeNotice():
+            # The patient first, then the visit (always in this order): an admission of the
+            # same patient on another connection waits, and sees this visit once stored.
+            await store.lock_patient(conn, notice.announcement.patient.fiscal_code)
             visit = await store.locked_visit(conn, notice.announcement.case_id)
             return domain.on_discharge(visit, notice)
         case CancelNotice():
             visit = await store.locked_visit(conn, notice.cancellation.case_id)
             return domain.on_cancel(visit, notice)
         case AdmissionNotice():
+            await store.lock_patient(conn, notice.fiscal_code)
             open_visits = await store.locked_open_visits(conn, notice.fiscal_code)
             return domain.on_admission(open_visits, notice)
         case IgnoredNotice():

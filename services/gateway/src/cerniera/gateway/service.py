@@ -16,19 +16,18 @@ from cerniera.gateway.api import create_app
 from cerniera.gateway.config import HTTP_PORT, GatewaySettings
 from cerniera.gateway.handlers import make_handlers
 from cerniera.gateway.mllp import MllpServer, answer_hl7
-from cerniera.gateway.tables import SCHEMA, inbox, outbox
+from cerniera.gateway.tables import metadata
 from cerniera.shared.runtime import ServiceRuntime, ServiceSpec
+from cerniera.shared.service import service_spec
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def spec(settings: GatewaySettings) -> ServiceSpec:
-    return ServiceSpec(
-        name=SCHEMA,
-        outbox=outbox,
-        inbox=inbox,
-        migrations=MIGRATIONS,
+    return service_spec(
+        metadata,
+        MIGRATIONS,
         # Only to learn when a case is no longer open (closed, or rejected).
         subscribes=lambda topics: [topics.intake_cases, topics.monitoring_cases],
         handlers=lambda _runtime: make_handlers(),

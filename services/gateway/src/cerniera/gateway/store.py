@@ -22,6 +22,13 @@ async def locked_visit(conn: AsyncConnection, case_id: str) -> Visit | None:
     return _as_visit(row) if row is not None else None
 
 
+async def lock_patient(conn: AsyncConnection, fiscal_code: str) -> None:
+    """Serialise every message about one patient until this transaction ends: a discharge
+    announcement and an admission (readmission check) never interleave."""
+    key = f"gateway:patient:{fiscal_code}"
+    await conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
+
+
 async def locked_open_visits(conn: AsyncConnection, fiscal_code: str) -> list[Visit]:
     """The patient's open visits, locked for this transaction, in case id order."""
     rows = await conn.execute(

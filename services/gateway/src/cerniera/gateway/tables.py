@@ -7,8 +7,9 @@ code that links an admission to an open case.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, MetaData, Table, Text, func
+from sqlalchemy import Column, DateTime, MetaData, Table, Text
 
+from cerniera.shared.persistence import columns
 from cerniera.shared.persistence.tables import inbox_table, outbox_table
 
 SCHEMA = "gateway"
@@ -18,13 +19,12 @@ metadata = MetaData(schema=SCHEMA)
 visits = Table(
     "visits",
     metadata,
-    Column("case_id", Text, primary_key=True),
+    columns.case_key(),
     Column("fiscal_code", Text, nullable=False),
     Column("expected_discharge_at", DateTime(timezone=True), nullable=False),
     Column("status", Text, nullable=False),
-    Column("correlation_id", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    columns.correlation_id(),
+    *columns.timestamps(),
 )
 
 outbox = outbox_table(metadata)

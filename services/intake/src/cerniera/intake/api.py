@@ -35,10 +35,13 @@ from cerniera.intake.schemas import (
     override_result,
     taking_charge_view,
 )
+from cerniera.shared.contract.types import IDENTIFIER_PATTERN
 from cerniera.shared.http import CaseId, error_responses, service_app
 from cerniera.shared.runtime import ServiceRuntime
 
 _NO_CASE = "No such case."
+MAX_OFFSET = 1_000_000
+"""More cases than a district will ever have: beyond, an offset is refused, not sent to SQL."""
 _CASE_ERRORS = error_responses(e404=_NO_CASE, e409="Refused in the case's present state.")
 
 
@@ -66,23 +69,12 @@ def create_app(runtime: ServiceRuntime, config: IntakeConfig) -> FastAPI:
             Query(alias="status", description="Only cases in this state."),
         ] = None,
         limit: Annotated[int, Query(ge=1, le=1000, description="Page size.")] = 100,
-        offset: Annotated[int, Query(ge=0, description="Cases to skip.")] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Cases to skip.")] = 0,
     ) -> CaseList:
         async with runtime.engine.connect() as conn:
             total, rows = await store.cases_page(conn, case_status, limit, offset)
         today = clock.today()
         return CaseList(total=total, items=[case_summary(r, today) for r in rows])
-
-    @app.get(
-        "/cases/{case_id:path}",
-        tags=["cases"],
-        responses=error_responses(e404=_NO_CASE),
-        summary="A case: patient, assessment, decision (who and why), overrides, taking charge",
-    )
-    async def get_case(case_id: CaseId) -> CaseView:
-        async with runtime.engine.connect() as conn:
-            file = await cases.case_file(conn, case_id)
-        return case_view(file)
 
     @app.put(
         "/cases/{case_id:path}/assessment",
@@ -157,6 +149,20 @@ def create_app(runtime: ServiceRuntime, config: IntakeConfig) -> FastAPI:
             recorded = await cases.record_taking_charge(uow, case_id, content, body.recorded_by)
         return taking_charge_view(recorded)
 
+    # After the routes under a case: a case id may contain "/", and this route matches any
+    # path below /cases/, so the routes of the case's parts must be tried first (a DELETE on
+    # /cases/X/assessment is then a 405 allowing PUT, not one allowing GET).
+    @app.get(
+        "/cases/{case_id:path}",
+        tags=["cases"],
+        responses=error_responses(e404=_NO_CASE),
+        summary="A case: patient, assessment, decision (who and why), overrides, taking charge",
+    )
+    async def get_case(case_id: CaseId) -> CaseView:
+        async with runtime.engine.connect() as conn:
+            file = await cases.case_file(conn, case_id)
+        return case_view(file)
+
     @app.post(
         "/brass",
         tags=["brass"],
@@ -167,7 +173,11 @@ def create_app(runtime: ServiceRuntime, config: IntakeConfig) -> FastAPI:
         items: BrassItems,
         ambito_id: Annotated[
             str | None,
-            Query(description="Use this district's bands (default 0–10 / 11–19 / 20+)."),
+            Query(
+                description="Use this district's bands (default 0–10 / 11–19 / 20+).",
+                pattern=IDENTIFIER_PATTERN,
+                max_length=128,
+            ),
         ] = None,
     ) -> BrassView:
         return brass_view(cases.score_brass(items, ambito_id))

@@ -25,13 +25,11 @@ def make_handlers(config: IntakeConfig, clock: Clock) -> Mapping[type[EventData]
         await cases.announce(uow, events)
 
     async def on_rescheduled(uow: UnitOfWork, event: Envelope) -> None:
-        data = event.data
-        assert isinstance(data, DischargeRescheduled)
+        data = event.data_as(DischargeRescheduled)
         await cases.reschedule(uow, data.case_id, data.expected_discharge_at)
 
     async def on_cancelled(uow: UnitOfWork, event: Envelope) -> None:
-        data = event.data
-        assert isinstance(data, DischargeCancelled)
+        data = event.data_as(DischargeCancelled)
         await cases.cancel(uow, data.case_id)
 
     return {

@@ -29,12 +29,14 @@ from cerniera.shared.contract import (
     ServiceLine,
 )
 from cerniera.shared.contract.events import RequirementId
+from cerniera.shared.contract.types import TEXT_PATTERN
 from cerniera.shared.envelope import Envelope
 from cerniera.shared.http import EXAMPLE_CASE, Note, RequestBody, ShortText
 
 # Leaves room in the published reason (at most 4000 characters) for who decided.
 OverrideReason = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=TEXT_PATTERN),
 ]
 
 _OPERATOR = "op-lbianchi"
@@ -54,6 +56,7 @@ class AssessmentRequest(RequestBody):
     )
     brass_score: int | None = Field(
         default=None,
+        strict=True,  # a number: not false for 0, nor "22"
         ge=0,
         le=brass.MAX_SCORE,
         description="The BRASS score when only the total is known (0–40). With brass_items it "
@@ -168,7 +171,10 @@ class TakingChargeInformation(RequestBody):
         examples=["Secondo piano senza ascensore; chiavi dalla vicina."],
     )
     consent: bool | None = Field(
-        default=None, description="Whether the person consents to the plan.", examples=[True]
+        default=None,
+        strict=True,  # true or false: not 0 or "yes"
+        description="Whether the person consents to the plan.",
+        examples=[True],
     )
     notes: Note | None = Field(default=None, description="Anything else.")
 

@@ -32,6 +32,7 @@ from cerniera.shared.contract import (
     Reason,
     ServiceLine,
 )
+from cerniera.shared.persistence.rows import entity, row_of
 
 # --- cases -----------------------------------------------------------------------------------
 
@@ -125,41 +126,30 @@ async def _update(conn: AsyncConnection, case_id: str, now: datetime, **values: 
 
 
 def _case(row: Row[Any]) -> Case:
-    return Case(
-        case_id=row.case_id,
-        hospital_id=row.hospital_id,
-        discharge_ref=row.discharge_ref,
-        ward=row.ward,
-        ambito_id=row.ambito_id,
+    return entity(
+        Case,
+        row,
         status=CaseStatus(row.status),
-        expected_discharge_at=row.expected_discharge_at,
         patient=Patient.model_validate(row.patient),
         caregiver=Caregiver.model_validate(row.caregiver) if row.caregiver else None,
         ward_assessment=Assessment.model_validate(row.assessment) if row.assessment else None,
         decision=decision_from_record(row.decision, row.ambito_id),
         decided_at=_decided_at(row.decision),
-        correlation_id=row.correlation_id,
         announced_at=row.created_at,
     )
 
 
 def _case_row(case: Case) -> dict[str, Any]:
-    return {
-        "case_id": case.case_id,
-        "hospital_id": case.hospital_id,
-        "discharge_ref": case.discharge_ref,
-        "ward": case.ward,
-        "ambito_id": case.ambito_id,
-        "status": case.status,
-        "expected_discharge_at": case.expected_discharge_at,
-        "patient": case.patient.model_dump(mode="json"),
-        "caregiver": _json(case.caregiver),
-        "assessment": _json(case.ward_assessment),
-        "decision": _decision_json(case),
-        "correlation_id": case.correlation_id,
-        "created_at": case.announced_at,
-        "updated_at": case.announced_at,
-    }
+    return row_of(
+        cases,
+        case,
+        patient=case.patient.model_dump(mode="json"),
+        caregiver=_json(case.caregiver),
+        assessment=_json(case.ward_assessment),
+        decision=_decision_json(case),
+        created_at=case.announced_at,
+        updated_at=case.announced_at,
+    )
 
 
 # --- the team's records, one row per version ---------------------------------------------------
@@ -168,14 +158,13 @@ def _case_row(case: Case) -> dict[str, Any]:
 async def assessment_versions(conn: AsyncConnection, case_id: str) -> list[AssessmentVersion]:
     rows = await _versions(conn, assessments, assessments.c.version, case_id)
     return [
-        AssessmentVersion(
-            version=r.version,
+        entity(
+            AssessmentVersion,
+            r,
             content=AssessmentContent(
                 Assessment(answers=r.answers, brass_score=r.brass_score, notes=r.notes),
                 BrassItems.model_validate(r.brass_items) if r.brass_items else None,
             ),
-            assessed_by=r.assessed_by,
-            assessed_at=r.assessed_at,
         )
         for r in rows
     ]
@@ -183,18 +172,16 @@ async def assessment_versions(conn: AsyncConnection, case_id: str) -> list[Asses
 
 async def add_assessment(conn: AsyncConnection, case_id: str, new: AssessmentVersion) -> None:
     assessment = new.content.assessment
-    await conn.execute(
-        insert(assessments).values(
-            case_id=case_id,
-            version=new.version,
-            answers={r: a.value for r, a in assessment.answers.items()},
-            brass_score=assessment.brass_score,
-            brass_items=_json(new.content.brass_items),
-            notes=assessment.notes,
-            assessed_by=new.assessed_by,
-            assessed_at=new.assessed_at,
-        )
+    row = row_of(
+        assessments,
+        new,
+        case_id=case_id,
+        answers={r: a.value for r, a in assessment.answers.items()},
+        brass_score=assessment.brass_score,
+        brass_items=_json(new.content.brass_items),
+        notes=assessment.notes,
     )
+    await conn.execute(insert(assessments).values(row))
 
 
 async def overrides_of(
@@ -203,58 +190,44 @@ async def overrides_of(
     """The case's overrides, oldest first (``ambito_id``: the case's district)."""
     rows = await _versions(conn, overrides, overrides.c.seq, case_id)
     return [
-        OverrideRecord(
-            seq=r.seq,
+        entity(
+            OverrideRecord,
+            r,
             decision=_decision(r.decision, ambito_id),
-            reason=r.reason,
-            decided_by=r.decided_by,
-            decided_at=r.decided_at,
             rule=decision_from_record(r.rule, ambito_id),
-            event_id=r.event_id,
         )
         for r in rows
     ]
 
 
 async def add_override(conn: AsyncConnection, case_id: str, new: OverrideRecord) -> None:
-    await conn.execute(
-        insert(overrides).values(
-            case_id=case_id,
-            seq=new.seq,
-            decision=decision_record(new.decision, new.decided_at),
-            reason=new.reason,
-            decided_by=new.decided_by,
-            decided_at=new.decided_at,
-            rule=decision_record(new.rule) if new.rule else None,
-            event_id=new.event_id,
-        )
+    row = row_of(
+        overrides,
+        new,
+        case_id=case_id,
+        decision=decision_record(new.decision, new.decided_at),
+        rule=decision_record(new.rule) if new.rule else None,
     )
+    await conn.execute(insert(overrides).values(row))
 
 
 async def taking_charge_versions(conn: AsyncConnection, case_id: str) -> list[TakingChargeVersion]:
     rows = await _versions(conn, taking_charge, taking_charge.c.version, case_id)
     return [
-        TakingChargeVersion(
-            version=r.version,
-            content=TakingCharge(pai=r.pai, information=r.information),
-            recorded_by=r.recorded_by,
-            recorded_at=r.recorded_at,
-        )
+        entity(TakingChargeVersion, r, content=TakingCharge(pai=r.pai, information=r.information))
         for r in rows
     ]
 
 
 async def add_taking_charge(conn: AsyncConnection, case_id: str, new: TakingChargeVersion) -> None:
-    await conn.execute(
-        insert(taking_charge).values(
-            case_id=case_id,
-            version=new.version,
-            pai=dict(new.content.pai),
-            information=dict(new.content.information),
-            recorded_by=new.recorded_by,
-            recorded_at=new.recorded_at,
-        )
+    row = row_of(
+        taking_charge,
+        new,
+        case_id=case_id,
+        pai=dict(new.content.pai),
+        information=dict(new.content.information),
     )
+    await conn.execute(insert(taking_charge).values(row))
 
 
 async def _versions(

@@ -12,20 +12,26 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     Text,
-    func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from cerniera.shared.persistence import columns
 from cerniera.shared.persistence.tables import inbox_table, outbox_table
 
 SCHEMA = "intake"
 
 metadata = MetaData(schema=SCHEMA)
 
+
+def _case_id() -> Column[str]:
+    """The case a row of the team's records belongs to (deleted with it)."""
+    return Column("case_id", Text, ForeignKey("cases.case_id", ondelete="CASCADE"), nullable=False)
+
+
 cases = Table(
     "cases",
     metadata,
-    Column("case_id", Text, primary_key=True),
+    columns.case_key(),
     Column("hospital_id", Text, nullable=False),
     Column("discharge_ref", Text, nullable=False),
     Column("ward", Text, nullable=False),
@@ -36,9 +42,8 @@ cases = Table(
     Column("caregiver", JSONB, nullable=True),
     Column("assessment", JSONB, nullable=True),
     Column("decision", JSONB, nullable=True),
-    Column("correlation_id", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    columns.correlation_id(),
+    *columns.timestamps(),
 )
 
 # The team's assessments of a case, one row per version (who, when); the latest is the one in
@@ -46,7 +51,7 @@ cases = Table(
 assessments = Table(
     "assessments",
     metadata,
-    Column("case_id", Text, ForeignKey("cases.case_id", ondelete="CASCADE"), nullable=False),
+    _case_id(),
     Column("version", Integer, nullable=False),
     Column("answers", JSONB, nullable=False),
     Column("brass_score", Integer, nullable=True),
@@ -62,7 +67,7 @@ assessments = Table(
 taking_charge = Table(
     "taking_charge",
     metadata,
-    Column("case_id", Text, ForeignKey("cases.case_id", ondelete="CASCADE"), nullable=False),
+    _case_id(),
     Column("version", Integer, nullable=False),
     Column("pai", JSONB, nullable=False),
     Column("information", JSONB, nullable=False),
@@ -75,7 +80,7 @@ taking_charge = Table(
 overrides = Table(
     "overrides",
     metadata,
-    Column("case_id", Text, ForeignKey("cases.case_id", ondelete="CASCADE"), nullable=False),
+    _case_id(),
     Column("seq", Integer, nullable=False),
     Column("decision", JSONB, nullable=False),
     Column("reason", Text, nullable=False),

@@ -3,10 +3,12 @@ follow-up. Routes only: the use cases are in ``cases``, the models in ``schemas`
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated
 
 from fastapi import FastAPI, Query, status
+from pydantic import BeforeValidator
 
 from cerniera.monitoring import cases
 from cerniera.monitoring.schemas import (
@@ -18,8 +20,20 @@ from cerniera.monitoring.schemas import (
     check_view,
     follow_up_view,
 )
+from cerniera.shared.contract.types import IDENTIFIER_PATTERN
 from cerniera.shared.http import CaseId, error_responses, service_app
 from cerniera.shared.runtime import ServiceRuntime
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_day(value: object) -> object:
+    """A day is written YYYY-MM-DD: not a number of seconds since 1970, as pydantic would
+    otherwise take "0" to mean."""
+    if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
+        raise ValueError("a day is written YYYY-MM-DD")
+    return value
+
 
 ERRORS = error_responses(
     e404="No follow-up for this case.", e409="Refused in the case's present state."
@@ -40,7 +54,7 @@ def create_app(runtime: ServiceRuntime) -> FastAPI:
     clock = runtime.clock
 
     @app.post(
-        "/cases/{case_id}/checks",
+        "/cases/{case_id:path}/checks",
         status_code=status.HTTP_201_CREATED,
         responses=ERRORS,
         summary="Record a weekly check",
@@ -50,7 +64,7 @@ def create_app(runtime: ServiceRuntime) -> FastAPI:
             check = await cases.record_check(uow, case_id, body.report(), clock.now())
         return check_view(check)
 
-    @app.post("/cases/{case_id}/close", responses=ERRORS, summary="Close a case early")
+    @app.post("/cases/{case_id:path}/close", responses=ERRORS, summary="Close a case early")
     async def close_case(case_id: CaseId, body: CloseRequest) -> FollowUpView:
         async with runtime.db.unit_of_work() as uow:
             await cases.close_early(
@@ -58,7 +72,9 @@ def create_app(runtime: ServiceRuntime) -> FastAPI:
             )
         return await get_case(case_id)
 
-    @app.get("/cases/{case_id}", responses=ERRORS, summary="A case's follow-up")
+    # ``path``: a hospital's own discharge reference may contain "/". Registered after the
+    # routes under a case, which this one would otherwise shadow (and answer their 405s).
+    @app.get("/cases/{case_id:path}", responses=ERRORS, summary="A case's follow-up")
     async def get_case(case_id: CaseId) -> FollowUpView:
         async with runtime.engine.connect() as conn:
             followup, checks = await cases.follow_up(conn, case_id)
@@ -66,9 +82,18 @@ def create_app(runtime: ServiceRuntime) -> FastAPI:
 
     @app.get("/checks/due", summary="Weekly checks due and not recorded, overdue first")
     async def due(
-        ambito_id: Annotated[str | None, Query(description="Only this district's cases.")] = None,
+        ambito_id: Annotated[
+            str | None,
+            Query(
+                description="Only this district's cases.",
+                pattern=IDENTIFIER_PATTERN,
+                max_length=128,
+            ),
+        ] = None,
         on: Annotated[
-            date | None, Query(description="As of this day (Italy); default: today.")
+            date | None,
+            Query(description="As of this day (Italy), YYYY-MM-DD; default: today."),
+            BeforeValidator(_iso_day),
         ] = None,
     ) -> list[DueCheckView]:
         async with runtime.engine.connect() as conn:

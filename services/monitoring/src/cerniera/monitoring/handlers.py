@@ -23,21 +23,19 @@ from cerniera.shared.persistence.outbox import UnitOfWork
 
 def make_handlers(config: MonitoringConfig, clock: Clock) -> Mapping[type[EventData], Handler]:
     async def on_confirmed(uow: UnitOfWork, event: Envelope) -> None:
-        assert isinstance(event.data, EligibilityConfirmed)
-        await cases.open_follow_up(uow, config, event.data, event.chain_id, clock.now())
+        data = event.data_as(EligibilityConfirmed)
+        await cases.open_follow_up(uow, config, data, event.chain_id, clock.now())
 
     async def on_rescheduled(uow: UnitOfWork, event: Envelope) -> None:
-        data = event.data
-        assert isinstance(data, DischargeRescheduled)
+        data = event.data_as(DischargeRescheduled)
         await cases.reschedule(uow, data.case_id, data.expected_discharge_at, clock.now())
 
     async def on_cancelled(uow: UnitOfWork, event: Envelope) -> None:
-        assert isinstance(event.data, DischargeCancelled)
-        await cases.cancel(uow, event.data.case_id, clock.now())
+        data = event.data_as(DischargeCancelled)
+        await cases.cancel(uow, data.case_id, clock.now())
 
     async def on_readmitted(uow: UnitOfWork, event: Envelope) -> None:
-        data = event.data
-        assert isinstance(data, PatientReadmitted)
+        data = event.data_as(PatientReadmitted)
         await cases.readmit(uow, data.case_id, data.readmitted_at)
 
     return {

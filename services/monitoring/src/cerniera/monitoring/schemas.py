@@ -42,6 +42,7 @@ class CheckRequest(RequestBody):
     )
     week: int | None = Field(
         default=None,
+        strict=True,  # a number: not true for 1, nor "1"
         ge=1,
         description=(
             "Week since discharge the check is for; default: the earliest week not yet recorded "

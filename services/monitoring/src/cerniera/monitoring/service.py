@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from cerniera.monitoring import cases
 from cerniera.monitoring.api import create_app
 from cerniera.monitoring.config import MonitoringConfig, load_config
 from cerniera.monitoring.handlers import make_handlers
-from cerniera.monitoring.tables import SCHEMA, inbox, outbox
+from cerniera.monitoring.tables import metadata
 from cerniera.shared.runtime import ServiceRuntime, ServiceSpec
-from cerniera.shared.settings import DatabaseSettings, KafkaSettings
+from cerniera.shared.service import RuntimeFactory, service_spec
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 HTTP_PORT = 8002
@@ -25,11 +24,9 @@ async def close_due(runtime: ServiceRuntime) -> int:
 
 def spec(config: MonitoringConfig | None = None) -> ServiceSpec:
     config = config or load_config()
-    return ServiceSpec(
-        name=SCHEMA,
-        outbox=outbox,
-        inbox=inbox,
-        migrations=MIGRATIONS,
+    return service_spec(
+        metadata,
+        MIGRATIONS,
         subscribes=lambda topics: [topics.intake_cases, topics.hospital_discharges],
         handlers=lambda runtime: make_handlers(config, runtime.clock),
         periodic=close_due,
@@ -39,11 +36,5 @@ def spec(config: MonitoringConfig | None = None) -> ServiceSpec:
     )
 
 
-def runtime(
-    kafka: KafkaSettings | None = None,
-    database: DatabaseSettings | None = None,
-    config: MonitoringConfig | None = None,
-    **options: Any,
-) -> ServiceRuntime:
-    """The monitoring service; ``options`` go to ``ServiceRuntime`` (clock, service, relay...)."""
-    return ServiceRuntime(spec(config), kafka, database, **options)
+runtime = RuntimeFactory(spec)
+"""``runtime(kafka, database, config, **options)``: the monitoring service."""

@@ -22,27 +22,18 @@ from cerniera.monitoring.domain import (
 )
 from cerniera.monitoring.tables import checks, followups, pending_discharge_dates
 from cerniera.shared.contract import CaseOutcome, CheckOutcome, Recommendation
+from cerniera.shared.persistence.rows import entity
 
 # --- follow-ups ------------------------------------------------------------------------------
 
 
 def _follow_up(row: Row[Any]) -> FollowUp:
-    return FollowUp(
-        case_id=row.case_id,
-        ambito_id=row.ambito_id,
+    return entity(
+        FollowUp,
+        row,
         status=FollowUpStatus(row.status),
-        discharge_at=row.discharge_at,
-        schedule=Schedule(
-            discharge_on=row.discharge_on,
-            check_interval_days=row.check_interval_days,
-            duration_days=row.duration_days,
-            overdue_after_days=row.overdue_after_days,
-        ),
-        correlation_id=row.correlation_id,
+        schedule=entity(Schedule, row),  # the calendar's columns
         outcome=CaseOutcome(row.outcome) if row.outcome else None,
-        closed_at=row.closed_at,
-        closed_by=row.closed_by,
-        close_note=row.close_note,
     )
 
 
@@ -128,16 +119,11 @@ async def open_discharged_before(
 
 
 def _check(row: Row[Any]) -> Check:
-    return Check(
-        case_id=row.case_id,
-        week=row.week,
-        due_on=row.due_on,
-        checked_at=row.checked_at,
+    return entity(
+        Check,
+        row,
         outcome=CheckOutcome(row.outcome),
-        notes=row.notes,
         recommendation=Recommendation(row.recommendation) if row.recommendation else None,
-        checked_by=row.checked_by,
-        recorded_at=row.recorded_at,
     )
 
 

@@ -16,9 +16,9 @@ from sqlalchemy import (
     Table,
     Text,
     false,
-    func,
 )
 
+from cerniera.shared.persistence import columns
 from cerniera.shared.persistence.tables import inbox_table, outbox_table
 
 SCHEMA = "monitoring"
@@ -28,7 +28,7 @@ metadata = MetaData(schema=SCHEMA)
 followups = Table(
     "followups",
     metadata,
-    Column("case_id", Text, primary_key=True),
+    columns.case_key(),
     Column("ambito_id", Text, nullable=False),
     Column("status", Text, nullable=False),
     Column("discharge_at", DateTime(timezone=True), nullable=False),
@@ -39,13 +39,13 @@ followups = Table(
     Column("duration_days", Integer, nullable=False),
     Column("overdue_after_days", Integer, nullable=False),
     # Of the eligibility decision: every event about the case carries it.
-    Column("correlation_id", Text, nullable=False),
+    columns.correlation_id(),
     Column("outcome", Text, nullable=True),
     Column("closed_at", DateTime(timezone=True), nullable=True),
     Column("closed_by", Text, nullable=True),
     Column("close_note", Text, nullable=True),
     Column("opened_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    columns.timestamp("updated_at"),
     Index("followups_status_closes_on", "status", "closes_on"),
     Index("followups_ambito_status", "ambito_id", "status"),
 )
@@ -70,7 +70,7 @@ pending_discharge_dates = Table(
     metadata,
     # Hospital events arrive with no order relative to the eligibility decision: a reschedule
     # or cancellation seen first waits here and applies when the follow-up opens.
-    Column("case_id", Text, primary_key=True),
+    columns.case_key(),
     Column("expected_discharge_at", DateTime(timezone=True), nullable=True),
     Column("cancelled", Boolean, nullable=False, server_default=false()),
     Column("received_at", DateTime(timezone=True), nullable=False),

@@ -22,7 +22,9 @@ from cerniera.shared.contract.topics import Topics
 
 # 1.1: HoursDelivered.evening, EligibilityRejected.decided_by (optional)
 # 1.1.1: readers generated from the services' subscriptions (documentation only)
-VERSION = "1.1.1"
+# 1.2: operators' replays and discards (dlq_replay_for / dlq_discard_for headers) that readers
+#      other than the named group ignore; ce_time required (an event without it is refused)
+VERSION = "1.2.0"
 
 PRODUCERS = {
     "hospital.discharges": "hospital systems (directly, or via the HL7 v2 / FHIR gateway)",
@@ -50,8 +52,12 @@ on every topic outside systems write to. Consumers deduplicate on (`ce_source`, 
 
 **Key** = case id = `<hospital_id>:<discharge_ref>`, so a case's events keep their order.
 Dates are ISO 8601, datetimes carry a time zone, money is a decimal string in euros.
-A record that cannot be read goes to `<topic>.dlq` with `dlq_reason_code` / `dlq_reason`
-headers, and can be replayed with `cerniera dlq replay <topic>.dlq`.
+Every event carries `ce_time`: deadlines are judged by it, and an event without it is refused.
+A record that cannot be read or applied goes to `<topic>.dlq` with `dlq_reason_code` /
+`dlq_reason` headers and `dlq_consumer` (the group that failed it); the case's later events
+wait in that service until an operator replays (`cerniera dlq replay <topic>.dlq`) or
+discards it. A replayed record carries `dlq_replay_for: <group>` and a discard (empty value)
+`dlq_discard_for: <group>`: readers other than the named group ignore both.
 Topic names carry a configurable prefix (default `dp.`).
 """
 

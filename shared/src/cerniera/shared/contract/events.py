@@ -29,6 +29,8 @@ from cerniera.shared.contract.types import (
     Quantity,
     Recommendation,
     ServiceType,
+    ShortText,
+    Text,
     case_id_for,
 )
 
@@ -84,8 +86,6 @@ TOPIC_NAMES: Final = (
     BILLING_LEDGER,
 )
 
-Text = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 RequirementId = Annotated[str, StringConstraints(pattern=r"^R[1-9][0-9]?$")]
 ReasonCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+(?:\.[a-z0-9_]+)*$")]
 Period = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(?:0[1-9]|1[0-2])$")]
@@ -268,6 +268,22 @@ def _examples(*examples: dict[str, Any]) -> ConfigDict:
     return ConfigDict(json_schema_extra={"examples": list(examples)})
 
 
+# Fields that several events carry, documented once.
+_CaseIdField = Annotated[
+    CaseId, Field(description="The case id, '<hospital_id>:<discharge_ref>'.", examples=[_CASE])
+]
+_RequestIdField = Annotated[
+    Identifier,
+    Field(
+        description="The activation request's id, echoed by the provider in its answers.",
+        examples=[_REQUEST],
+    ),
+]
+_ProviderIdField = Annotated[
+    Identifier, Field(description="The provider (ente gestore).", examples=[_PROVIDER])
+]
+
+
 class DischargeAnnounced(_HospitalVisitEvent):
     """The hospital announces a (usually future) protected discharge: the case starts here."""
 
@@ -369,8 +385,6 @@ class PatientReadmitted(_HospitalVisitEvent):
 
 # --- dp.intake.cases ----------------------------------------------------------------------
 
-_CASE_ID_DOC = "The case id, '<hospital_id>:<discharge_ref>'."
-
 
 class EligibilityConfirmed(EventData):
     """The team (équipe) confirmed the case, with an intensity package of services."""
@@ -398,7 +412,7 @@ class EligibilityConfirmed(EventData):
         }
     )
 
-    case_id: CaseId = Field(description=_CASE_ID_DOC, examples=[_CASE])
+    case_id: _CaseIdField
     ambito_id: Identifier = Field(
         description="The district (Ambito territoriale sociale) that takes the case in charge.",
         examples=[_AMBITO],
@@ -440,7 +454,7 @@ class EligibilityRejected(EventData):
         }
     )
 
-    case_id: CaseId = Field(description=_CASE_ID_DOC, examples=[_CASE])
+    case_id: _CaseIdField
     reasons: list[Reason] = Field(
         min_length=1,
         description="Machine codes plus text.",
@@ -458,15 +472,22 @@ class EligibilityRejected(EventData):
 
 # --- dp.activation.services ---------------------------------------------------------------
 
-_REQUEST_ID_DOC = "The activation request's id, echoed by the provider in its answers."
-_PROVIDER_ID_DOC = "The provider (ente gestore)."
+
+class _RequestEvent(EventData):
+    """An event about one activation request: the case, the request, its provider, its service."""
+
+    topic: ClassVar[str] = ACTIVATION_SERVICES
+
+    case_id: _CaseIdField
+    request_id: _RequestIdField
+    provider_id: _ProviderIdField
+    service_type: ServiceType = Field(description="The service.", examples=["sad"])
 
 
-class ServiceActivationRequested(EventData):
+class ServiceActivationRequested(_RequestEvent):
     """Activation asks one provider to start one service for a case."""
 
     event_type: ClassVar[str] = "ServiceActivationRequested"
-    topic: ClassVar[str] = ACTIVATION_SERVICES
     model_config = _examples(
         {
             "case_id": _CASE,
@@ -479,10 +500,6 @@ class ServiceActivationRequested(EventData):
         }
     )
 
-    case_id: CaseId = Field(description=_CASE_ID_DOC, examples=[_CASE])
-    request_id: Identifier = Field(description=_REQUEST_ID_DOC, examples=[_REQUEST])
-    provider_id: Identifier = Field(description=_PROVIDER_ID_DOC, examples=[_PROVIDER])
-    service_type: ServiceType = Field(description="The service.", examples=["sad"])
     weekly_quantity: Quantity = Field(
         description="Per week: hours for SAD, meals for meals, days for teleassistance.",
         examples=[6],
@@ -501,11 +518,10 @@ class ServiceActivationRequested(EventData):
     )
 
 
-class ServiceActivated(EventData):
+class ServiceActivated(_RequestEvent):
     """A service is active for the case (the provider accepted and starts on this day)."""
 
     event_type: ClassVar[str] = "ServiceActivated"
-    topic: ClassVar[str] = ACTIVATION_SERVICES
     model_config = _examples(
         {
             "case_id": _CASE,
@@ -516,10 +532,6 @@ class ServiceActivated(EventData):
         }
     )
 
-    case_id: CaseId = Field(description=_CASE_ID_DOC, examples=[_CASE])
-    request_id: Identifier = Field(description=_REQUEST_ID_DOC, examples=[_REQUEST])
-    provider_id: Identifier = Field(description=_PROVIDER_ID_DOC, examples=[_PROVIDER])
-    service_type: ServiceType = Field(description="The service.", examples=["sad"])
     active_from: date = Field(description="First day of service.", examples=["2024-10-03"])
 
 
@@ -532,7 +544,7 @@ class ServiceActivationEscalated(EventData):
         {"case_id": _CASE, "service_type": "meals", "reason": "all_providers_declined"}
     )
 
-    case_id: CaseId = Field(description=_CASE_ID_DOC, examples=[_CASE])
+    case_id: _CaseIdField
     service_type: ServiceType = Field(description="The service.", examples=["meals"])
     reason: EscalationReason = Field(
         description="Why activation could not be completed automatically.",
@@ -540,11 +552,10 @@ class ServiceActivationEscalated(EventData):
     )
 
 
-class ServiceDeactivated(EventData):
+class ServiceDeactivated(_RequestEvent):
     """A service stops for the case (closure, readmission, plan change)."""
 
     event_type: ClassVar[str] = "ServiceDeactivated"
-    topic: ClassVar[str] = ACTIVATION_SERVICES
     model_config = _examples(
         {
             "case_id": _CASE,
@@ -555,10 +566,6 @@ class ServiceDeactivated(EventData):
         }
     )
 
-    case_id: CaseId = Field(description=_CASE_ID_DOC, examples=[_CASE])
-    request_id: Identifier = Field(description=_REQUEST_ID_DOC, examples=[_REQUEST])
-    provider_id: Identifier = Field(description=_PROVIDER_ID_DOC, examples=[_PROVIDER])
-    service_type: ServiceType = Field(description="The service.", examples=["sad"])
     until: date = Field(description="Last day of service.", examples=["2024-11-02"])
 
 
@@ -578,8 +585,8 @@ class ServiceActivationAccepted(EventData):
         }
     )
 
-    request_id: Identifier = Field(description=_REQUEST_ID_DOC, examples=[_REQUEST])
-    provider_id: Identifier = Field(description=_PROVIDER_ID_DOC, examples=[_PROVIDER])
+    request_id: _RequestIdField
+    provider_id: _ProviderIdField
     scheduled_start: AwareDatetime = Field(
         description="When the provider will start the service.",
         examples=["2024-10-03T09:00:00+02:00"],
@@ -601,8 +608,8 @@ class ServiceActivationDeclined(EventData):
         {"request_id": _REQUEST, "provider_id": _PROVIDER, "reason_code": "out_of_area"},
     )
 
-    request_id: Identifier = Field(description=_REQUEST_ID_DOC, examples=[_REQUEST])
-    provider_id: Identifier = Field(description=_PROVIDER_ID_DOC, examples=[_PROVIDER])
+    request_id: _RequestIdField
+    provider_id: _ProviderIdField
     reason_code: DeclineReason = Field(description="Why.", examples=["capacity"])
     note: Text | None = Field(
         default=None,
@@ -627,8 +634,8 @@ class HoursDelivered(EventData):
         }
     )
 
-    case_id: CaseId = Field(description=_CASE_ID_DOC, examples=[_CASE])
-    provider_id: Identifier = Field(description=_PROVIDER_ID_DOC, examples=[_PROVIDER])
+    case_id: _CaseIdField
+    provider_id: _ProviderIdField
     service_type: ServiceType = Field(description="The service.", examples=["sad"])
     delivered_on: date = Field(description="Day of delivery.", examples=["2024-10-04"])
     quantity: Quantity = Field(
@@ -673,7 +680,7 @@ class WeeklyCheckDone(EventData):
         },
     )
 
-    case_id: CaseId = Field(description=_CASE_ID_DOC, examples=[_CASE])
+    case_id: _CaseIdField
     week: int = Field(ge=1, description="Week since discharge: 1, 2, …", examples=[2])
     checked_at: AwareDatetime = Field(
         description="When the check was done.", examples=["2024-10-17T15:00:00+02:00"]
@@ -696,7 +703,7 @@ class CaseClosed(EventData):
         {"case_id": _CASE, "closed_at": "2024-11-02T12:00:00+01:00", "outcome": "completed"}
     )
 
-    case_id: CaseId = Field(description=_CASE_ID_DOC, examples=[_CASE])
+    case_id: _CaseIdField
     closed_at: AwareDatetime = Field(
         description="When the case was closed.", examples=["2024-11-02T12:00:00+01:00"]
     )
@@ -757,7 +764,7 @@ class ProviderStatementIssued(EventData):
         }
     )
 
-    provider_id: Identifier = Field(description=_PROVIDER_ID_DOC, examples=[_PROVIDER])
+    provider_id: _ProviderIdField
     ambito_id: Identifier = Field(description="The paying district.", examples=[_AMBITO])
     period: Period = Field(description="The month covered, YYYY-MM.", examples=["2024-10"])
     total: Money = Field(ge=0, description="Total due, in euros.", examples=["2851.50"])

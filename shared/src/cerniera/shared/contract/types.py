@@ -42,17 +42,43 @@ __all__ = [
     "Quantity",
     "Recommendation",
     "ServiceType",
+    "ShortText",
+    "Text",
     "case_id_for",
     "split_case_id",
 ]
 
+# --- text ----------------------------------------------------------------------------------
+
+# Control characters (C0, DEL, C1): never part of what a person writes, and NUL cannot even be
+# stored (PostgreSQL refuses it in text). Refused here, once, so every door refuses them alike
+# and nothing reaches a service that a later one could not keep.
+_CONTROLS: Final = r"\x00-\x1F\x7F-\x9F"
+_CONTROLS_BUT_LINES: Final = r"\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F"  # tab, LF, CR allowed
+
+LINE_PATTERN: Final = rf"^[^{_CONTROLS}]*$"
+"""One line of a person's text (a name, an address, a phone): no control character."""
+TEXT_PATTERN: Final = rf"^[^{_CONTROLS_BUT_LINES}]*$"
+"""A person's free text (notes, reasons): lines and tabs, no other control character."""
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=4000, pattern=TEXT_PATTERN)]
+"""Free text a person writes (notes, reasons): at most 4000 characters, no control character
+but tab and line breaks."""
+
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=LINE_PATTERN)]
+"""One line a person writes (a name, an address, a phone): at most 256 characters, no control
+character."""
+
 # --- identifiers --------------------------------------------------------------------------
 
+_ID_CHAR: Final = rf"[^\s{_CONTROLS}]"  # neither whitespace nor a control character
+
 HOSPITAL_ID_PATTERN: Final = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-DISCHARGE_REF_PATTERN: Final = r"^\S{1,64}$"
+DISCHARGE_REF_PATTERN: Final = rf"^{_ID_CHAR}{{1,64}}$"
 # The hospital id never contains ":", so the first ":" always splits a case id unambiguously,
 # even when the hospital's own discharge reference contains one.
-CASE_ID_PATTERN: Final = r"^[a-z0-9]+(?:-[a-z0-9]+)*:\S{1,64}$"
+CASE_ID_PATTERN: Final = rf"^[a-z0-9]+(?:-[a-z0-9]+)*:{_ID_CHAR}{{1,64}}$"
+IDENTIFIER_PATTERN: Final = rf"^{_ID_CHAR}+$"
 
 _HOSPITAL_ID_RE: Final = re.compile(HOSPITAL_ID_PATTERN)
 _DISCHARGE_REF_RE: Final = re.compile(DISCHARGE_REF_PATTERN)
@@ -63,13 +89,15 @@ HospitalId = Annotated[
 """The project's id of a hospital (lowercase letters, digits, hyphens), e.g. "asst-vimercate"."""
 
 DischargeRef = Annotated[str, StringConstraints(pattern=DISCHARGE_REF_PATTERN)]
-"""The hospital's own visit number (HL7 PV1-19): non-empty, no whitespace, at most 64 chars."""
+"""The hospital's own visit number (HL7 PV1-19): non-empty, at most 64 chars, no whitespace
+and no control character."""
 
 CaseId = Annotated[str, StringConstraints(pattern=CASE_ID_PATTERN, max_length=129)]
 """A case id, "<hospital_id>:<discharge_ref>": derived, so hospitals never need to learn ours."""
 
-Identifier = Annotated[str, StringConstraints(pattern=r"^\S+$", max_length=128)]
-"""An opaque project-side id (district, provider, request): non-empty, no whitespace."""
+Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN, max_length=128)]
+"""An opaque project-side id (district, provider, request, operator): non-empty, no whitespace,
+no control character."""
 
 
 def case_id_for(hospital_id: str, discharge_ref: str) -> str:
@@ -81,7 +109,8 @@ def case_id_for(hospital_id: str, discharge_ref: str) -> str:
         raise ValueError(f"invalid hospital_id {hospital_id!r}: use lowercase letters, digits, -")
     if not _DISCHARGE_REF_RE.fullmatch(discharge_ref):
         raise ValueError(
-            f"invalid discharge_ref {discharge_ref!r}: non-empty, no whitespace, max 64 chars"
+            f"invalid discharge_ref {discharge_ref!r}: non-empty, no whitespace or control "
+            "character, max 64 chars"
         )
     return f"{hospital_id}:{discharge_ref}"
 

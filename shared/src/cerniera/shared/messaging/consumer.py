@@ -4,7 +4,14 @@ A batch of records becomes one database transaction: the inbox claims the event 
 handlers run in record order (so each case's events keep their order), the outbox rows are
 written, and the transaction commits before the offsets do. A batch that fails for a reason
 other than unavailable infrastructure is replayed one record at a time, so that only the
-record at fault is retried and, in the end, dead-lettered; the rest of the partition goes on.
+record at fault is retried (with back-off long enough to ride out a database restart) and, in
+the end, dead-lettered; the rest of the partition goes on.
+
+Unavailable infrastructure (``is_transient``) never dead-letters anything: the batch fails,
+and is read again after a pause. A case one of whose events was dead-lettered is parked
+(``parking``): its later events wait, in order, until the dead letter is replayed or
+discarded. A replayed dead letter is meant for the group that failed it (``dlq_replay_for``);
+every other group ignores it.
 """
 
 from __future__ import annotations
@@ -15,9 +22,11 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
+import asyncpg
 import structlog
 from aiokafka.errors import KafkaError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cerniera.shared import metrics
@@ -25,8 +34,16 @@ from cerniera.shared.causation import handling
 from cerniera.shared.contract import EventData
 from cerniera.shared.envelope import Envelope, InvalidRecord, decode
 from cerniera.shared.messaging.dlq import Record
+from cerniera.shared.messaging.parking import (
+    DISCARD_FOR,
+    REPLAY_FOR,
+    ParkedRecord,
+    Parking,
+    header,
+    record_key,
+)
 from cerniera.shared.persistence.outbox import UnitOfWork
-from cerniera.shared.refusals import Refused
+from cerniera.shared.refusals import NotFound, Refused
 
 log = structlog.get_logger(__name__)
 
@@ -57,14 +74,53 @@ def runs(events: Sequence[Envelope]) -> list[list[Envelope]]:
     return grouped
 
 
+# SQLSTATE classes of a database that is unavailable, restarting, failing over or overloaded:
+# connection (08), insufficient resources (53: too many connections), operator intervention
+# (57: shutting down, starting up), system error (58), transaction rollback (40: serialization,
+# deadlock), object not in prerequisite state (55: not accepting connections, lock not
+# available), and a read-only node (25006).
+_TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "57", "58", "40", "55")
+_TRANSIENT_SQLSTATES = ("25006",)
+
+
 def is_transient(error: BaseException) -> bool:
     """Infrastructure trouble: retrying the same batch later may succeed, and dead-lettering
-    would wrongly condemn good records."""
+    would wrongly condemn good records. Looks through the whole chain of causes, because
+    asyncpg's errors arrive wrapped by SQLAlchemy (which raises no ``OperationalError`` for
+    them)."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if _transient_alone(current):
+            return True
+        orig = getattr(current, "orig", None)  # SQLAlchemy keeps the driver's error there
+        pending += [e for e in (orig, current.__cause__, current.__context__) if e is not None]
+    return False
+
+
+def _transient_alone(error: BaseException) -> bool:
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return True
-    return isinstance(
-        error, OperationalError | InterfaceError | KafkaError | OSError | TimeoutError
-    )
+    if isinstance(
+        error,
+        OperationalError
+        | InterfaceError
+        | PoolTimeout
+        | KafkaError
+        | OSError
+        | TimeoutError
+        | asyncpg.InterfaceError
+        | asyncpg.exceptions.ConnectionDoesNotExistError,
+    ):
+        return True
+    state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+    if isinstance(state, str):
+        return state.startswith(_TRANSIENT_SQLSTATE_CLASSES) or state in _TRANSIENT_SQLSTATES
+    return False
 
 
 class Transactions(Protocol):
@@ -74,12 +130,20 @@ class Transactions(Protocol):
 
 
 class Claims(Protocol):
-    """What the consumer needs of its inbox (``persistence.inbox.Inbox``): claim the events'
-    keys in the transaction of ``conn``; return those never claimed before."""
+    """What the consumer needs of its inbox (``persistence.inbox.Inbox``)."""
 
     async def claim(
         self, conn: AsyncConnection, events: Sequence[Envelope]
-    ) -> set[tuple[str, str]]: ...
+    ) -> set[tuple[str, str]]:
+        """Claim the events' keys in the transaction of ``conn``; return those never claimed
+        before."""
+        ...
+
+    async def conflicting(
+        self, conn: AsyncConnection, events: Sequence[Envelope]
+    ) -> set[tuple[str, str]]:
+        """Of events already claimed, those whose payload differs from the one claimed."""
+        ...
 
 
 class DeadLetterSink(Protocol):
@@ -88,12 +152,23 @@ class DeadLetterSink(Protocol):
     async def send(self, record: Record, code: str, reason: str, attempts: int = 1) -> None: ...
 
 
+class IdConflict(Refused):
+    """The same event id again with another payload: not a duplicate, and never dropped."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "event.id_conflict",
+            "an event with this ce_source and ce_id was processed before with another payload",
+        )
+
+
 @dataclass
 class ConsumerStats:
     processed: int = 0
     duplicates: int = 0
     ignored: int = 0
     dead_lettered: int = 0
+    parked: int = 0
     batches: int = 0
 
 
@@ -108,76 +183,201 @@ class EventConsumer:
         inbox: Claims,
         handlers: Mapping[type[EventData], Handler],
         dead_letters: DeadLetterSink,
-        max_attempts: int = 3,
-        retry_delay: float = 0.1,
+        parking: Parking | None = None,
+        max_attempts: int = 6,
+        retry_delay: float = 0.25,
     ) -> None:
+        """A record that fails alone is tried ``max_attempts`` times, waiting ``retry_delay``
+        and then twice as long each time (by default about 8 s in all: a database restart)."""
         self.name = name
         self._db = db
         self._inbox = inbox
         self._handlers = handlers
         self._dead_letters = dead_letters
+        self._parking = parking
         self._max_attempts = max_attempts
         self._retry_delay = retry_delay
+        self._lock = asyncio.Lock()  # a batch and a drain never interleave in one process
+        self._lettered: set[str] = set()  # cases with a record dead-lettered in this batch
         self.stats = ConsumerStats()
 
     async def process(self, records: Sequence[Record]) -> None:
         self.stats.batches += 1
+        async with self._lock:
+            if self._parking is not None:
+                await self._drain_released(self._parking)
+            await self._process(records)
+
+    async def drain(self) -> None:
+        """Apply the waiting records of released cases (called periodically as well, so a
+        discard is acted on even when no new record arrives)."""
+        if self._parking is None:
+            return
+        async with self._lock:
+            await self._drain_released(self._parking)
+
+    async def _process(self, records: Sequence[Record]) -> None:
+        self._lettered.clear()
+        parked = await self._parked_among(records)
+        waiting: list[Record] = []
         batch: list[tuple[Record, Envelope]] = []
+        replayed: set[str] = set()
         for record in records:
+            key = record_key(record)
+            discard_for = header(record, DISCARD_FOR)
+            replay_for = header(record, REPLAY_FOR)
+            if discard_for is not None or (replay_for is not None and replay_for != self.name):
+                if discard_for == self.name and key is not None and self._parking is not None:
+                    await self._parking.release([key])  # its waiting records follow, in order
+                    log.warning("case.discard_released", case_key=key)
+                self._ignored()
+                continue
+            if key in parked and replay_for is None:
+                waiting.append(record)  # behind its dead letter
+                continue
+            if replay_for is not None and key is not None:
+                replayed.add(key)
             try:
                 event = decode(record.value, record.headers)
             except InvalidRecord as invalid:
-                await self._dead_letter(record, invalid.code, invalid.detail)
+                await self._dead_letter(record, invalid.code, invalid.detail, parked=parked)
                 continue
             if type(event.data) in self._handlers:
                 batch.append((record, event))
             else:
-                self.stats.ignored += 1  # an event type on this topic that we do not act on
-                metrics.EVENTS.labels(self.name, "ignored").inc()
-        if not batch:
-            return
+                self._ignored()  # an event type on this topic that we do not act on
+        if waiting:
+            await self._park(waiting)
+        if batch:
+            await self._apply_batch(batch, parked)
+        # A dead letter that came back and went through releases its case.
+        if self._parking is not None and (released := replayed - self._lettered):
+            await self._parking.release(released)
+
+    async def _apply_batch(self, batch: list[tuple[Record, Envelope]], parked: set[str]) -> None:
         try:
             await self._apply([event for _, event in batch])
+            return
         except Exception as error:
             if is_transient(error):
                 raise
             log.warning("batch.failed_isolating", size=len(batch), error=repr(error))
-            for record, event in batch:
-                await self._apply_alone(record, event)
+        for record, event in batch:
+            key = record_key(record)
+            if key in parked and header(record, REPLAY_FOR) is None:
+                await self._park([record])  # an earlier event of its case was dead-lettered
+            else:
+                await self._apply_alone(record, event, parked)
 
-    async def _apply(self, events: Sequence[Envelope]) -> None:
+    async def _apply(self, events: Sequence[Envelope], *, forget: int | None = None) -> None:
         async with self._db.unit_of_work() as uow:
             new = await self._inbox.claim(uow.conn, events)
             fresh = []
+            repeated = []
             for event in events:
                 if event.dedup_key in new:
                     new.discard(event.dedup_key)  # the same event twice in one batch runs once
                     fresh.append(event)
+                else:
+                    repeated.append(event)
+            if repeated and await self._inbox.conflicting(uow.conn, repeated):
+                raise IdConflict()
             for run in runs(fresh):
                 await self._handlers[type(run[0].data)](uow, run)
-        self.stats.duplicates += len(events) - len(fresh)
+            if forget is not None and self._parking is not None:
+                await self._parking.forget(uow.conn, forget)  # applied and forgotten at once
+        self.stats.duplicates += len(repeated)
         self.stats.processed += len(fresh)
-        metrics.EVENTS.labels(self.name, "duplicate").inc(len(events) - len(fresh))
+        metrics.EVENTS.labels(self.name, "duplicate").inc(len(repeated))
         metrics.EVENTS.labels(self.name, "processed").inc(len(fresh))
 
-    async def _apply_alone(self, record: Record, event: Envelope) -> None:
+    async def _apply_alone(
+        self, record: Record, event: Envelope, parked: set[str], *, forget: int | None = None
+    ) -> bool:
+        """Apply one event, retrying with back-off; dead-letter it in the end. True if
+        applied."""
         for attempt in range(1, self._max_attempts + 1):
             try:
-                await self._apply([event])
-                return
+                await self._apply([event], forget=forget)
+                return True
             except Refused as refused:  # a verdict on the event: retrying cannot help
-                await self._dead_letter(record, refused.code, refused.message, attempt)
-                return
+                # A case this service does not know yet has nothing to hold back: its
+                # announcement, still to come, must not wait behind this dead letter.
+                hold = None if isinstance(refused, NotFound) else parked
+                await self._dead_letter(record, refused.code, refused.message, attempt, hold)
+                return False
             except Exception as error:
                 if is_transient(error):
                     raise
                 if attempt == self._max_attempts:
-                    await self._dead_letter(record, "handler.failed", repr(error), attempt)
-                    return
+                    await self._dead_letter(record, "handler.failed", repr(error), attempt, parked)
+                    return False
                 log.warning("event.retrying", attempt=attempt, error=repr(error))
                 await asyncio.sleep(self._retry_delay * 2 ** (attempt - 1))
+        return False
 
-    async def _dead_letter(self, record: Record, code: str, reason: str, attempts: int = 1) -> None:
+    async def _dead_letter(
+        self,
+        record: Record,
+        code: str,
+        reason: str,
+        attempts: int = 1,
+        parked: set[str] | None = None,
+    ) -> None:
         await self._dead_letters.send(record, code, reason, attempts)
         self.stats.dead_lettered += 1
         metrics.EVENTS.labels(self.name, "dead_lettered").inc()
+        key = record_key(record)
+        if key is not None:
+            self._lettered.add(key)
+        if self._parking is not None and key is not None and parked is not None:
+            # The case's later events wait for this one (replayed or discarded).
+            await self._parking.park_case(key, dead_letter_id(record), code, reason)
+            parked.add(key)
+
+    async def _parked_among(self, records: Sequence[Record]) -> set[str]:
+        if self._parking is None:
+            return set()
+        keys = {key for record in records if (key := record_key(record)) is not None}
+        return await self._parking.parked_among(keys)
+
+    async def _park(self, records: Sequence[Record]) -> None:
+        assert self._parking is not None
+        await self._parking.park_records(records)
+        self.stats.parked += len(records)
+        metrics.EVENTS.labels(self.name, "parked").inc(len(records))
+
+    def _ignored(self) -> None:
+        self.stats.ignored += 1
+        metrics.EVENTS.labels(self.name, "ignored").inc()
+
+    async def _drain_released(self, parking: Parking) -> None:
+        """Each released case's waiting records, in order, each applied in the transaction
+        that forgets it; a case stops at a record dead-lettered again (parked again)."""
+        for key in await parking.released_keys():
+            while (waiting := await parking.peek(key)) is not None:
+                if not await self._drain_one(parking, key, waiting):
+                    break
+
+    async def _drain_one(self, parking: Parking, key: str, waiting: ParkedRecord) -> bool:
+        parked: set[str] = set()
+        try:
+            event = decode(waiting.value, waiting.headers)
+        except InvalidRecord as invalid:
+            await self._dead_letter(waiting, invalid.code, invalid.detail, parked=parked)
+            await parking.forget_now(waiting.seq)
+            return False
+        if type(event.data) not in self._handlers:
+            self._ignored()
+            await parking.forget_now(waiting.seq)
+            return True
+        if await self._apply_alone(waiting, event, parked, forget=waiting.seq):
+            log.info("case.drained_one", case_key=key, event_id=event.id)
+            return True
+        await parking.forget_now(waiting.seq)  # now on the dead-letter topic, its case parked
+        return False
+
+
+def dead_letter_id(record: Record) -> str:
+    """How a dead letter is named: where its record was read."""
+    return f"{record.topic}:{record.partition}:{record.offset}"

@@ -4,6 +4,7 @@ the cause is fixed."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -25,6 +26,14 @@ ORIGINAL_OFFSET = f"{HEADER_PREFIX}original_offset"
 CONSUMER = f"{HEADER_PREFIX}consumer"
 FAILED_AT = f"{HEADER_PREFIX}failed_at"
 ATTEMPTS = f"{HEADER_PREFIX}attempts"
+TRUNCATED_FROM = f"{HEADER_PREFIX}truncated_from"
+"""Set when the record was too large to copy whole: its size in bytes (the value kept is its
+start, and ``dlq_value_sha256`` identifies the original)."""
+VALUE_SHA256 = f"{HEADER_PREFIX}value_sha256"
+
+MAX_VALUE = 256 * 1024
+"""A dead letter carries at most this much of the record's value: what no producer request
+limit refuses (a record near or over 1 MiB could not be copied, and would block its partition)."""
 
 
 def original_headers(headers: Iterable[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
@@ -43,6 +52,12 @@ class Record(Protocol):
     headers: Any
 
 
+def _key(key: Any) -> bytes | None:
+    if key is None or len(key) <= 1024:
+        return key  # type: ignore[no-any-return]
+    return bytes(key[:1024])
+
+
 class DeadLetters:
     def __init__(self, consumer: str, producer: AIOKafkaProducer | None = None) -> None:
         self.producer = producer  # set when the service starts (aiokafka needs the loop)
@@ -51,6 +66,16 @@ class DeadLetters:
 
     async def send(self, record: Record, code: str, reason: str, attempts: int = 1) -> None:
         headers = original_headers(record.headers)
+        value = record.value
+        if value is not None and len(value) > MAX_VALUE:
+            headers += [
+                (TRUNCATED_FROM, str(len(value)).encode()),
+                (VALUE_SHA256, hashlib.sha256(value).hexdigest().encode()),
+            ]
+            value = value[:MAX_VALUE]
+        if sum(len(k) + len(v) for k, v in headers) > MAX_VALUE:  # headers can be as large
+            headers = [(k, v) for k, v in headers if len(k) + len(v) <= 1024]
+            headers.append((TRUNCATED_FROM, b"headers"))
         headers += [
             (REASON_CODE, code.encode()),
             (REASON, reason[:4000].encode()),
@@ -64,7 +89,7 @@ class DeadLetters:
         # Awaited: the offset of the bad record is committed only after its dead letter is safe.
         assert self.producer is not None, "dead letters need a started producer"
         await self.producer.send_and_wait(
-            Topics.dlq(record.topic), value=record.value, key=record.key, headers=headers
+            Topics.dlq(record.topic), value=value, key=_key(record.key), headers=headers
         )
         self.count += 1
         log.warning(

@@ -9,6 +9,7 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import UnknownError, UnsupportedVersionError
 from faststream.kafka import KafkaBroker
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
@@ -43,6 +44,26 @@ def make_broker(
 def make_producer(settings: KafkaSettings, *, client_id: str) -> AIOKafkaProducer:
     """The producer behind the outbox relay and the dead-letter publisher."""
     return AIOKafkaProducer(client_id=client_id, **settings.producer_params())
+
+
+class BrokerConfigError(RuntimeError):
+    """The broker cannot do what the settings ask: said in one line, with what to set."""
+
+
+async def start_producer(producer: AIOKafkaProducer, settings: KafkaSettings) -> None:
+    """Start ``producer``; a broker without idempotent producers (InitProducerId refused) is
+    told apart from any other failure, with the setting that fixes it."""
+    try:
+        await producer.start()
+    except (UnknownError, UnsupportedVersionError) as error:
+        await producer.stop()
+        if not settings.enable_idempotence:
+            raise
+        raise BrokerConfigError(
+            f"the broker at {settings.bootstrap_servers} refuses idempotent producers "
+            f"({type(error).__name__} on InitProducerId): set KAFKA_ENABLE_IDEMPOTENCE=false "
+            "for this broker (consumers deduplicate anyway), or use Apache Kafka"
+        ) from error
 
 
 def _security(settings: KafkaSettings) -> BaseSecurity | None:

@@ -47,7 +47,7 @@ def header(record: Record, name: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass
 class ParkedRecord:
     """A parked record, back in the shape of the one that arrived."""
 
@@ -155,22 +155,26 @@ class Parking:
         async with self._engine.connect() as conn:
             return list((await conn.execute(query)).scalars())
 
-    async def next_record(self, conn: AsyncConnection, key: str) -> ParkedRecord | None:
-        """The case's earliest waiting record, locked in ``conn``'s transaction."""
+    async def peek(self, key: str) -> ParkedRecord | None:
+        """The case's earliest waiting record."""
         events = self.events
-        row = (
-            await conn.execute(
-                select(events)
-                .where(events.c.consumer == self.consumer, events.c.case_key == key)
-                .order_by(events.c.seq)
-                .limit(1)
-                .with_for_update()
-            )
-        ).one_or_none()
+        query = (
+            select(events)
+            .where(events.c.consumer == self.consumer, events.c.case_key == key)
+            .order_by(events.c.seq)
+            .limit(1)
+        )
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).one_or_none()
         return None if row is None else _parked(row)
 
     async def forget(self, conn: AsyncConnection, seq: int) -> None:
+        """Forget a waiting record in ``conn``'s transaction (the one that applied it)."""
         await conn.execute(delete(self.events).where(self.events.c.seq == seq))
+
+    async def forget_now(self, seq: int) -> None:
+        async with self._engine.begin() as conn:
+            await self.forget(conn, seq)
 
 
 def _encoded(headers: Iterable[tuple[str, bytes]] | None) -> list[list[str]]:

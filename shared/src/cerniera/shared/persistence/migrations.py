@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from cerniera.shared.persistence import columns
 from cerniera.shared.settings import async_database_url
 
 _IN_PROCESS = asyncio.Lock()
@@ -108,9 +109,7 @@ def create_messaging_tables() -> None:
         sa.Column("event_type", sa.Text(), nullable=False),
         sa.Column("headers", JSONB(), nullable=False),
         sa.Column("payload", sa.LargeBinary(), nullable=False),
-        sa.Column(
-            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
+        columns.timestamp("created_at"),
     )
     op.create_table(
         "inbox",
@@ -118,12 +117,7 @@ def create_messaging_tables() -> None:
         sa.Column("source", sa.Text(), nullable=False),
         sa.Column("event_id", sa.Text(), nullable=False),
         sa.Column("event_type", sa.Text(), nullable=False),
-        sa.Column(
-            "processed_at",
-            sa.DateTime(timezone=True),
-            nullable=False,
-            server_default=sa.func.now(),
-        ),
+        columns.timestamp("processed_at"),
         sa.PrimaryKeyConstraint("consumer", "source", "event_id"),
     )
 
@@ -151,9 +145,7 @@ def upgrade_messaging_tables_v2() -> None:
         sa.Column("dead_letter_id", sa.Text(), nullable=True),
         sa.Column("reason_code", sa.Text(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column(
-            "parked_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
+        columns.timestamp("parked_at"),
         sa.PrimaryKeyConstraint("consumer", "case_key"),
     )
     op.create_table(
@@ -167,9 +159,7 @@ def upgrade_messaging_tables_v2() -> None:
         sa.Column("key", sa.LargeBinary(), nullable=True),
         sa.Column("value", sa.LargeBinary(), nullable=True),
         sa.Column("headers", JSONB(), nullable=False),
-        sa.Column(
-            "parked_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
+        columns.timestamp("parked_at"),
     )
     op.create_index("parked_events_case", "parked_events", ["consumer", "case_key", "seq"])
 

@@ -1,28 +1,19 @@
-"""Cases, requests, outbox and inbox.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-24
-"""
-
-from collections.abc import Sequence
+"""Cases, requests, outbox and inbox."""
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from cerniera.shared.persistence.migrations import create_messaging_tables, drop_messaging_tables
+from cerniera.shared.persistence import columns, migrations
 
-revision: str = "0001"
-down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0001"
+down_revision = None
 
 
 def upgrade() -> None:
     op.create_table(
         "cases",
-        sa.Column("case_id", sa.Text(), primary_key=True),
+        columns.case_key(),
         sa.Column("status", sa.Text(), nullable=False),
         sa.Column("ambito_id", sa.Text(), nullable=True),
         sa.Column("municipality_code", sa.Text(), nullable=True),
@@ -31,13 +22,9 @@ def upgrade() -> None:
         sa.Column("discharge_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("discharge_on", sa.Date(), nullable=True),
         sa.Column("end_reason", sa.Text(), nullable=True),
-        sa.Column("correlation_id", sa.Text(), nullable=False),
-        sa.Column(
-            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
-        sa.Column(
-            "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
+        columns.correlation_id(),
+        columns.timestamp("created_at"),
+        columns.timestamp("updated_at"),
     )
     op.create_index("cases_status", "cases", ["status"])
     op.create_table(
@@ -56,9 +43,7 @@ def upgrade() -> None:
         sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("active_from", sa.Date(), nullable=True),
         sa.Column("reason", sa.Text(), nullable=True),
-        sa.Column(
-            "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
+        columns.timestamp("updated_at"),
         sa.UniqueConstraint(
             "case_id", "service_type", "attempt", name="requests_case_service_attempt"
         ),
@@ -70,10 +55,10 @@ def upgrade() -> None:
         ["deadline_at"],
         postgresql_where=sa.text("status = 'requested'"),
     )
-    create_messaging_tables()
+    migrations.create_messaging_tables()
 
 
 def downgrade() -> None:
-    drop_messaging_tables()
+    migrations.drop_messaging_tables()
     op.drop_table("requests")
     op.drop_table("cases")

@@ -1,22 +1,13 @@
-"""Cases, deliveries, allocations, thresholds reached, statements issued, outbox and inbox.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-23
-"""
-
-from collections.abc import Sequence
+"""Cases, deliveries, allocations, thresholds reached, statements issued, outbox and inbox."""
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from cerniera.shared.persistence.migrations import create_messaging_tables, drop_messaging_tables
+from cerniera.shared.persistence import columns, migrations
 
-revision: str = "0001"
-down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0001"
+down_revision = None
 
 MONEY = sa.Numeric(14, 2)
 QUANTITY = sa.Numeric(10, 2)
@@ -25,14 +16,12 @@ QUANTITY = sa.Numeric(10, 2)
 def upgrade() -> None:
     op.create_table(
         "cases",
-        sa.Column("case_id", sa.Text(), primary_key=True),
+        columns.case_key(),
         sa.Column("ambito_id", sa.Text(), nullable=True),
         sa.Column("status", sa.Text(), nullable=False),
-        sa.Column("correlation_id", sa.Text(), nullable=True),
+        columns.correlation_id(nullable=True),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column(
-            "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
+        columns.timestamp("updated_at"),
     )
     op.create_table(
         "deliveries",
@@ -59,10 +48,8 @@ def upgrade() -> None:
         sa.Column("cap_hours", QUANTITY, nullable=False),
         sa.Column("event_source", sa.Text(), nullable=False),
         sa.Column("event_id", sa.Text(), nullable=False),
-        sa.Column("correlation_id", sa.Text(), nullable=False),
-        sa.Column(
-            "received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
+        columns.correlation_id(),
+        columns.timestamp("received_at"),
         sa.Column("priced_at", sa.DateTime(timezone=True), nullable=True),
     )
     op.create_index(
@@ -106,11 +93,11 @@ def upgrade() -> None:
         sa.Column("event_id", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("provider_id", "ambito_id", "period"),
     )
-    create_messaging_tables()
+    migrations.create_messaging_tables()
 
 
 def downgrade() -> None:
-    drop_messaging_tables()
+    migrations.drop_messaging_tables()
     op.drop_table("statements_issued")
     op.drop_table("thresholds_reached")
     op.drop_table("allocations")

@@ -1,37 +1,24 @@
-"""Visits, outbox and inbox.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-23
-"""
-
-from collections.abc import Sequence
+"""Visits, outbox and inbox."""
 
 import sqlalchemy as sa
 from alembic import op
 
-from cerniera.shared.persistence.migrations import create_messaging_tables, drop_messaging_tables
+from cerniera.shared.persistence import columns, migrations
 
-revision: str = "0001"
-down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0001"
+down_revision = None
 
 
 def upgrade() -> None:
     op.create_table(
         "visits",
-        sa.Column("case_id", sa.Text(), primary_key=True),
+        columns.case_key(),
         sa.Column("fiscal_code", sa.Text(), nullable=False),
         sa.Column("expected_discharge_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("status", sa.Text(), nullable=False),
-        sa.Column("correlation_id", sa.Text(), nullable=False),
-        sa.Column(
-            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
-        sa.Column(
-            "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
+        columns.correlation_id(),
+        columns.timestamp("created_at"),
+        columns.timestamp("updated_at"),
     )
     # An admission looks for the patient's open cases.
     op.create_index(
@@ -40,9 +27,9 @@ def upgrade() -> None:
         ["fiscal_code"],
         postgresql_where=sa.text("status = 'open'"),
     )
-    create_messaging_tables()
+    migrations.create_messaging_tables()
 
 
 def downgrade() -> None:
-    drop_messaging_tables()
+    migrations.drop_messaging_tables()
     op.drop_table("visits")

@@ -1,28 +1,19 @@
-"""Cases, outbox and inbox.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-23
-"""
-
-from collections.abc import Sequence
+"""Cases, outbox and inbox."""
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from cerniera.shared.persistence.migrations import create_messaging_tables, drop_messaging_tables
+from cerniera.shared.persistence import columns, migrations
 
-revision: str = "0001"
-down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0001"
+down_revision = None
 
 
 def upgrade() -> None:
     op.create_table(
         "cases",
-        sa.Column("case_id", sa.Text(), primary_key=True),
+        columns.case_key(),
         sa.Column("hospital_id", sa.Text(), nullable=False),
         sa.Column("discharge_ref", sa.Text(), nullable=False),
         sa.Column("ward", sa.Text(), nullable=False),
@@ -33,14 +24,14 @@ def upgrade() -> None:
         sa.Column("caregiver", postgresql.JSONB(), nullable=True),
         sa.Column("assessment", postgresql.JSONB(), nullable=True),
         sa.Column("decision", postgresql.JSONB(), nullable=True),
-        sa.Column("correlation_id", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+        columns.correlation_id(),
+        columns.timestamp("created_at", nullable=True),
+        columns.timestamp("updated_at", nullable=True),
     )
     op.create_index("cases_status", "cases", ["status"])
-    create_messaging_tables()
+    migrations.create_messaging_tables()
 
 
 def downgrade() -> None:
-    drop_messaging_tables()
+    migrations.drop_messaging_tables()
     op.drop_table("cases")

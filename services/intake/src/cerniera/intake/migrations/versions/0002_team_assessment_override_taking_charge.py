@@ -1,20 +1,11 @@
-"""The team's assessments (versions), overrides of the rule, and taking-charge records.
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-30
-"""
-
-from collections.abc import Sequence
+"""The team's assessments (versions), overrides of the rule, and taking-charge records."""
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0002"
-down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0002"
+down_revision = "0001"
 
 
 def _case_id() -> sa.Column[str]:

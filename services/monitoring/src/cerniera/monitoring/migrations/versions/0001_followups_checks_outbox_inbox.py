@@ -1,27 +1,18 @@
-"""Follow-ups, weekly checks, pending discharge dates, outbox and inbox.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-24
-"""
-
-from collections.abc import Sequence
+"""Follow-ups, weekly checks, pending discharge dates, outbox and inbox."""
 
 import sqlalchemy as sa
 from alembic import op
 
-from cerniera.shared.persistence.migrations import create_messaging_tables, drop_messaging_tables
+from cerniera.shared.persistence import columns, migrations
 
-revision: str = "0001"
-down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0001"
+down_revision = None
 
 
 def upgrade() -> None:
     op.create_table(
         "followups",
-        sa.Column("case_id", sa.Text(), primary_key=True),
+        columns.case_key(),
         sa.Column("ambito_id", sa.Text(), nullable=False),
         sa.Column("status", sa.Text(), nullable=False),
         sa.Column("discharge_at", sa.DateTime(timezone=True), nullable=False),
@@ -30,15 +21,13 @@ def upgrade() -> None:
         sa.Column("check_interval_days", sa.Integer(), nullable=False),
         sa.Column("duration_days", sa.Integer(), nullable=False),
         sa.Column("overdue_after_days", sa.Integer(), nullable=False),
-        sa.Column("correlation_id", sa.Text(), nullable=False),
+        columns.correlation_id(),
         sa.Column("outcome", sa.Text(), nullable=True),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("closed_by", sa.Text(), nullable=True),
         sa.Column("close_note", sa.Text(), nullable=True),
         sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column(
-            "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
+        columns.timestamp("updated_at"),
     )
     op.create_index("followups_status_closes_on", "followups", ["status", "closes_on"])
     op.create_index("followups_ambito_status", "followups", ["ambito_id", "status"])
@@ -57,7 +46,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "pending_discharge_dates",
-        sa.Column("case_id", sa.Text(), primary_key=True),
+        columns.case_key(),
         sa.Column("expected_discharge_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("cancelled", sa.Boolean(), nullable=False, server_default=sa.false()),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
@@ -65,11 +54,11 @@ def upgrade() -> None:
     op.create_index(
         "pending_discharge_dates_received_at", "pending_discharge_dates", ["received_at"]
     )
-    create_messaging_tables()
+    migrations.create_messaging_tables()
 
 
 def downgrade() -> None:
-    drop_messaging_tables()
+    migrations.drop_messaging_tables()
     op.drop_table("pending_discharge_dates")
     op.drop_table("checks")
     op.drop_table("followups")

@@ -1,0 +1,89 @@
+"""A database that refuses connections for a few seconds (as in a failover) while events flow:
+nothing is dead-lettered, every case is decided once it is back. Real broker, real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+import cerniera.shared.ambiti
+from cerniera.intake.config import load_config
+from cerniera.intake.service import runtime
+from cerniera.intake.tables import cases
+from cerniera.shared.contract import Topics
+from cerniera.shared.runtime import ServiceSettings
+from cerniera.shared.settings import DatabaseSettings, KafkaSettings
+from support.discharges import announced, assessment, from_hospital
+from support.kafka import publish, read_topic
+from support.waiting import eventually, read_quiet
+
+pytestmark = pytest.mark.integration
+
+EXAMPLE = Path(cerniera.shared.ambiti.__file__).parent / "example.toml"
+CASES = 60
+
+
+async def _refuse_connections(url: str, seconds: float) -> None:
+    """``ALLOW_CONNECTIONS false`` on the service's database and its sessions ended, for
+    ``seconds``; then allowed again. Done from another database of the same server."""
+    target = make_url(url)
+    admin = create_async_engine(target.set(database="template1"), isolation_level="AUTOCOMMIT")
+    name = target.database
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+            await conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+        await asyncio.sleep(seconds)
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        await admin.dispose()
+
+
+async def test_a_database_refusing_connections_dead_letters_nothing(
+    kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
+) -> None:
+    rt = runtime(
+        kafka_settings,
+        database_settings,
+        load_config(EXAMPLE),
+        service=ServiceSettings(http_host="127.0.0.1", http_port=0),
+    )
+    async with rt.running():
+        first = [
+            from_hospital(announced(discharge_ref=f"F-{n}", assessment=assessment()))
+            for n in range(CASES // 2)
+        ]
+        await publish(kafka_settings, topics.hospital_discharges, *first)
+        outage = asyncio.create_task(_refuse_connections(database_settings.database_url, 6))
+        await asyncio.sleep(0.5)  # the rest arrive while the database is away
+        rest = [
+            from_hospital(announced(discharge_ref=f"F-{n}", assessment=assessment()))
+            for n in range(CASES // 2, CASES)
+        ]
+        await publish(kafka_settings, topics.hospital_discharges, *rest)
+        await outage
+        await read_topic(
+            kafka_settings, topics.intake_cases, until=lambda rs: len(rs) >= CASES, timeout=60
+        )
+
+        async def decided() -> int:
+            async with rt.engine.connect() as conn:
+                return int(await conn.scalar(select(func.count()).select_from(cases)) or 0)
+
+        assert await eventually(decided, lambda n: n == CASES, what="every case decided")
+    dlq = await read_quiet(kafka_settings, topics.dlq(topics.hospital_discharges), quiet=1)
+    assert dlq == []
+    assert rt.consumer.stats.dead_lettered == 0
