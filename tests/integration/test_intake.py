@@ -17,7 +17,6 @@ from typing import Any, TypeAlias
 
 import pytest
 from aiokafka import ConsumerRecord
-from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import Row, func, select
 
 from cerniera.intake.config import load_config
@@ -51,7 +50,7 @@ from support.discharges import (
     rescheduled,
 )
 from support.districts import EXAMPLE
-from support.kafka import headers_of, publish, publish_raw, read_topic
+from support.kafka import headers_of, publish, publish_raw, read_topic, same_partition_keys
 from support.services import LOOPBACK
 from support.waiting import eventually, read_quiet
 
@@ -415,15 +414,6 @@ async def test_a_discharge_announced_again_is_decided_once(
 # --- e. dead letters ------------------------------------------------------------------------
 
 RawRecord: TypeAlias = tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]
-
-
-def same_partition_keys(key: bytes, partitions: int, count: int) -> list[bytes]:
-    """Other cases' keys that the producer sends to the same partition as ``key``."""
-    every = list(range(partitions))
-    wanted = DefaultPartitioner()(key, every, every)
-    candidates = (key + f"-other-{n}".encode() for n in range(10_000))
-    same = (other for other in candidates if DefaultPartitioner()(other, every, every) == wanted)
-    return [next(same) for _ in range(count)]
 
 
 async def dead_letters_then_good_record(

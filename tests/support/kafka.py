@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.partitioner import DefaultPartitioner
 
 from cerniera.shared.envelope import Envelope, decode
 from cerniera.shared.settings import KafkaSettings
@@ -91,3 +92,14 @@ def headers_of(record: ConsumerRecord[Any, Any]) -> dict[str, str]:
 def _describe(record: ConsumerRecord[Any, Any]) -> str:
     h = headers_of(record)
     return f"{h.get('ce_type', '?')}@{record.partition}:{record.offset}"
+
+
+def same_partition_keys(
+    key: bytes, partitions: int, count: int, *, tag: bytes = b"other"
+) -> list[bytes]:
+    """Other cases' keys that the producer sends to the same partition as ``key``."""
+    every = list(range(partitions))
+    wanted = DefaultPartitioner()(key, every, every)
+    candidates = (key + b"-" + tag + f"-{n}".encode() for n in range(10_000))
+    same = (other for other in candidates if DefaultPartitioner()(other, every, every) == wanted)
+    return [next(same) for _ in range(count)]
