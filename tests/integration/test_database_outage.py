@@ -8,9 +8,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import func, select
 
 import cerniera.shared.ambiti
 from cerniera.intake.config import load_config
@@ -19,6 +17,7 @@ from cerniera.intake.tables import cases
 from cerniera.shared.contract import Topics
 from cerniera.shared.runtime import ServiceSettings
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
+from support.database import refuse_connections
 from support.discharges import announced, assessment, from_hospital
 from support.kafka import publish, read_topic
 from support.waiting import eventually, read_quiet
@@ -27,29 +26,6 @@ pytestmark = pytest.mark.integration
 
 EXAMPLE = Path(cerniera.shared.ambiti.__file__).parent / "example.toml"
 CASES = 60
-
-
-async def _refuse_connections(url: str, seconds: float) -> None:
-    """``ALLOW_CONNECTIONS false`` on the service's database and its sessions ended, for
-    ``seconds``; then allowed again. Done from another database of the same server."""
-    target = make_url(url)
-    admin = create_async_engine(target.set(database="template1"), isolation_level="AUTOCOMMIT")
-    name = target.database
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
-            await conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-        await asyncio.sleep(seconds)
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
-        await admin.dispose()
 
 
 async def test_a_database_refusing_connections_dead_letters_nothing(
@@ -67,7 +43,7 @@ async def test_a_database_refusing_connections_dead_letters_nothing(
             for n in range(CASES // 2)
         ]
         await publish(kafka_settings, topics.hospital_discharges, *first)
-        outage = asyncio.create_task(_refuse_connections(database_settings.database_url, 6))
+        outage = asyncio.create_task(refuse_connections(database_settings.database_url, 6))
         await asyncio.sleep(0.5)  # the rest arrive while the database is away
         rest = [
             from_hospital(announced(discharge_ref=f"F-{n}", assessment=assessment()))
