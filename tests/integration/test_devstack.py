@@ -228,3 +228,34 @@ def test_docker_not_available_here_quickly() -> None:
     started = time.perf_counter()
     assert docker_available() is False
     assert time.perf_counter() - started < 2.0
+
+
+def test_the_embedded_postgresql_dies_with_a_killed_parent(tmp_path: Path) -> None:
+    """The postmaster runs detached; a parent killed by SIGKILL runs no exit hook, so a
+    watchdog told by the kernel stops it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    script = (
+        "import time\n"
+        "from pathlib import Path\n"
+        "from cerniera.cli.devstack import EmbeddedPostgres\n"
+        f"db = EmbeddedPostgres(data_dir=Path({str(tmp_path / 'pg')!r}))\n"
+        "db.start()\n"
+        "print(db._server.get_postmaster_info().pid, flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    postmaster = psutil.Process(int(parent.stdout.readline()))
+    assert postmaster.is_running()
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while postmaster.is_running() and postmaster.status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, "the embedded PostgreSQL outlived its parent"
+        time.sleep(0.2)

@@ -411,6 +411,7 @@ class EmbeddedPostgres:
         self.cleanup = cleanup
         self.data_dir: Path | None = data_dir
         self._server: PostgresServer | None = None
+        self._watchdog: subprocess.Popen[bytes] | None = None
         self._endpoint: DatabaseEndpoint | None = None
 
     @property
@@ -442,6 +443,7 @@ class EmbeddedPostgres:
             raise RuntimeError(f"embedded PostgreSQL at {data_dir} reports no unix socket")
         host = urllib.parse.quote(str(socket_dir), safe="/")
         self._server = server
+        self._watchdog = _watch_postmaster(data_dir, server)
         self._endpoint = DatabaseEndpoint(
             url=f"postgresql+asyncpg://postgres@/postgres?host={host}", kind="embedded"
         )
@@ -453,6 +455,10 @@ class EmbeddedPostgres:
         self._endpoint = None
         if server is not None:
             server.cleanup()
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None and watchdog.poll() is None:
+            watchdog.kill()
+            watchdog.wait()
 
     def __enter__(self) -> Self:
         self.start()
@@ -465,6 +471,30 @@ class EmbeddedPostgres:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _watch_postmaster(data_dir: Path, server: PostgresServer) -> subprocess.Popen[bytes] | None:
+    """A watchdog that stops the detached postmaster if we die without stopping it (see
+    ``cerniera.cli.pgwatch``); none where the kernel cannot tell it (not Linux, not the main
+    thread)."""
+    told = pdeathsig_preexec(signal.SIGTERM)
+    pid = server.get_postmaster_info().pid
+    if told is None or pid is None:
+        return None
+
+    def preexec() -> None:
+        told()
+        # Ignored until the watchdog is ready for it (it then checks whether we are gone).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "cerniera.cli.pgwatch", str(data_dir), str(pid), str(os.getpid())],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=preexec,  # only a prctl and a signal disposition: fork-safe
+        start_new_session=True,  # Ctrl-C in a terminal is for us, not for it
+    )
 
 
 def _forget_dead_handles(data_dir: Path) -> None:
