@@ -14,15 +14,14 @@ from cerniera.cli import deadletters, events
 from cerniera.intake.service import runtime
 from cerniera.intake.tables import cases
 from cerniera.shared.contract import EligibilityConfirmed, Topics
-from cerniera.shared.runtime import ServiceSettings
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
 from support.discharges import announced, assessment, from_hospital, rescheduled
 from support.kafka import publish, read_events, read_topic
+from support.services import LOOPBACK
 from support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
-LOOPBACK = ServiceSettings(http_host="127.0.0.1", http_port=0)
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "events"
 
 

@@ -5,38 +5,31 @@ nothing is dead-lettered, every case is decided once it is back. Real broker, re
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-import cerniera.shared.ambiti
 from cerniera.intake.config import load_config
 from cerniera.intake.service import runtime
 from cerniera.intake.tables import cases
 from cerniera.shared.contract import Topics
-from cerniera.shared.runtime import ServiceSettings
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
 from support.database import refuse_connections
 from support.discharges import announced, assessment, from_hospital
+from support.districts import EXAMPLE
 from support.kafka import publish, read_topic
+from support.services import LOOPBACK
 from support.waiting import eventually, read_quiet
 
 pytestmark = pytest.mark.integration
 
-EXAMPLE = Path(cerniera.shared.ambiti.__file__).parent / "example.toml"
 CASES = 60
 
 
 async def test_a_database_refusing_connections_dead_letters_nothing(
     kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
 ) -> None:
-    rt = runtime(
-        kafka_settings,
-        database_settings,
-        load_config(EXAMPLE),
-        service=ServiceSettings(http_host="127.0.0.1", http_port=0),
-    )
+    rt = runtime(kafka_settings, database_settings, load_config(EXAMPLE), service=LOOPBACK)
     async with rt.running():
         first = [
             from_hospital(announced(discharge_ref=f"F-{n}", assessment=assessment()))

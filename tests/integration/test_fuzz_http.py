@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -41,13 +42,14 @@ from cerniera.shared.clock import Clock
 from cerniera.shared.contract import Topics
 from cerniera.shared.envelope import Envelope
 from cerniera.shared.http import EXAMPLE_CASE
-from cerniera.shared.runtime import ServiceRuntime, ServiceSettings
+from cerniera.shared.runtime import ServiceRuntime
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
 from support.discharges import EXPECTED_DISCHARGE, announced, from_hospital
 from support.districts import EXAMPLE
 from support.gateway_samples import ENCOUNTER_IN_PROGRESS, fhir_resource
 from support.kafka import publish
 from support.monitoring_events import confirmed, from_intake
+from support.services import LOOPBACK
 from support.waiting import eventually
 
 pytestmark = [
@@ -58,31 +60,26 @@ pytestmark = [
 
 EXAMPLES = int(os.environ.get("CERNIERA_FUZZ_EXAMPLES", "25"))
 SEED = int(os.environ.get("CERNIERA_FUZZ_SEED", "20241003"))
-LOOPBACK = ServiceSettings(http_host="127.0.0.1", http_port=0)
 EXAMPLE_REF = EXAMPLE_CASE.partition(":")[2]
 
 
 # --- the services, each with the example case known to it ----------------------------------
 
 
+# The services configured by the districts' document: each runtime, and how it reads its part.
+_DISTRICTS_READ_BY: dict[str, tuple[Callable[..., ServiceRuntime], Callable[[Path], Any]]] = {
+    "intake": (intake_runtime, intake_config),
+    "activation": (activation_runtime, activation_config),
+    "monitoring": (monitoring_runtime, monitoring_config),
+    "billing": (billing_runtime, billing_config),
+}
+
+
 def _runtime(name: str, kafka: KafkaSettings, database: DatabaseSettings) -> ServiceRuntime:
     clock = Clock(epoch=EXPECTED_DISCHARGE)
-    if name == "intake":
-        return intake_runtime(
-            kafka, database, intake_config(EXAMPLE), clock=clock, service=LOOPBACK
-        )
-    if name == "activation":
-        return activation_runtime(
-            kafka, database, activation_config(EXAMPLE), clock=clock, service=LOOPBACK
-        )
-    if name == "monitoring":
-        return monitoring_runtime(
-            kafka, database, monitoring_config(EXAMPLE), clock=clock, service=LOOPBACK
-        )
-    if name == "billing":
-        return billing_runtime(
-            kafka, database, billing_config(EXAMPLE), clock=clock, service=LOOPBACK
-        )
+    if name in _DISTRICTS_READ_BY:
+        runtime, config = _DISTRICTS_READ_BY[name]
+        return runtime(kafka, database, config(EXAMPLE), clock=clock, service=LOOPBACK)
     assert name == "gateway"
     settings = GatewaySettings(mllp_host="127.0.0.1", mllp_port=0, gateway_hospitals={})
     return gateway_runtime(kafka, database, settings, clock=clock, service=LOOPBACK)

@@ -15,7 +15,7 @@ from cerniera.shared.runtime import ServiceSettings
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
 from support.discharges import announced, assessment, from_hospital
 from support.kafka import publish, read_events
-from support.services import healthy
+from support.services import LOOPBACK, healthy
 
 pytestmark = pytest.mark.integration
 
@@ -23,11 +23,7 @@ pytestmark = pytest.mark.integration
 async def test_health_and_metrics_beside_the_api(
     kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
 ) -> None:
-    rt = runtime(
-        kafka_settings,
-        database_settings,
-        service=ServiceSettings(http_host="127.0.0.1", http_port=0),
-    )
+    rt = runtime(kafka_settings, database_settings, service=LOOPBACK)
     async with rt.running(), httpx.AsyncClient(base_url=str(rt.http_url)) as client:
         health = await client.get("/health")
         assert (health.status_code, health.json()) == (200, healthy("intake"))

@@ -5,23 +5,21 @@ with intake as the consumer."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from rich.console import Console
 from sqlalchemy import text
 
-import cerniera.shared.ambiti
 from cerniera.cli import deadletters
 from cerniera.intake.config import load_config
 from cerniera.intake.service import spec as intake_spec
 from cerniera.intake.tables import cases
 from cerniera.shared.contract import DischargeRescheduled, EventData, Topics
 from cerniera.shared.envelope import Envelope
-from cerniera.shared.messaging.consumer import Handler
+from cerniera.shared.messaging.consumer import Handler, Handlers
 from cerniera.shared.persistence.outbox import UnitOfWork
 from cerniera.shared.runtime import ServiceRuntime, ServiceSettings
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
@@ -33,12 +31,12 @@ from support.discharges import (
     from_hospital,
     rescheduled,
 )
+from support.districts import EXAMPLE
 from support.kafka import headers_of, publish, publish_raw, read_topic
 from support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
-EXAMPLE = Path(cerniera.shared.ambiti.__file__).parent / "example.toml"
 FAST = ServiceSettings(
     http_host="127.0.0.1",
     http_port=0,
@@ -52,7 +50,7 @@ class Breakable:
     """Intake's own handlers, except that reschedules fail while ``broken`` (a bug, fixed
     later), and every applied event is noted in order."""
 
-    def __init__(self, handlers: Mapping[type[EventData], Handler]) -> None:
+    def __init__(self, handlers: Handlers) -> None:
         self.broken = True
         self.applied: list[tuple[str, str]] = []
         self._handlers = handlers

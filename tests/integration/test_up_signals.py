@@ -29,7 +29,8 @@ def _ignore_sigint() -> None:
 @contextmanager
 def _up(
     kafka: KafkaEndpoint, database: DatabaseEndpoint, log: Path
-) -> Iterator[subprocess.Popen[bytes]]:
+) -> Iterator[tuple[subprocess.Popen[bytes], list[psutil.Process]]]:
+    """``up`` running, and the services it started (all five at least)."""
     env = dict(
         os.environ,
         KAFKA_BOOTSTRAP_SERVERS=kafka.bootstrap_servers,
@@ -54,15 +55,13 @@ def _up(
                 assert process.poll() is None, log.read_text(errors="replace")[-2000:]
                 assert time.monotonic() < deadline, "up did not come up"
                 time.sleep(0.2)
-            yield process
+            services = list(psutil.Process(process.pid).children(recursive=True))
+            assert len(services) >= 5
+            yield process, services
         finally:
             if process.poll() is None:
                 process.kill()
                 process.wait()
-
-
-def _services(process: subprocess.Popen[bytes]) -> list[psutil.Process]:
-    return list(psutil.Process(process.pid).children(recursive=True))
 
 
 def _gone(processes: list[psutil.Process], within: float) -> bool:
@@ -73,9 +72,7 @@ def _gone(processes: list[psutil.Process], within: float) -> bool:
 def test_sigint_stops_up_and_its_services_within_seconds_even_from_a_background_script(
     kafka: KafkaEndpoint, database: DatabaseEndpoint, tmp_path: Path
 ) -> None:
-    with _up(kafka, database, tmp_path / "up.log") as process:
-        services = _services(process)
-        assert len(services) >= 5
+    with _up(kafka, database, tmp_path / "up.log") as (process, services):
         started = time.monotonic()
         process.send_signal(signal.SIGINT)
         process.wait(timeout=20)
@@ -87,9 +84,7 @@ def test_sigint_stops_up_and_its_services_within_seconds_even_from_a_background_
 def test_a_killed_up_leaves_no_service_behind(
     kafka: KafkaEndpoint, database: DatabaseEndpoint, tmp_path: Path
 ) -> None:
-    with _up(kafka, database, tmp_path / "up.log") as process:
-        services = _services(process)
-        assert len(services) >= 5
+    with _up(kafka, database, tmp_path / "up.log") as (process, services):
         process.kill()
         process.wait()
         assert _gone(services, within=10)

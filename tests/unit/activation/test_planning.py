@@ -19,6 +19,7 @@ from cerniera.activation.planning import (
     PackageChange,
     RequestStatus,
     Step,
+    Timing,
     attempt_number,
     candidates_for,
     change_package,
@@ -98,7 +99,7 @@ def test_a_provider_with_several_services_is_a_candidate_for_each() -> None:
 
 def test_every_first_choice_meets_the_discharge(desio: Ambito) -> None:
     # Monday 2 March, discharge Thursday 5: sad/meals from Wednesday, teleassistance Thursday.
-    steps = plan_package(desio, [SAD, MEALS, TELE], DESIO, today=MONDAY, discharge_day=MARCH[5])
+    steps = plan_package(desio, [SAD, MEALS, TELE], DESIO, Timing(MONDAY, MARCH[5]))
 
     assert steps == [
         Ask(SAD, "coop-il-melograno", start_by=MARCH[5], earliest_start=MARCH[4]),
@@ -111,7 +112,7 @@ def test_the_first_candidate_that_meets_the_discharge_not_the_fastest(desio: Amb
     # Discharge Wednesday 4: coop-il-melograno (2 days) still makes it, so it is asked first
     # although coop-solidarieta-brianza (1 day) would be earlier; telesoccorso-lombardia (3
     # days, Thursday) cannot, croce-azzurra-teleassistenza (2 days) can.
-    steps = plan_package(desio, [SAD, TELE], DESIO, today=MONDAY, discharge_day=MARCH[4])
+    steps = plan_package(desio, [SAD, TELE], DESIO, Timing(MONDAY, MARCH[4]))
 
     assert steps == [
         Ask(SAD, "coop-il-melograno", start_by=MARCH[4], earliest_start=MARCH[4]),
@@ -122,7 +123,7 @@ def test_the_first_candidate_that_meets_the_discharge_not_the_fastest(desio: Amb
 def test_cannot_start_before_discharge_escalates_and_asks_the_soonest(desio: Ambito) -> None:
     # Discharge Tuesday 3: only coop-solidarieta-brianza (1 day) makes it for SAD; nobody for
     # meals (Wed 4 / Thu 5) or teleassistance (Thu 5 / Wed 4): ask whoever starts soonest.
-    steps = plan_package(desio, [SAD, MEALS, TELE], DESIO, today=MONDAY, discharge_day=MARCH[3])
+    steps = plan_package(desio, [SAD, MEALS, TELE], DESIO, Timing(MONDAY, MARCH[3]))
 
     assert steps == [
         Ask(SAD, "coop-solidarieta-brianza", start_by=MARCH[3], earliest_start=MARCH[3]),
@@ -138,13 +139,13 @@ def test_a_tie_on_the_soonest_start_goes_to_the_first_in_order() -> None:
     second = Provider(id="second", name="Second", services=(SAD,), lead_time_days={SAD: 3})
     district = small_district(first, second)
 
-    steps = plan_package(district, [SAD], DESIO, today=MONDAY, discharge_day=MARCH[3])
+    steps = plan_package(district, [SAD], DESIO, Timing(MONDAY, MARCH[3]))
 
     assert steps == [Ask(SAD, "first", MARCH[5], MARCH[5]), Escalate(SAD, CANNOT_START)]
 
 
 def test_a_discharge_already_past_cannot_be_met(desio: Ambito) -> None:
-    steps = plan_package(desio, [SAD], DESIO, today=MARCH[9], discharge_day=MONDAY)
+    steps = plan_package(desio, [SAD], DESIO, Timing(MARCH[9], MONDAY))
 
     assert steps == [
         Ask(SAD, "coop-solidarieta-brianza", start_by=MARCH[10], earliest_start=MARCH[10]),
@@ -154,7 +155,7 @@ def test_a_discharge_already_past_cannot_be_met(desio: Ambito) -> None:
 
 def test_lead_times_skip_weekends_in_the_plan(desio: Ambito) -> None:
     # Asked on Friday 6 March for a Monday 9 discharge: 2 working days lands on Tuesday 10.
-    steps = plan_package(desio, [SAD], DESIO, today=MARCH[6], discharge_day=MARCH[9])
+    steps = plan_package(desio, [SAD], DESIO, Timing(MARCH[6], MARCH[9]))
 
     assert steps == [Ask(SAD, "coop-solidarieta-brianza", MARCH[9], MARCH[9])]
 
@@ -165,7 +166,7 @@ def test_no_provider_for_the_service_or_the_municipality() -> None:
     )
     district = small_district(only_elsewhere)
 
-    steps = plan_package(district, [SAD, MEALS], DESIO, today=MONDAY, discharge_day=MARCH[9])
+    steps = plan_package(district, [SAD, MEALS], DESIO, Timing(MONDAY, MARCH[9]))
 
     assert steps == [
         Escalate(SAD, EscalationReason.NO_PROVIDER_AVAILABLE),
@@ -177,8 +178,7 @@ def test_choose_with_a_lead_time_of_zero_starts_today() -> None:
     steps = choose(
         SAD,
         [Candidate("same-day", 0)],
-        today=MONDAY,
-        discharge_day=MONDAY,
+        Timing(MONDAY, MONDAY),
         none_left=EscalationReason.NO_PROVIDER_AVAILABLE,
     )
 
@@ -199,13 +199,7 @@ def next_steps(
 ) -> list[Step]:
     """What follows ``tried`` for ``service``, the discharge being on Thursday 5 March."""
     return next_candidate(
-        district,
-        service,
-        municipality,
-        tried,
-        today=today,
-        discharge_day=MARCH[5],
-        none_left=none_left,
+        district, service, municipality, tried, Timing(today, MARCH[5]), none_left=none_left
     )
 
 

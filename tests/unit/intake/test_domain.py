@@ -30,7 +30,7 @@ from support.discharges import (
     assessment,
     met_answers,
 )
-from support.districts import EXAMPLE
+from support.districts import DEFAULT_BRASS_BANDS, EXAMPLE
 
 LOW = {ServiceType.SAD: Decimal(3), ServiceType.TELEASSISTANCE: Decimal(7)}
 MEDIUM = {
@@ -160,21 +160,11 @@ def test_phase2_ignores_requirements_outside_the_checklist(desio: Ambito) -> Non
 # --- BRASS bands and intensity ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("score", "band"),
-    [
-        (0, Intensity.LOW),
-        (10, Intensity.LOW),
-        (11, Intensity.MEDIUM),
-        (19, Intensity.MEDIUM),
-        (20, Intensity.HIGH),
-        (40, Intensity.HIGH),
-    ],
-)
-def test_brass_bands_at_their_edges(desio: Ambito, score: int, band: Intensity) -> None:
+@pytest.mark.parametrize(("score", "band"), DEFAULT_BRASS_BANDS)
+def test_brass_bands_at_their_edges(desio: Ambito, score: int, band: str) -> None:
     intensity, reason = intensity_for(desio.intensity, score)
 
-    assert intensity is band
+    assert intensity is Intensity(band)
     assert reason.code == "intensity.brass"
     assert f"BRASS {score}" in reason.text
 

@@ -7,8 +7,7 @@ committed transaction applied and emitted, all thrown away when the transaction 
 from __future__ import annotations
 
 import dataclasses
-import itertools
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,7 +32,7 @@ from cerniera.shared.contract import (
 from cerniera.shared.envelope import Envelope
 from cerniera.shared.messaging.consumer import (
     EventConsumer,
-    Handler,
+    Handlers,
     is_transient,
     per_event,
     runs,
@@ -44,10 +43,10 @@ from cerniera.shared.persistence.outbox import UnitOfWork
 from cerniera.shared.persistence.tables import inbox_table, outbox_table
 from cerniera.shared.refusals import NotFound, Refused
 from support.discharges import HOSPITAL, HOSPITAL_SOURCE, cancelled, from_hospital, rescheduled
+from support.records import FakeRecord
 
 MOVED = datetime(2024, 10, 9, 9, 0, tzinfo=UTC)
 OUTBOX = outbox_table(MetaData())
-_offsets = itertools.count()
 
 
 # --- the fakes -----------------------------------------------------------------------------
@@ -137,18 +136,6 @@ class FakeDeadLetters:
         self.sent.append(DeadLetter(record, code, reason, attempts))
 
 
-@dataclass
-class FakeRecord:
-    """What the consumer reads of an aiokafka ``ConsumerRecord``."""
-
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
-    topic: str = "dp.hospital.discharges"
-    partition: int = 0
-    offset: int = field(default_factory=lambda: next(_offsets))
-    key: bytes | None = None
-
-
 def record(event: Envelope) -> FakeRecord:
     value, headers = event.to_binary()
     return FakeRecord(value, headers, key=(event.subject or "").encode())
@@ -188,7 +175,7 @@ class Recorder:
                 raise outcome
             cast(Transaction, uow.conn).applied.append(event.id)
 
-    def handlers(self, *types: type[EventData]) -> Mapping[type[EventData], Handler]:
+    def handlers(self, *types: type[EventData]) -> Handlers:
         return dict.fromkeys(types or (DischargeRescheduled, DischargeCancelled), self.apply)
 
 
@@ -199,7 +186,7 @@ class Rig:
     consumer: EventConsumer
 
 
-def rig(handlers: Mapping[type[EventData], Handler], max_attempts: int = 3) -> Rig:
+def rig(handlers: Handlers, max_attempts: int = 3) -> Rig:
     db, dead_letters = FakeDatabase(), FakeDeadLetters()
     consumer = EventConsumer(
         name="unit-test",

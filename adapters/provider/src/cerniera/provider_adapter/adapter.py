@@ -20,8 +20,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from functools import partial
@@ -55,6 +55,7 @@ from cerniera.shared.contract import (
     Topics,
 )
 from cerniera.shared.envelope import Envelope, InvalidRecord, decode
+from cerniera.shared.lifecycle import Started
 from cerniera.shared.messaging.kafka import make_broker, make_producer
 from cerniera.shared.messaging.parking import DISCARD_FOR, REPLAY_FOR, header
 from cerniera.shared.settings import KafkaSettings
@@ -162,7 +163,7 @@ async def _undecoded(msg: StreamMessage[Any]) -> None:
     return None
 
 
-class ProviderAdapter:
+class ProviderAdapter(Started):
     """Serves ``providers`` with ``policy`` (one for all, or one per provider id).
 
     ``start()``/``stop()`` or ``async with adapter.running():``; the demo runs it in-process.
@@ -229,14 +230,6 @@ class ProviderAdapter:
             await self._producer.stop()
             self._producer = None
         log.info("adapter.stopped", providers=self.providers, stats=vars(self.stats))
-
-    @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[ProviderAdapter]:
-        await self.start()
-        try:
-            yield self
-        finally:
-            await self.stop()
 
     # --- consuming ------------------------------------------------------------------------
 
@@ -421,9 +414,7 @@ class ProviderAdapter:
                     provider_id=request.provider_id,
                     service_type=request.service_type,
                     delivered_on=day,
-                    quantity=line.quantity,
-                    delivery_ref=line.delivery_ref,
-                    evening=line.evening,
+                    **asdict(line),
                 )
                 acknowledgements.append(await self._send(tracked, data))
         return asyncio.gather(*acknowledgements), partial(

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
+import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import date
+from pathlib import Path
+from typing import IO, Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from cerniera.shared.clock import italian_date
 from cerniera.shared.contract import (
     BudgetThresholdReached,
     CaseClosed,
@@ -76,6 +81,8 @@ class Observed:
     checks: defaultdict[tuple[str, int], set[str]] = field(default_factory=lambda: defaultdict(set))
     closed: defaultdict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
     """Case -> event id -> outcome."""
+    closed_on: dict[str, date] = field(default_factory=dict)
+    """Case -> the (Italian) day of its first closure."""
     thresholds: defaultdict[tuple[str, str, int], set[str]] = field(
         default_factory=lambda: defaultdict(set)
     )
@@ -120,6 +127,7 @@ class Observed:
             self.checks[(data.case_id, data.week)].add(eid)
         elif isinstance(data, CaseClosed):
             self.closed[data.case_id][eid] = data.outcome.value
+            self.closed_on.setdefault(data.case_id, italian_date(data.closed_at))
         elif isinstance(data, BudgetThresholdReached):
             key = (data.ambito_id, data.funding_source, data.threshold_percent)
             self.thresholds[key].add(eid)
@@ -146,8 +154,16 @@ class Watcher:
     far each partition goes (its high watermark, from the fetches: the dev broker's
     ``end_offsets`` cannot be trusted) and whether it has read that far."""
 
-    def __init__(self, settings: KafkaSettings, topics: Topics, producer: AIOKafkaProducer) -> None:
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        topics: Topics,
+        producer: AIOKafkaProducer,
+        dump: Path | None = None,
+    ) -> None:
+        """``dump``: where to write every record read, one JSON line each (for post-mortems)."""
         self.settings = settings
+        self.dump = dump
         self.topics = topics
         self.producer = producer
         self.observed = Observed()
@@ -173,6 +189,7 @@ class Watcher:
         )
         await consumer.start()
         self._consumer = consumer
+        dump = self.dump.open("w", encoding="utf-8") if self.dump is not None else None
         try:
             partitions = [
                 TopicPartition(name, p)
@@ -186,7 +203,7 @@ class Watcher:
                 batch = await consumer.getmany(timeout_ms=200, max_records=5000)
                 for tp, records in batch.items():
                     for record in records:
-                        await self._read(record)
+                        await self._read(record, dump)
                     if records:
                         self.read_to[tp] = records[-1].offset + 1
                         self.last_record_at = asyncio.get_running_loop().time()
@@ -195,19 +212,24 @@ class Watcher:
                     if end is not None:
                         self.highwater[tp] = end
         finally:
+            if dump is not None:
+                dump.close()
             self._consumer = None
             await consumer.stop()
 
-    async def _read(self, record: Any) -> None:
+    async def _read(self, record: Any, dump: IO[str] | None) -> None:
         if Topics.is_dlq(record.topic):
             self.observed.dead_letter(record)
+            _write(dump, record, None)
             return
         try:
             event = decode(record.value, record.headers)
         except InvalidRecord as invalid:
             self.observed.unreadable.append(f"{record.topic}: {invalid.code}")
+            _write(dump, record, None)
             return
         self.observed.account(event)
+        _write(dump, record, event)
         if isinstance(event.data, HoursDelivered) and event.id not in self._ours:
             await self._send_again(record, event)
 
@@ -218,3 +240,28 @@ class Watcher:
         value, headers = again.to_binary()
         await self.producer.send(record.topic, value=value, key=record.key, headers=headers)
         self.observed.duplicates_sent += 1
+
+
+def _write(dump: IO[str] | None, record: Any, event: Envelope | None) -> None:
+    if dump is None:
+        return
+    line: dict[str, Any] = {
+        "topic": record.topic,
+        "partition": record.partition,
+        "offset": record.offset,
+        "read_at": time.time(),
+    }
+    if event is None:
+        line["headers"] = {k: bytes(v).decode("utf-8", "replace") for k, v in record.headers}
+    else:
+        line.update(
+            type=event.type,
+            id=event.id,
+            time=event.time.isoformat(),
+            source=event.source,
+            subject=event.subject,
+            correlationid=event.correlation_id,
+            causationid=event.causation_id,
+            data=event.data.model_dump(mode="json"),
+        )
+    dump.write(json.dumps(line) + "\n")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import shutil
 import tempfile
@@ -38,7 +39,7 @@ from cerniera.cli.chaos.verify import Verdict, consumer_lag, judge, leftovers, s
 from cerniera.cli.devstack import DatabaseEndpoint, KafkaEndpoint, free_port, kafka_endpoint
 from cerniera.cli.up import service_environment, stop_on_signals
 from cerniera.shared.clock import ROME, Clock
-from cerniera.shared.contract import Topics
+from cerniera.shared.contract import DEFAULT_PREFIX, Topics
 from cerniera.shared.messaging.kafka import provision_topics
 from cerniera.shared.settings import KafkaSettings
 
@@ -80,6 +81,8 @@ class Faults:
     """What is broken at this moment (for the live view)."""
     exits: list[str] = field(default_factory=list)
     """Processes that stopped by themselves (restarted)."""
+    timeline: list[str] = field(default_factory=list)
+    """Every fault, when it happened (real and simulated time), for the report."""
 
     def describe(self) -> str:
         by_service = ", ".join(f"{name} {n}" for name, n in sorted(self.kills.items()))
@@ -98,7 +101,11 @@ def run_chaos(console: Console, options: ChaosOptions) -> int:
     logs = options.out / "logs"
     shutil.rmtree(logs, ignore_errors=True)
     logs.mkdir(parents=True)
-    scenario = play(options.cases, options.seed, Topics())
+    # On a broker of one's own (the default: Tansu) the usual names; on a shared one
+    # (KAFKA_BOOTSTRAP_SERVERS), topics of this run's own.
+    external = bool(os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip())
+    prefix = f"chaos{os.getpid()}." if external else DEFAULT_PREFIX
+    scenario = play(options.cases, options.seed, Topics(prefix))
     kinds = Counter(c.kind for c in scenario.cases)
     console.print(
         f"[bold]Cerniera chaos run[/]: {options.cases} cases ({kinds[Kind.ELIGIBLE]} eligible, "
@@ -111,7 +118,7 @@ def run_chaos(console: Console, options: ChaosOptions) -> int:
     work = Path(tempfile.mkdtemp(prefix="cerniera-chaos-"))
     try:
         with kafka_endpoint() as kafka:
-            run = ChaosRun(console, options, kafka, work, logs, scenario)
+            run = ChaosRun(console, options, kafka, work, logs, scenario, prefix)
             verdict = asyncio.run(run.main())
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -129,6 +136,7 @@ class ChaosRun:
         work: Path,
         logs: Path,
         scenario: Scenario,
+        prefix: str = DEFAULT_PREFIX,
     ) -> None:
         self.console = console
         self.options = options
@@ -142,6 +150,7 @@ class ChaosRun:
             bootstrap_servers=kafka.bootstrap_servers,
             enable_idempotence=kafka.supports_idempotence,
             topic_partitions=options.partitions,
+            topic_prefix=prefix,
         )
         self.topics = Topics(prefix=self.settings.topic_prefix)
         self.postgres = KillablePostgres(work)
@@ -151,6 +160,9 @@ class ChaosRun:
         self.hospitals = Hospitals(scenario.sends, self.clock)
         self.team: Team | None = None
         self.settled = False
+        self.lag: dict[str, int] = {}
+        """Records each service's group has still to read (refreshed every few seconds)."""
+        self._deadline = time.monotonic() + options.timeout
 
     # --- the run ------------------------------------------------------------------------------
 
@@ -165,9 +177,11 @@ class ChaosRun:
         try:
             fleet.start_all()
             await producer.start()
-            watcher = self.watcher = Watcher(self.settings, self.topics, producer)
+            dump = self.options.out / "events.jsonl"
+            watcher = self.watcher = Watcher(self.settings, self.topics, producer, dump)
             tasks.append(asyncio.create_task(watcher.run(), name="watcher"))
             await watcher.started.wait()
+            tasks.append(asyncio.create_task(self._follow_lag(), name="lag"))
             await self._until(self.clock.real_start)
             tasks.append(asyncio.create_task(self.hospitals.run(producer), name="hospitals"))
             assert self.team is not None
@@ -222,11 +236,28 @@ class ChaosRun:
             self._revive()
             await asyncio.sleep(min(0.5, max(0.0, real_time - time.time())))
 
+    async def _follow_lag(self) -> None:
+        assert self.watcher is not None
+        groups = _groups(self.topics)
+        while True:
+            await asyncio.sleep(3.0)
+            try:
+                lag = await consumer_lag(self.settings, groups, self.watcher.highwater)
+            except Exception:
+                continue
+            totals: Counter[str] = Counter()
+            for (group, _), behind in lag.items():
+                totals[group] += behind
+            self.lag = dict(totals)
+
+    def _note(self, what: str) -> None:
+        simulated = self.clock.now().astimezone(ROME)
+        self.faults.timeline.append(f"{time.strftime('%X')} ({simulated:%a %d %b %H:%M}) {what}")
+
     async def _play(self, live: Live, tasks: list[asyncio.Task[None]]) -> None:
         """Until every case has reached its end state (or nothing moves any more)."""
-        deadline = time.monotonic() + self.options.timeout
         ends_at = self.scenario.ends_at
-        while time.monotonic() < deadline:
+        while time.monotonic() < self._deadline:
             for task in tasks:
                 if task.done() and not task.cancelled() and task.exception() is not None:
                     raise RuntimeError(f"the run's {task.get_name()} failed") from task.exception()
@@ -246,6 +277,7 @@ class ChaosRun:
             return
         for member, code in self.fleet.revive():
             self.faults.exits.append(f"{member.name} exited with code {code} (restarted)")
+            self._note(f"{member.name} exited by itself with code {code}; restarted")
 
     # --- faults ---------------------------------------------------------------------------------
 
@@ -256,10 +288,12 @@ class ChaosRun:
             member = self.fleet.pick(self.rng)
             member.kill()
             self.faults.kills[member.service] += 1
+            self._note(f"SIGKILL {member.name}")
             try:
                 await asyncio.sleep(self.rng.uniform(0.2, 1.0))
             finally:
                 member.start()
+                self._note(f"started {member.name} again")
 
     async def _take_database_away(self) -> None:
         """``db_outages`` outages of 5-10 s spread over the cases' lifecycle: the postmaster
@@ -284,12 +318,14 @@ class ChaosRun:
         self.faults.outages.append(outage)
         began = time.monotonic()
         self.postgres.kill()
+        self._note("SIGKILL the postmaster")
         try:
             await asyncio.sleep(seconds)
         finally:
             await self.postgres.start()
             outage.seconds = time.monotonic() - began
             self.faults.now = ""
+            self._note(f"PostgreSQL up again after {outage.seconds:.1f} s")
 
     async def _connections_refused(self, seconds: float) -> None:
         self.faults.now = f"database refusing connections ({seconds:.1f} s)"
@@ -298,11 +334,13 @@ class ChaosRun:
         began = time.monotonic()
         try:
             outage.terminated = await self.postgres.refuse_connections()
+            self._note(f"connections refused, {outage.terminated} sessions terminated")
             await asyncio.sleep(seconds)
         finally:
             await self.postgres.allow_connections()
             outage.seconds = time.monotonic() - began
             self.faults.now = ""
+            self._note(f"connections allowed again after {outage.seconds:.1f} s")
 
     # --- the end ------------------------------------------------------------------------------
 
@@ -310,7 +348,7 @@ class ChaosRun:
         """Faults over: wait until every group has read to the end, every outbox is empty and
         nothing is parked, three checks in a row, a second apart."""
         assert self.watcher is not None
-        deadline = time.monotonic() + SETTLE_S
+        deadline = max(time.monotonic() + SETTLE_S, self._deadline)
         clean = 0
         while time.monotonic() < deadline and clean < 3:
             await asyncio.sleep(1.0)
@@ -391,6 +429,9 @@ class ChaosRun:
         outages = f"{len(self.faults.outages)} / {self.faults.planned_outages} database outages"
         kills = sum(self.faults.kills.values())
         table.add_row("faults", f"{kills} services killed, {outages}  {self.faults.now}")
+        if self.lag:
+            behind = ", ".join(f"{group} {n}" for group, n in self.lag.items())
+            table.add_row("still to read", behind)
         if self.fleet is not None:
             down = [m.name for m in self.fleet.members if not m.alive]
             table.add_row("processes", f"down: {', '.join(down)}" if down else "all running")
@@ -437,7 +478,7 @@ def _report(
     console: Console, options: ChaosOptions, run: ChaosRun, verdict: Verdict, elapsed: float
 ) -> None:
     findings = verdict.findings
-    lines = [verdict.line(), f"faults: {run.faults.describe()}"]
+    lines = [verdict.line(), f"faults: {run.faults.describe()}", f"checked: {verdict.summary()}"]
     lines.append(f"time: {elapsed:.0f} s ({elapsed / 60:.1f} min)")
     if run.faults.exits:
         lines.append(f"processes that exited by themselves: {'; '.join(run.faults.exits)}")
@@ -445,7 +486,17 @@ def _report(
         lines.append("the system did not settle (lag, outbox or parked rows) before the verdict")
     report = options.out / "report.txt"
     report.write_text(
-        "\n".join([*lines, "", *(f"{f.figure}: {f.what}" for f in findings)]) + "\n",
+        "\n".join(
+            [
+                *lines,
+                "",
+                *(f"{f.figure}: {f.what}" for f in findings),
+                "",
+                "faults, in order:",
+                *run.faults.timeline,
+            ]
+        )
+        + "\n",
         encoding="utf-8",
     )
     style = "bold green" if verdict.clean else "bold red"

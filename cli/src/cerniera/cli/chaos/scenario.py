@@ -33,8 +33,11 @@ WEEKS = (FOLLOW_UP_DAYS - 1) // CHECK_INTERVAL_DAYS
 """Checks per case (monitoring schedules none on the closing day itself): weeks 1 and 2."""
 ANSWER_DEADLINE_HOURS = 240
 """Long: a provider's answer delayed by a killed service must not pass it over."""
-DISCHARGE_AFTER_DAYS = (6, 8)
-"""Days from announcement to discharge: room for three working days of lead time."""
+DISCHARGE_AFTER_DAYS = (9, 11)
+"""Days from announcement to discharge: three working days of lead time take up to five
+calendar days; the rest is room for a decision or a plan delayed by the faults (a service
+restarting takes a simulated day or two), which would otherwise escalate the service as
+``cannot_start_before_discharge``."""
 
 NOT_ELIGIBLE_SHARE = 0.15
 CANCELLED_SHARE = 0.06
@@ -172,12 +175,17 @@ _CHANGES = {
     "check_interval_days = 7": f"check_interval_days = {CHECK_INTERVAL_DAYS}",
     "duration_days = 30": f"duration_days = {FOLLOW_UP_DAYS}",
     "answer_deadline_hours = 24": f"answer_deadline_hours = {ANSWER_DEADLINE_HOURS}",
+    # Teleassistance for the high package only: a line a day for every case would make the
+    # run mostly delivery reports, minutes of billing that test nothing more.
+    "[defaults.packages.low]\nsad = 3\nteleassistance = 7\n": "[defaults.packages.low]\nsad = 3\n",
+    "meals = 5\nteleassistance = 7\n": "meals = 5\n",
 }
 
 
 def districts_document() -> str:
     """The shipped example (Desio and Magentino) with a follow-up of 12 days checked every 4,
-    and a long answer deadline: the run is about faults, not about providers' silence."""
+    teleassistance in the high package only, and a long answer deadline: the run is about
+    faults, not about providers' silence."""
     text = files("cerniera.shared.ambiti").joinpath("example.toml").read_text(encoding="utf-8")
     for old, new in _CHANGES.items():
         if old not in text:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Literal
 
 import asyncpg
@@ -25,7 +26,7 @@ from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from cerniera.cli.chaos.observe import Observed
-from cerniera.cli.chaos.scenario import WEEKS, CasePlan, Kind
+from cerniera.cli.chaos.scenario import FOLLOW_UP_DAYS, WEEKS, CasePlan, Kind
 from cerniera.shared.settings import KafkaSettings
 
 SCHEMAS = ("intake", "activation", "monitoring", "billing")
@@ -42,6 +43,11 @@ class Finding:
 @dataclass
 class Verdict:
     findings: list[Finding] = field(default_factory=list)
+    checked: dict[str, int] = field(default_factory=dict)
+    """What was looked at: so that four zeros cannot come from looking at nothing."""
+
+    def summary(self) -> str:
+        return ", ".join(f"{what} {n}" for what, n in self.checked.items())
 
     def add(self, figure: Figure, what: str) -> None:
         self.findings.append(Finding(figure, what))
@@ -209,6 +215,20 @@ def judge(
                 verdict.add("stuck", f"{schema}.{table}: {rows} rows left")
     for ref in snap.pending_lines:
         verdict.add("stuck", f"billing line {ref} still pending")
+    kinds = Counter(plan.kind for plan in plans)
+    verdict.checked = {
+        "eligible cases": kinds[Kind.ELIGIBLE],
+        "not eligible": kinds[Kind.NOT_ELIGIBLE],
+        "cancelled": kinds[Kind.CANCELLED],
+        "requests": len(observed.requested),
+        "activations": len(observed.activated),
+        "deactivations": len(observed.deactivated),
+        "weekly checks": len(observed.checks),
+        "closures": len(observed.closed),
+        "delivery lines": len(observed.reports),
+        "budget thresholds": len(observed.thresholds),
+        "consumer partitions": len(lag),
+    }
     return verdict
 
 
@@ -256,6 +276,9 @@ def _followed(verdict: Verdict, plan: CasePlan, observed: Observed, snap: Snapsh
         verdict.add("lost", f"{case}: never closed")
     elif len(closed) > 1:
         verdict.add("duplicated", f"{case}: CaseClosed {len(closed)} times")
+    closes_on = plan.discharge_on + timedelta(days=FOLLOW_UP_DAYS)
+    if case in observed.closed_on and observed.closed_on[case] < closes_on:
+        verdict.add("lost", f"{case}: closed on {observed.closed_on[case]}, before {closes_on}")
     outcomes = set(closed.values())
     if closed and outcomes != {plan.expected_outcome}:
         verdict.add("lost", f"{case}: closed {sorted(outcomes)}, expected {plan.expected_outcome}")

@@ -10,22 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from cerniera.shared import contract
 from cerniera.shared.clock import italian_date
-from cerniera.shared.contract import (
-    CaseClosed,
-    DischargeAnnounced,
-    DischargeCancelled,
-    DischargeRescheduled,
-    EligibilityConfirmed,
-    EligibilityRejected,
-    HoursDelivered,
-    PatientReadmitted,
-    ServiceActivated,
-    ServiceActivationDeclined,
-    ServiceActivationEscalated,
-    ServiceActivationRequested,
-    WeeklyCheckDone,
-)
 from cerniera.shared.envelope import Envelope
 
 
@@ -81,46 +67,46 @@ def build_report(
     announced: set[str] = set()
     for _topic, event in events:
         data = event.data
-        if isinstance(data, DischargeAnnounced):
+        if isinstance(data, contract.DischargeAnnounced):
             announced.add(data.case_id)
             discharge_on.setdefault(data.case_id, italian_date(data.expected_discharge_at))
-        elif isinstance(data, DischargeRescheduled):
+        elif isinstance(data, contract.DischargeRescheduled):
             report.rescheduled += 1
             discharge_on[data.case_id] = italian_date(data.expected_discharge_at)
-        elif isinstance(data, DischargeCancelled):
+        elif isinstance(data, contract.DischargeCancelled):
             report.cancelled += 1
             cancelled.add(data.case_id)
-        elif isinstance(data, PatientReadmitted):
+        elif isinstance(data, contract.PatientReadmitted):
             report.readmitted += 1
             if (
                 data.case_id in discharge_on
                 and data.readmitted_at.date() < discharge_on[data.case_id]
             ):
                 readmitted_before_discharge.add(data.case_id)
-        elif isinstance(data, EligibilityConfirmed):
+        elif isinstance(data, contract.EligibilityConfirmed):
             report.confirmed_by_intensity[data.intensity.value] += 1
             confirmed_at[data.case_id] = event.time
             package[data.case_id] = {line.service_type.value for line in data.services}
-        elif isinstance(data, EligibilityRejected):
+        elif isinstance(data, contract.EligibilityRejected):
             report.rejected_by_reason[_main_reason(data)] += 1
-        elif isinstance(data, ServiceActivationRequested):
+        elif isinstance(data, contract.ServiceActivationRequested):
             report.requests += 1
-        elif isinstance(data, ServiceActivationDeclined):
+        elif isinstance(data, contract.ServiceActivationDeclined):
             report.declines_by_reason[data.reason_code.value] += 1
-        elif isinstance(data, ServiceActivationEscalated):
+        elif isinstance(data, contract.ServiceActivationEscalated):
             report.escalations_by_reason[data.reason.value] += 1
-        elif isinstance(data, ServiceActivated):
+        elif isinstance(data, contract.ServiceActivated):
             key = (data.case_id, data.service_type.value)
             if key not in active_from:
                 active_from[key] = data.active_from
                 if data.case_id in confirmed_at:
                     days = (event.time - confirmed_at[data.case_id]) / timedelta(days=1)
                     report.lead_days[data.service_type.value].append(days)
-        elif isinstance(data, WeeklyCheckDone):
+        elif isinstance(data, contract.WeeklyCheckDone):
             report.checks += 1
-        elif isinstance(data, HoursDelivered):
+        elif isinstance(data, contract.HoursDelivered):
             report.delivered[data.service_type.value] += float(data.quantity)
-        elif isinstance(data, CaseClosed):
+        elif isinstance(data, contract.CaseClosed):
             report.outcomes[data.outcome.value] += 1
     report.announced = len(announced)
     going_home = [c for c in package if c not in cancelled and c not in readmitted_before_discharge]
@@ -139,7 +125,7 @@ def build_report(
     return report
 
 
-def _main_reason(data: EligibilityRejected) -> str:
+def _main_reason(data: contract.EligibilityRejected) -> str:
     failing = [
         r.code for r in data.reasons if r.code.endswith("not_met") or r.code.startswith("residence")
     ]

@@ -29,14 +29,7 @@ class ReadinessOut(BaseModel):
 
     @classmethod
     def of(cls, r: Readiness) -> ReadinessOut:
-        return cls(
-            case_id=r.case_id,
-            status=r.status,
-            discharge_on=r.discharge_on,
-            ready=r.ready,
-            waiting_for=r.waiting_for,
-            services=r.services,
-        )
+        return cls.model_validate(r, from_attributes=True)
 
 
 class LateService(BaseModel):

@@ -395,14 +395,8 @@ class CaseFile:
 
     def _plan(self, services: Sequence[ServiceType]) -> None:
         ambito = self.rules.ambito(self.case.ambito_id)
-        steps = plan_package(
-            ambito,
-            services,
-            self.case.municipality,
-            today=self.rules.today,
-            discharge_day=self.case.discharge_day,
-            calendar=self.rules.calendar,
-        )
+        timing = self.rules.timing(self.case.discharge_day)
+        steps = plan_package(ambito, services, self.case.municipality, timing)
         self._apply(ambito, steps)
 
     def _pass_over(
@@ -425,10 +419,8 @@ class CaseFile:
             attempt.service_type,
             self.case.municipality,
             self.attempts,
-            today=self.rules.today,
-            discharge_day=self.case.discharge_day,
+            self.rules.timing(self.case.discharge_day),
             none_left=none_left,
-            calendar=self.rules.calendar,
         )
         self._apply(ambito, steps)
 

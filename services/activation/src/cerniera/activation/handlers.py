@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from cerniera.activation.cases import Activation
 from cerniera.shared.causation import handling
@@ -14,17 +14,16 @@ from cerniera.shared.contract import (
     DischargeRescheduled,
     EligibilityConfirmed,
     EligibilityRejected,
-    EventData,
     PatientReadmitted,
     ServiceActivationAccepted,
     ServiceActivationDeclined,
 )
 from cerniera.shared.envelope import Envelope
-from cerniera.shared.messaging.consumer import Handler, per_event
+from cerniera.shared.messaging.consumer import Handlers, per_event
 from cerniera.shared.persistence.outbox import UnitOfWork
 
 
-def make_handlers(activation: Activation) -> Mapping[type[EventData], Handler]:
+def make_handlers(activation: Activation) -> Handlers:
     async def on_announcements(uow: UnitOfWork, events: Sequence[Envelope]) -> None:
         """A run: new cases in one statement, the others one by one, each as its own cause."""
         announcements = [(e.data_as(DischargeAnnounced), e.chain_id) for e in events]

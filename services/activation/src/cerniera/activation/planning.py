@@ -105,6 +105,16 @@ ITALY: Final = WorkingCalendar()
 
 
 @dataclass(frozen=True)
+class Timing:
+    """When providers are asked: ``today``, for services running by ``discharge_day``; lead
+    times count working days of ``calendar``."""
+
+    today: date
+    discharge_day: date
+    calendar: WorkingCalendar = ITALY
+
+
+@dataclass(frozen=True)
 class Rules:
     """What a transition needs besides the case: the districts, the working calendar, and the
     time of the transaction (the service's clock: accelerated in the demo and in tests)."""
@@ -116,6 +126,10 @@ class Rules:
     @property
     def today(self) -> date:
         return italian_date(self.now)
+
+    def timing(self, discharge_day: date) -> Timing:
+        """Asking providers today, for ``discharge_day``."""
+        return Timing(self.today, discharge_day, self.calendar)
 
     def ambito(self, ambito_id: str | None) -> Ambito:
         ambito = self.ambiti.get(ambito_id or "")
@@ -167,19 +181,18 @@ Step = Ask | Escalate
 def choose(
     service: ServiceType,
     candidates: Sequence[Candidate],
+    timing: Timing,
     *,
-    today: date,
-    discharge_day: date,
     none_left: EscalationReason,
-    calendar: WorkingCalendar = ITALY,
 ) -> list[Step]:
     """Whom to ask for ``service``, working back from the discharge day (see the module doc)."""
     if not candidates:
         return [Escalate(service, none_left)]
-    starts = [(c, calendar.add_working_days(today, c.lead_time_days)) for c in candidates]
+    add_working_days = timing.calendar.add_working_days
+    starts = [(c, add_working_days(timing.today, c.lead_time_days)) for c in candidates]
     for candidate, earliest in starts:
-        if earliest <= discharge_day:
-            return [Ask(service, candidate.provider_id, discharge_day, earliest)]
+        if earliest <= timing.discharge_day:
+            return [Ask(service, candidate.provider_id, timing.discharge_day, earliest)]
     soonest, earliest = min(starts, key=lambda s: s[1])  # ties: the district's order
     return [
         Ask(service, soonest.provider_id, earliest, earliest),
@@ -188,25 +201,14 @@ def choose(
 
 
 def plan_package(
-    ambito: Ambito,
-    services: Sequence[ServiceType],
-    municipality_code: str,
-    *,
-    today: date,
-    discharge_day: date,
-    calendar: WorkingCalendar = ITALY,
+    ambito: Ambito, services: Sequence[ServiceType], municipality_code: str, timing: Timing
 ) -> list[Step]:
     """The first request (or escalation) for every service of the package."""
+    none_left = EscalationReason.NO_PROVIDER_AVAILABLE
     steps: list[Step] = []
     for service in services:
-        steps += choose(
-            service,
-            candidates_for(ambito, service, municipality_code),
-            today=today,
-            discharge_day=discharge_day,
-            none_left=EscalationReason.NO_PROVIDER_AVAILABLE,
-            calendar=calendar,
-        )
+        candidates = candidates_for(ambito, service, municipality_code)
+        steps += choose(service, candidates, timing, none_left=none_left)
     return steps
 
 
@@ -215,11 +217,9 @@ def next_candidate(
     service: ServiceType,
     municipality_code: str,
     tried: Iterable[Attempt],
+    timing: Timing,
     *,
-    today: date,
-    discharge_day: date,
     none_left: EscalationReason,
-    calendar: WorkingCalendar = ITALY,
 ) -> list[Step]:
     """After a decline or a silence: the same rule over the candidates that have not declined
     or stayed silent for this service; ``none_left`` (all declined, or no answer) when none is
@@ -230,14 +230,7 @@ def next_candidate(
     remaining = [
         c for c in candidates_for(ambito, service, municipality_code) if c.provider_id not in asked
     ]
-    return choose(
-        service,
-        remaining,
-        today=today,
-        discharge_day=discharge_day,
-        none_left=none_left,
-        calendar=calendar,
-    )
+    return choose(service, remaining, timing, none_left=none_left)
 
 
 def attempt_number(tried: Iterable[Attempt], service: ServiceType) -> int:

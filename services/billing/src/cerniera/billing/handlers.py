@@ -6,8 +6,6 @@ topics with no order between them (``cases`` explains how billing copes).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from cerniera.billing.cases import BillingCases
 from cerniera.billing.config import BillingConfig
 from cerniera.shared.clock import Clock
@@ -15,15 +13,14 @@ from cerniera.shared.contract import (
     CaseClosed,
     EligibilityConfirmed,
     EligibilityRejected,
-    EventData,
     HoursDelivered,
 )
 from cerniera.shared.envelope import Envelope
-from cerniera.shared.messaging.consumer import Handler, per_event
+from cerniera.shared.messaging.consumer import Handlers, per_event
 from cerniera.shared.persistence.outbox import UnitOfWork
 
 
-def make_handlers(config: BillingConfig, clock: Clock) -> Mapping[type[EventData], Handler]:
+def make_handlers(config: BillingConfig, clock: Clock) -> Handlers:
     cases = BillingCases(config, clock)
 
     async def on_confirmed(uow: UnitOfWork, event: Envelope) -> None:

@@ -23,7 +23,7 @@ from cerniera.billing import domain
 from cerniera.billing.tables import allocations, cases, deliveries, statements_issued
 from cerniera.billing.tables import thresholds_reached as thresholds
 from cerniera.shared.contract import HoursDelivered, Reason, ServiceType
-from cerniera.shared.persistence.rows import entity
+from cerniera.shared.persistence.rows import entity, row_of
 
 PRICING_LOCK = "cerniera.billing.pricing"
 
@@ -215,13 +215,9 @@ async def reach_threshold(
     inserted = await conn.scalar(
         insert(thresholds)
         .values(
-            ambito_id=ambito_id,
-            funding_source=crossed.funding_source,
-            threshold_percent=crossed.threshold_percent,
-            spent=crossed.spent,
-            budget=crossed.budget,
-            reached_at=now,
-            delivery_id=delivery_id,
+            row_of(
+                thresholds, crossed, ambito_id=ambito_id, reached_at=now, delivery_id=delivery_id
+            )
         )
         .on_conflict_do_nothing()
         .returning(thresholds.c.threshold_percent)

@@ -7,7 +7,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
-    DateTime,
     ForeignKey,
     Identity,
     Index,
@@ -36,10 +35,10 @@ cases = Table(
     metadata,
     columns.case_key(),
     # Null until EligibilityConfirmed arrives (a closure or a delivery may come first).
-    Column("ambito_id", Text, nullable=True),
-    Column("status", Text, nullable=False),  # unknown | confirmed | rejected
+    columns.ambito_id(nullable=True),
+    columns.status(),  # unknown | confirmed | rejected
     columns.correlation_id(nullable=True),
-    Column("closed_at", DateTime(timezone=True), nullable=True),
+    columns.moment("closed_at", nullable=True),
     columns.timestamp("updated_at"),
 )
 
@@ -50,12 +49,12 @@ deliveries = Table(
     Column("provider_id", Text, nullable=False),
     Column("delivery_ref", Text, nullable=False),
     Column("case_id", Text, nullable=False),
-    Column("ambito_id", Text, nullable=True),  # the case's, once known
+    columns.ambito_id(nullable=True),  # the case's, once known
     Column("service_type", Text, nullable=False),
     Column("delivered_on", Date, nullable=False),
     Column("quantity", QUANTITY, nullable=False),
     Column("evening", Boolean, nullable=False),
-    Column("status", Text, nullable=False),  # domain.LineStatus
+    columns.status(),  # domain.LineStatus
     Column("reasons", JSONB, nullable=False),  # [{code, text}]
     Column("unit_tariff", MONEY, nullable=True),
     Column("surcharge_percent", Numeric(5, 2), nullable=False),
@@ -72,7 +71,7 @@ deliveries = Table(
     Column("event_id", Text, nullable=False),
     columns.correlation_id(),
     columns.timestamp("received_at"),
-    Column("priced_at", DateTime(timezone=True), nullable=True),
+    columns.moment("priced_at", nullable=True),
     # A repeated delivery_ref (new event id) is kept as its own ``duplicate`` row; the first
     # is the only one that counts.
     Index(
@@ -90,7 +89,7 @@ allocations = Table(
     "allocations",
     metadata,
     Column("delivery_id", BigInteger, ForeignKey(deliveries.c.id), nullable=False),
-    Column("ambito_id", Text, nullable=False),
+    columns.ambito_id(),
     Column("funding_source", Text, nullable=False),
     Column("amount", MONEY, nullable=False),
     Column("quantity", QUANTITY, nullable=False),
@@ -101,12 +100,12 @@ allocations = Table(
 thresholds_reached = Table(
     "thresholds_reached",
     metadata,
-    Column("ambito_id", Text, nullable=False),
+    columns.ambito_id(),
     Column("funding_source", Text, nullable=False),
     Column("threshold_percent", Integer, nullable=False),
     Column("spent", MONEY, nullable=False),
     Column("budget", MONEY, nullable=False),
-    Column("reached_at", DateTime(timezone=True), nullable=False),
+    columns.moment("reached_at"),
     Column("delivery_id", BigInteger, nullable=False),
     PrimaryKeyConstraint("ambito_id", "funding_source", "threshold_percent"),
 )
@@ -115,11 +114,11 @@ statements_issued = Table(
     "statements_issued",
     metadata,
     Column("provider_id", Text, nullable=False),
-    Column("ambito_id", Text, nullable=False),
+    columns.ambito_id(),
     Column("period", Text, nullable=False),
     Column("total", MONEY, nullable=False),
     Column("lines", Integer, nullable=False),
-    Column("issued_at", DateTime(timezone=True), nullable=False),
+    columns.moment("issued_at"),
     Column("event_id", Text, nullable=False),
     PrimaryKeyConstraint("provider_id", "ambito_id", "period"),
 )

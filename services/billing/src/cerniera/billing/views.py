@@ -23,6 +23,7 @@ from cerniera.billing.schemas import (
     StatementLine,
     ThresholdReached,
 )
+from cerniera.shared.http import view
 
 CSV_DELIMITER: Final = ";"
 CSV_COLUMNS: Final = (
@@ -81,17 +82,7 @@ def statement_of(
         period=period,
         ambito_id=ambito_id,
         lines=lines_of(found.lines),
-        totals=[
-            ServiceTotal(
-                service_type=service,
-                billed_quantity=t.billed_quantity,
-                billed_amount=t.billed_amount,
-                refused_quantity=t.refused_quantity,
-                refused_amount=t.refused_amount,
-                lines=t.lines,
-            )
-            for service, t in sums.items()
-        ],
+        totals=[view(ServiceTotal, t, service_type=service) for service, t in sums.items()],
         total=sum((t.billed_amount for t in sums.values()), domain.ZERO),
         refused_amount=sum((t.refused_amount for t in sums.values()), domain.ZERO),
         issued=[issued_of(issued, already=False) for issued in found.issued],
@@ -115,11 +106,7 @@ def budget_of(ambito: Ambito, figures: store.BudgetFigures) -> DistrictBudget:
                 remaining=source.amount - spent,
                 percent_spent=domain.percent_spent(spent, source.amount),
                 thresholds_reached=[
-                    ThresholdReached(
-                        threshold_percent=t.threshold_percent,
-                        spent=t.spent,
-                        reached_at=t.reached_at,
-                    )
+                    ThresholdReached.model_validate(t, from_attributes=True)
                     for t in figures.thresholds.get(source.id, [])
                 ],
                 beneficiaries=figures.beneficiaries_by_source.get(source.id, 0),

@@ -37,14 +37,9 @@ def spec(settings: GatewaySettings) -> ServiceSpec:
 
 
 class GatewayRuntime(ServiceRuntime):
-    def __init__(
-        self,
-        settings: GatewaySettings,
-        kafka: KafkaSettings | None = None,
-        database: DatabaseSettings | None = None,
-        **options: Any,
-    ) -> None:
-        super().__init__(spec(settings), kafka, database, **options)
+    def __init__(self, settings: GatewaySettings, **options: Any) -> None:
+        """``options``: what ``ServiceRuntime`` takes besides the spec (kafka, database, ...)."""
+        super().__init__(spec(settings), **options)
         self.settings = settings
         self.mllp = MllpServer(self._answer, settings.mllp_host, settings.mllp_port)
 
@@ -77,4 +72,4 @@ def runtime(
     **options: Any,
 ) -> GatewayRuntime:
     """The gateway; ``options`` go to ``ServiceRuntime`` (clock, service, relay, ...)."""
-    return GatewayRuntime(settings or GatewaySettings(), kafka, database, **options)
+    return GatewayRuntime(settings or GatewaySettings(), kafka=kafka, database=database, **options)

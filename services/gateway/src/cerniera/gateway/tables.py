@@ -7,7 +7,7 @@ code that links an admission to an open case.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, MetaData, Table, Text
+from sqlalchemy import Column, MetaData, Table, Text
 
 from cerniera.shared.persistence import columns
 from cerniera.shared.persistence.tables import inbox_table, outbox_table
@@ -21,8 +21,8 @@ visits = Table(
     metadata,
     columns.case_key(),
     Column("fiscal_code", Text, nullable=False),
-    Column("expected_discharge_at", DateTime(timezone=True), nullable=False),
-    Column("status", Text, nullable=False),
+    columns.moment("expected_discharge_at"),
+    columns.status(),
     columns.correlation_id(),
     *columns.timestamps(),
 )

@@ -124,12 +124,6 @@ class BrassBand(StrEnum):
     HIGH = "high"
 
 
-_LIVING: Final = {situation: points for points, situation in enumerate(LivingSituation)}
-_COGNITION: Final = {state: points for points, state in enumerate(Cognition)}
-_MOBILITY: Final = {state: points for points, state in enumerate(Mobility)}
-_SENSORY: Final = {state: points for points, state in enumerate(SensoryDeficit)}
-
-
 class BrassItems(BaseModel):
     """The ten items of the BRASS form, as the ward or the team fills them."""
 
@@ -210,36 +204,18 @@ def score(items: BrassItems, low_max: int = LOW_MAX, medium_max: int = MEDIUM_MA
     """The BRASS score of ``items``, its band and the items that drove it."""
     scored = [
         ItemScore("age", "age", f"{items.age} years", _age_points(items.age), 3),
-        ItemScore(
-            "living_situation",
-            "living situation and social support",
-            items.living_situation.value,
-            _LIVING[items.living_situation],
-            5,
-        ),
-        ItemScore(
+        _ranked("living_situation", "living situation and social support", items.living_situation),
+        _ticked(
             "dependencies",
             "functional status (ADL/IADL)",
-            _listed(items.dependencies, "independent"),
-            len(items.dependencies),
-            len(Dependency),
+            items.dependencies,
+            Dependency,
+            none="independent",
         ),
-        ItemScore("cognition", "cognition", items.cognition.value, _COGNITION[items.cognition], 5),
-        ItemScore(
-            "behaviours",
-            "behaviour pattern",
-            _listed(items.behaviours, "appropriate"),
-            len(items.behaviours),
-            len(Behaviour),
-        ),
-        ItemScore("mobility", "mobility", items.mobility.value, _MOBILITY[items.mobility], 3),
-        ItemScore(
-            "sensory_deficits",
-            "sensory deficits",
-            items.sensory_deficits.value,
-            _SENSORY[items.sensory_deficits],
-            2,
-        ),
+        _ranked("cognition", "cognition", items.cognition),
+        _ticked("behaviours", "behaviour pattern", items.behaviours, Behaviour, none="appropriate"),
+        _ranked("mobility", "mobility", items.mobility),
+        _ranked("sensory_deficits", "sensory deficits", items.sensory_deficits),
         ItemScore(
             "previous_admissions",
             "admissions or emergency visits in the last 3 months",
@@ -290,5 +266,16 @@ def _count_points(count: int) -> int:
     return 1 if count <= 5 else 2
 
 
-def _listed(values: Sequence[StrEnum], none: str) -> str:
-    return ", ".join(v.value for v in values) if values else none
+def _ranked(item: str, label: str, answer: StrEnum) -> ItemScore:
+    """An item answered on a scale (its enum, in order): the answer's rank, from 0."""
+    scale = list(type(answer))
+    return ItemScore(item, label, answer.value, scale.index(answer), len(scale) - 1)
+
+
+def _ticked(
+    item: str, label: str, answers: Sequence[StrEnum], of: type[StrEnum], *, none: str
+) -> ItemScore:
+    """An item answered by ticking what applies among ``of``: a point each (``none`` when
+    nothing does)."""
+    listed = ", ".join(a.value for a in answers) if answers else none
+    return ItemScore(item, label, listed, len(answers), len(of))

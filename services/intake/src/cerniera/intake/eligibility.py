@@ -8,7 +8,7 @@ team's overrides of it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from cerniera.intake.brass import BrassResult, band_of, describe_drivers
@@ -150,13 +150,7 @@ def decision_event(
     """What is published of a decision: the decision and why, never the person."""
     if isinstance(decision, Eligible):
         return EligibilityConfirmed(
-            case_id=case_id,
-            ambito_id=decision.ambito_id,
-            intensity=decision.intensity,
-            services=decision.services,
-            expected_discharge_at=expected_discharge_at,
-            decided_by=decision.decided_by,
-            reasons=decision.reasons,
+            case_id=case_id, expected_discharge_at=expected_discharge_at, **asdict(decision)
         )
     return EligibilityRejected(
         case_id=case_id, reasons=decision.reasons, decided_by=decision.decided_by

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from cerniera.intake.cases import IntakeCases
 from cerniera.intake.config import IntakeConfig
@@ -11,14 +11,13 @@ from cerniera.shared.contract import (
     DischargeAnnounced,
     DischargeCancelled,
     DischargeRescheduled,
-    EventData,
 )
 from cerniera.shared.envelope import Envelope
-from cerniera.shared.messaging.consumer import Handler, per_event
+from cerniera.shared.messaging.consumer import Handlers, per_event
 from cerniera.shared.persistence.outbox import UnitOfWork
 
 
-def make_handlers(config: IntakeConfig, clock: Clock) -> Mapping[type[EventData], Handler]:
+def make_handlers(config: IntakeConfig, clock: Clock) -> Handlers:
     cases = IntakeCases(config, clock)
 
     async def on_announced(uow: UnitOfWork, events: Sequence[Envelope]) -> None:

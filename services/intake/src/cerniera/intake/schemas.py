@@ -31,7 +31,7 @@ from cerniera.shared.contract import (
 from cerniera.shared.contract.events import RequirementId
 from cerniera.shared.contract.types import TEXT_PATTERN
 from cerniera.shared.envelope import Envelope
-from cerniera.shared.http import EXAMPLE_CASE, Note, RequestBody, ShortText
+from cerniera.shared.http import EXAMPLE_CASE, Note, RequestBody, ShortText, view
 
 # Leaves room in the published reason (at most 4000 characters) for who decided.
 OverrideReason = Annotated[
@@ -420,37 +420,31 @@ def published_view(event: Envelope | None) -> PublishedView | None:
 
 
 def override_view(record: OverrideRecord) -> OverrideView:
-    return OverrideView(
-        seq=record.seq,
+    return view(
+        OverrideView,
+        record,
         decision=decision_view(record.decision, record.decided_at),
-        reason=record.reason,
-        decided_by=record.decided_by,
-        decided_at=record.decided_at,
         rule=decision_view(record.rule) if record.rule else None,
         published_event_id=record.event_id,
     )
 
 
 def taking_charge_view(version: TakingChargeVersion) -> TakingChargeView:
-    return TakingChargeView(
-        version=version.version,
+    return view(
+        TakingChargeView,
+        version,
         pai=Pai.model_validate(version.content.pai),
         information=TakingChargeInformation.model_validate(version.content.information),
-        recorded_by=version.recorded_by,
-        recorded_at=version.recorded_at,
     )
 
 
 def case_summary(row: Row[Any], today: date) -> CaseSummary:
     """A line of ``store.cases_page``."""
     status = domain.CaseStatus(row.status)
-    return CaseSummary(
-        case_id=row.case_id,
-        hospital_id=row.hospital_id,
-        ward=row.ward,
-        ambito_id=row.ambito_id,
+    return view(
+        CaseSummary,
+        row,
         status=status,
-        expected_discharge_at=row.expected_discharge_at,
         announced_at=row.created_at,
         days_waiting=domain.days_waiting(status, row.created_at, today),
     )
@@ -463,18 +457,9 @@ def case_view(file: CaseFile) -> CaseView:
     if case.ward_assessment is not None:
         history.insert(0, assessment_view(0, AssessmentContent(case.ward_assessment), bands))
     charge = [taking_charge_view(v) for v in file.taking_charge]
-    return CaseView(
-        case_id=case.case_id,
-        hospital_id=case.hospital_id,
-        discharge_ref=case.discharge_ref,
-        ward=case.ward,
-        ambito_id=case.ambito_id,
-        status=case.status,
-        expected_discharge_at=case.expected_discharge_at,
-        announced_at=case.announced_at,
-        correlation_id=case.correlation_id,
-        patient=case.patient,
-        caregiver=case.caregiver,
+    return view(
+        CaseView,
+        case,
         assessment=history[-1] if history else None,
         assessment_history=history,
         decision=decision_view(case.decision, case.decided_at) if case.decision else None,

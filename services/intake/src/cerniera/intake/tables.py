@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from sqlalchemy import (
     Column,
-    DateTime,
-    ForeignKey,
     Integer,
     MetaData,
     PrimaryKeyConstraint,
@@ -25,7 +23,7 @@ metadata = MetaData(schema=SCHEMA)
 
 def _case_id() -> Column[str]:
     """The case a row of the team's records belongs to (deleted with it)."""
-    return Column("case_id", Text, ForeignKey("cases.case_id", ondelete="CASCADE"), nullable=False)
+    return columns.case_of("cases", ondelete="CASCADE")
 
 
 cases = Table(
@@ -35,9 +33,9 @@ cases = Table(
     Column("hospital_id", Text, nullable=False),
     Column("discharge_ref", Text, nullable=False),
     Column("ward", Text, nullable=False),
-    Column("ambito_id", Text, nullable=True),
-    Column("status", Text, nullable=False),
-    Column("expected_discharge_at", DateTime(timezone=True), nullable=False),
+    columns.ambito_id(nullable=True),
+    columns.status(),
+    columns.moment("expected_discharge_at"),
     Column("patient", JSONB, nullable=False),
     Column("caregiver", JSONB, nullable=True),
     Column("assessment", JSONB, nullable=True),
@@ -58,7 +56,7 @@ assessments = Table(
     Column("brass_items", JSONB, nullable=True),
     Column("notes", Text, nullable=True),
     Column("assessed_by", Text, nullable=False),
-    Column("assessed_at", DateTime(timezone=True), nullable=False),
+    columns.moment("assessed_at"),
     PrimaryKeyConstraint("case_id", "version"),
 )
 
@@ -72,7 +70,7 @@ taking_charge = Table(
     Column("pai", JSONB, nullable=False),
     Column("information", JSONB, nullable=False),
     Column("recorded_by", Text, nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    columns.moment("recorded_at"),
     PrimaryKeyConstraint("case_id", "version"),
 )
 
@@ -85,7 +83,7 @@ overrides = Table(
     Column("decision", JSONB, nullable=False),
     Column("reason", Text, nullable=False),
     Column("decided_by", Text, nullable=False),
-    Column("decided_at", DateTime(timezone=True), nullable=False),
+    columns.moment("decided_at"),
     Column("rule", JSONB, nullable=True),
     Column("event_id", Text, nullable=True),
     PrimaryKeyConstraint("case_id", "seq"),

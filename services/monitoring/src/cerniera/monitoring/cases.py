@@ -132,14 +132,7 @@ async def record_check(uow: UnitOfWork, case_id: str, report: CheckReport, now: 
     check = followup.check(recorded, report, now)
     stored = await store.add_check(uow.conn, check)
     uow.emit(
-        WeeklyCheckDone(
-            case_id=case_id,
-            week=check.week,
-            checked_at=check.checked_at,
-            outcome=check.outcome,
-            notes=check.notes,
-            recommendation=check.recommendation,
-        ),
+        WeeklyCheckDone.model_validate(check, from_attributes=True),
         subject=case_id,
         correlation_id=followup.correlation_id,
     )

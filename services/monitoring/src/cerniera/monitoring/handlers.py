@@ -4,8 +4,6 @@ or end it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from cerniera.monitoring import cases
 from cerniera.monitoring.config import MonitoringConfig
 from cerniera.shared.clock import Clock
@@ -13,15 +11,14 @@ from cerniera.shared.contract import (
     DischargeCancelled,
     DischargeRescheduled,
     EligibilityConfirmed,
-    EventData,
     PatientReadmitted,
 )
 from cerniera.shared.envelope import Envelope
-from cerniera.shared.messaging.consumer import Handler, per_event
+from cerniera.shared.messaging.consumer import Handlers, per_event
 from cerniera.shared.persistence.outbox import UnitOfWork
 
 
-def make_handlers(config: MonitoringConfig, clock: Clock) -> Mapping[type[EventData], Handler]:
+def make_handlers(config: MonitoringConfig, clock: Clock) -> Handlers:
     async def on_confirmed(uow: UnitOfWork, event: Envelope) -> None:
         data = event.data_as(EligibilityConfirmed)
         await cases.open_follow_up(uow, config, data, event.chain_id, clock.now())

@@ -15,7 +15,7 @@ from cerniera.monitoring.domain import (
     FollowUpStatus,
 )
 from cerniera.shared.contract import CaseOutcome, CheckOutcome, Identifier, Recommendation
-from cerniera.shared.http import EXAMPLE_CASE, Note, RequestBody
+from cerniera.shared.http import EXAMPLE_CASE, Note, RequestBody, view
 
 _OPERATOR = "op-lbianchi"
 
@@ -57,14 +57,7 @@ class CheckRequest(RequestBody):
     )
 
     def report(self) -> CheckReport:
-        return CheckReport(
-            outcome=self.outcome,
-            checked_by=self.checked_by,
-            notes=self.notes,
-            recommendation=self.recommendation,
-            week=self.week,
-            checked_at=self.checked_at,
-        )
+        return CheckReport(**self.model_dump())
 
 
 class CloseRequest(RequestBody):
@@ -140,18 +133,11 @@ def check_view(check: Check) -> CheckView:
 def follow_up_view(followup: FollowUp, checks: Sequence[Check], today: date) -> FollowUpView:
     """The follow-up as of ``today``: how late each week is, while it is open."""
     weeks = followup.weeks({c.week for c in checks}, today)
-    return FollowUpView(
-        case_id=followup.case_id,
-        ambito_id=followup.ambito_id,
-        status=followup.status,
-        discharge_at=followup.discharge_at,
+    return view(
+        FollowUpView,
+        followup,
         discharge_on=followup.schedule.discharge_on,
         closes_on=followup.schedule.closes_on,
         weeks=[WeekView.model_validate(w, from_attributes=True) for w in weeks],
         checks=[check_view(c) for c in checks],
-        outcome=followup.outcome,
-        closed_at=followup.closed_at,
-        closed_by=followup.closed_by,
-        close_note=followup.close_note,
-        correlation_id=followup.correlation_id,
     )

@@ -7,8 +7,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
-    DateTime,
-    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -29,9 +27,9 @@ followups = Table(
     "followups",
     metadata,
     columns.case_key(),
-    Column("ambito_id", Text, nullable=False),
-    Column("status", Text, nullable=False),
-    Column("discharge_at", DateTime(timezone=True), nullable=False),
+    columns.ambito_id(),
+    columns.status(),
+    columns.moment("discharge_at"),
     # The calendar, fixed at opening: a district changing its rules does not move open cases.
     Column("discharge_on", Date, nullable=False),
     Column("closes_on", Date, nullable=False),
@@ -41,10 +39,10 @@ followups = Table(
     # Of the eligibility decision: every event about the case carries it.
     columns.correlation_id(),
     Column("outcome", Text, nullable=True),
-    Column("closed_at", DateTime(timezone=True), nullable=True),
+    columns.moment("closed_at", nullable=True),
     Column("closed_by", Text, nullable=True),
     Column("close_note", Text, nullable=True),
-    Column("opened_at", DateTime(timezone=True), nullable=False),
+    columns.moment("opened_at"),
     columns.timestamp("updated_at"),
     Index("followups_status_closes_on", "status", "closes_on"),
     Index("followups_ambito_status", "ambito_id", "status"),
@@ -53,15 +51,15 @@ followups = Table(
 checks = Table(
     "checks",
     metadata,
-    Column("case_id", Text, ForeignKey("followups.case_id"), nullable=False),
+    columns.case_of("followups"),
     Column("week", Integer, nullable=False),
     Column("due_on", Date, nullable=False),
-    Column("checked_at", DateTime(timezone=True), nullable=False),
+    columns.moment("checked_at"),
     Column("outcome", Text, nullable=False),
     Column("notes", Text, nullable=True),
     Column("recommendation", Text, nullable=True),
     Column("checked_by", Text, nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    columns.moment("recorded_at"),
     PrimaryKeyConstraint("case_id", "week", name="checks_case_week"),
 )
 
@@ -71,9 +69,9 @@ pending_discharge_dates = Table(
     # Hospital events arrive with no order relative to the eligibility decision: a reschedule
     # or cancellation seen first waits here and applies when the follow-up opens.
     columns.case_key(),
-    Column("expected_discharge_at", DateTime(timezone=True), nullable=True),
+    columns.moment("expected_discharge_at", nullable=True),
     Column("cancelled", Boolean, nullable=False, server_default=false()),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    columns.moment("received_at"),
     Index("pending_discharge_dates_received_at", "received_at"),
 )
 

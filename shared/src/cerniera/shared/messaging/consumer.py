@@ -51,6 +51,8 @@ EventHandler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
 Handler = Callable[[UnitOfWork, Sequence[Envelope]], Awaitable[None]]
 """Handles a run of consecutive events of one type, in order. A handler may apply the run in
 bulk (one statement for many events); ``per_event`` adapts one that takes them one by one."""
+Handlers = Mapping[type[EventData], Handler]
+"""The handler of each event type a consumer reads (a service's ``make_handlers``)."""
 
 
 def per_event(handler: EventHandler) -> Handler:
@@ -181,7 +183,7 @@ class EventConsumer:
         name: str,
         db: Transactions,
         inbox: Claims,
-        handlers: Mapping[type[EventData], Handler],
+        handlers: Handlers,
         dead_letters: DeadLetterSink,
         parking: Parking | None = None,
         max_attempts: int = 6,

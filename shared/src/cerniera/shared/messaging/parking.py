@@ -17,11 +17,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import MetaData, Table, delete, exists, func, select, union
+from sqlalchemy import MetaData, Row, Table, delete, exists, func, select, union
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from cerniera.shared.messaging.dlq import Record
+from cerniera.shared.persistence.rows import entity
 from cerniera.shared.persistence.tables import parked_cases_table, parked_events_table
 
 REPLAY_FOR = "dlq_replay_for"
@@ -182,13 +183,5 @@ def _encoded(headers: Iterable[tuple[str, bytes]] | None) -> list[list[str]]:
     return [[key, base64.b64encode(bytes(value)).decode()] for key, value in headers or ()]
 
 
-def _parked(row: Any) -> ParkedRecord:
-    return ParkedRecord(
-        seq=row.seq,
-        topic=row.topic,
-        partition=row.partition,
-        offset=row.offset,
-        key=row.key,
-        value=row.value,
-        headers=[(k, base64.b64decode(v)) for k, v in row.headers],
-    )
+def _parked(row: Row[Any]) -> ParkedRecord:
+    return entity(ParkedRecord, row, headers=[(k, base64.b64decode(v)) for k, v in row.headers])

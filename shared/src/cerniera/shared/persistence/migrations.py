@@ -136,12 +136,11 @@ def upgrade_messaging_tables_v2() -> None:
 
     op.add_column("outbox", sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"))
     op.add_column("outbox", sa.Column("last_error", sa.Text(), nullable=True))
-    op.add_column("outbox", sa.Column("parked_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("outbox", columns.moment("parked_at", nullable=True))
     op.add_column("inbox", sa.Column("digest", sa.Text(), nullable=True))
     op.create_table(
         "parked_cases",
-        sa.Column("consumer", sa.Text(), nullable=False),
-        sa.Column("case_key", sa.Text(), nullable=False),
+        *columns.parked_case(),
         sa.Column("dead_letter_id", sa.Text(), nullable=True),
         sa.Column("reason_code", sa.Text(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
@@ -151,8 +150,7 @@ def upgrade_messaging_tables_v2() -> None:
     op.create_table(
         "parked_events",
         sa.Column("seq", sa.BigInteger(), sa.Identity(always=True), primary_key=True),
-        sa.Column("consumer", sa.Text(), nullable=False),
-        sa.Column("case_key", sa.Text(), nullable=False),
+        *columns.parked_case(),
         sa.Column("topic", sa.Text(), nullable=False),
         sa.Column("partition", sa.Integer(), nullable=False),
         sa.Column("offset", sa.BigInteger(), nullable=False),

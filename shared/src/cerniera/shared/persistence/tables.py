@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
-    DateTime,
     Identity,
     Integer,
     LargeBinary,
@@ -13,9 +12,10 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     Text,
-    func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+
+from cerniera.shared.persistence import columns
 
 
 def outbox_table(metadata: MetaData) -> Table:
@@ -36,10 +36,10 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("event_type", Text, nullable=False),
         Column("headers", JSONB, nullable=False),
         Column("payload", LargeBinary, nullable=False),
-        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        columns.timestamp("created_at"),
         Column("attempts", Integer, nullable=False, server_default="0"),
         Column("last_error", Text, nullable=True),
-        Column("parked_at", DateTime(timezone=True), nullable=True),
+        columns.moment("parked_at", nullable=True),
     )
 
 
@@ -53,7 +53,7 @@ def inbox_table(metadata: MetaData) -> Table:
         Column("source", Text, nullable=False),
         Column("event_id", Text, nullable=False),
         Column("event_type", Text, nullable=False),
-        Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        columns.timestamp("processed_at"),
         # The payload's digest: the same id again with other content is a conflict, not a
         # duplicate (dead-lettered, never silently dropped).
         Column("digest", Text, nullable=True),
@@ -67,12 +67,11 @@ def parked_cases_table(metadata: MetaData) -> Table:
     return Table(
         "parked_cases",
         metadata,
-        Column("consumer", Text, nullable=False),
-        Column("case_key", Text, nullable=False),
+        *columns.parked_case(),
         Column("dead_letter_id", Text, nullable=True),
         Column("reason_code", Text, nullable=False),
         Column("reason", Text, nullable=False),
-        Column("parked_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        columns.timestamp("parked_at"),
         PrimaryKeyConstraint("consumer", "case_key"),
     )
 
@@ -84,13 +83,12 @@ def parked_events_table(metadata: MetaData) -> Table:
         "parked_events",
         metadata,
         Column("seq", BigInteger, Identity(always=True), primary_key=True),
-        Column("consumer", Text, nullable=False),
-        Column("case_key", Text, nullable=False),
+        *columns.parked_case(),
         Column("topic", Text, nullable=False),
         Column("partition", Integer, nullable=False),
         Column("offset", BigInteger, nullable=False),
         Column("key", LargeBinary, nullable=True),
         Column("value", LargeBinary, nullable=True),
         Column("headers", JSONB, nullable=False),
-        Column("parked_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        columns.timestamp("parked_at"),
     )

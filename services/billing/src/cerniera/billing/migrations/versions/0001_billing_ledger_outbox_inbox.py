@@ -17,10 +17,10 @@ def upgrade() -> None:
     op.create_table(
         "cases",
         columns.case_key(),
-        sa.Column("ambito_id", sa.Text(), nullable=True),
-        sa.Column("status", sa.Text(), nullable=False),
+        columns.ambito_id(nullable=True),
+        columns.status(),
         columns.correlation_id(nullable=True),
-        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        columns.moment("closed_at", nullable=True),
         columns.timestamp("updated_at"),
     )
     op.create_table(
@@ -29,12 +29,12 @@ def upgrade() -> None:
         sa.Column("provider_id", sa.Text(), nullable=False),
         sa.Column("delivery_ref", sa.Text(), nullable=False),
         sa.Column("case_id", sa.Text(), nullable=False),
-        sa.Column("ambito_id", sa.Text(), nullable=True),
+        columns.ambito_id(nullable=True),
         sa.Column("service_type", sa.Text(), nullable=False),
         sa.Column("delivered_on", sa.Date(), nullable=False),
         sa.Column("quantity", QUANTITY, nullable=False),
         sa.Column("evening", sa.Boolean(), nullable=False),
-        sa.Column("status", sa.Text(), nullable=False),
+        columns.status(),
         sa.Column("reasons", postgresql.JSONB(), nullable=False),
         sa.Column("unit_tariff", MONEY, nullable=True),
         sa.Column("surcharge_percent", sa.Numeric(5, 2), nullable=False),
@@ -50,7 +50,7 @@ def upgrade() -> None:
         sa.Column("event_id", sa.Text(), nullable=False),
         columns.correlation_id(),
         columns.timestamp("received_at"),
-        sa.Column("priced_at", sa.DateTime(timezone=True), nullable=True),
+        columns.moment("priced_at", nullable=True),
     )
     op.create_index(
         "deliveries_once",
@@ -64,7 +64,7 @@ def upgrade() -> None:
     op.create_table(
         "allocations",
         sa.Column("delivery_id", sa.BigInteger(), sa.ForeignKey("deliveries.id"), nullable=False),
-        sa.Column("ambito_id", sa.Text(), nullable=False),
+        columns.ambito_id(),
         sa.Column("funding_source", sa.Text(), nullable=False),
         sa.Column("amount", MONEY, nullable=False),
         sa.Column("quantity", QUANTITY, nullable=False),
@@ -73,23 +73,23 @@ def upgrade() -> None:
     op.create_index("allocations_budget", "allocations", ["ambito_id", "funding_source"])
     op.create_table(
         "thresholds_reached",
-        sa.Column("ambito_id", sa.Text(), nullable=False),
+        columns.ambito_id(),
         sa.Column("funding_source", sa.Text(), nullable=False),
         sa.Column("threshold_percent", sa.Integer(), nullable=False),
         sa.Column("spent", MONEY, nullable=False),
         sa.Column("budget", MONEY, nullable=False),
-        sa.Column("reached_at", sa.DateTime(timezone=True), nullable=False),
+        columns.moment("reached_at"),
         sa.Column("delivery_id", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("ambito_id", "funding_source", "threshold_percent"),
     )
     op.create_table(
         "statements_issued",
         sa.Column("provider_id", sa.Text(), nullable=False),
-        sa.Column("ambito_id", sa.Text(), nullable=False),
+        columns.ambito_id(),
         sa.Column("period", sa.Text(), nullable=False),
         sa.Column("total", MONEY, nullable=False),
         sa.Column("lines", sa.Integer(), nullable=False),
-        sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+        columns.moment("issued_at"),
         sa.Column("event_id", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("provider_id", "ambito_id", "period"),
     )

@@ -4,17 +4,14 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from cerniera.shared.persistence import columns
+
 revision = "0002"
 down_revision = "0001"
 
 
 def _case_id() -> sa.Column[str]:
-    return sa.Column(
-        "case_id",
-        sa.Text(),
-        sa.ForeignKey("cases.case_id", ondelete="CASCADE"),
-        nullable=False,
-    )
+    return columns.case_of("cases", ondelete="CASCADE")
 
 
 def upgrade() -> None:
@@ -27,7 +24,7 @@ def upgrade() -> None:
         sa.Column("brass_items", postgresql.JSONB(), nullable=True),
         sa.Column("notes", sa.Text(), nullable=True),
         sa.Column("assessed_by", sa.Text(), nullable=False),
-        sa.Column("assessed_at", sa.DateTime(timezone=True), nullable=False),
+        columns.moment("assessed_at"),
         sa.PrimaryKeyConstraint("case_id", "version"),
     )
     op.create_table(
@@ -37,7 +34,7 @@ def upgrade() -> None:
         sa.Column("pai", postgresql.JSONB(), nullable=False),
         sa.Column("information", postgresql.JSONB(), nullable=False),
         sa.Column("recorded_by", sa.Text(), nullable=False),
-        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        columns.moment("recorded_at"),
         sa.PrimaryKeyConstraint("case_id", "version"),
     )
     op.create_table(
@@ -47,7 +44,7 @@ def upgrade() -> None:
         sa.Column("decision", postgresql.JSONB(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("decided_by", sa.Text(), nullable=False),
-        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+        columns.moment("decided_at"),
         sa.Column("rule", postgresql.JSONB(), nullable=True),
         sa.Column("event_id", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("case_id", "seq"),
