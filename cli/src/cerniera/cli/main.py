@@ -113,19 +113,27 @@ def bench(
 
 @app.command()
 def chaos(
-    cases: Annotated[int, typer.Option(help="Cases played through their whole lifecycle.")] = 1000,
+    cases: Annotated[
+        int, typer.Option(min=1, help="Cases played through their whole lifecycle.")
+    ] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of the cases and of the faults.")] = 2026,
     kill_every: Annotated[
-        float, typer.Option(help="Seconds between SIGKILLs of a random service.")
+        float, typer.Option(min=0, help="Seconds between SIGKILLs of a random service (0: none).")
     ] = 6.0,
-    db_outages: Annotated[int, typer.Option(help="Times the database goes away (5-10 s).")] = 3,
-    partitions: Annotated[int, typer.Option(help="Broker partitions per topic.")] = 6,
+    db_outages: Annotated[
+        int, typer.Option(min=0, help="Times the database goes away (5-10 s).")
+    ] = 3,
+    partitions: Annotated[int, typer.Option(min=1, help="Broker partitions per topic.")] = 6,
     activation_replicas: Annotated[
-        int, typer.Option(help="Activation processes in its one consumer group.")
+        int, typer.Option(min=1, help="Activation processes in its one consumer group.")
     ] = 1,
-    seconds_per_day: SecondsPerDay = 4.0,
-    timeout: Timeout = 900,
-    out: Annotated[Path, typer.Option(help="Where the report and logs go.")] = Path(
+    seconds_per_day: Annotated[
+        float, typer.Option(min=0.5, help="Real seconds per simulated day.")
+    ] = 4.0,
+    timeout: Annotated[
+        float, typer.Option(min=30, help="Stop waiting after this many seconds.")
+    ] = 900,
+    out: Annotated[Path, typer.Option(help="Where the report, events and logs go.")] = Path(
         ".cerniera/chaos"
     ),
 ) -> None:

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -46,7 +47,8 @@ from cerniera.shared.settings import KafkaSettings
 STARTUP_S = 15.0
 """Real seconds for the processes to start; the simulated time (and the faults) begin after."""
 SETTLE_S = 120.0
-"""At most this long, after the last fault, for every group to read to the end."""
+"""After the last fault, how long every group has to read to the end: this, or what is left
+of ``--timeout`` if that is more."""
 STALL_S = 45.0
 """Past the scenario's end, stop waiting when nothing new has been read for this long."""
 
@@ -283,6 +285,8 @@ class ChaosRun:
 
     async def _kill_services(self) -> None:
         assert self.fleet is not None
+        if self.options.kill_every <= 0:
+            return
         while True:
             await asyncio.sleep(self.options.kill_every * self.rng.uniform(0.6, 1.4))
             member = self.fleet.pick(self.rng)
@@ -313,34 +317,37 @@ class ChaosRun:
                 await self._connections_refused(seconds)
 
     async def _postmaster_killed(self, seconds: float) -> None:
-        self.faults.now = f"database down: postmaster SIGKILLed ({seconds:.1f} s)"
-        outage = Outage("postmaster killed", seconds)
-        self.faults.outages.append(outage)
-        began = time.monotonic()
-        self.postgres.kill()
-        self._note("SIGKILL the postmaster")
-        try:
-            await asyncio.sleep(seconds)
-        finally:
-            await self.postgres.start()
-            outage.seconds = time.monotonic() - began
-            self.faults.now = ""
-            self._note(f"PostgreSQL up again after {outage.seconds:.1f} s")
+        async with self._outage("postmaster killed", f"postmaster SIGKILLed ({seconds:.1f} s)"):
+            self.postgres.kill()
+            self._note("SIGKILL the postmaster")
+            try:
+                await asyncio.sleep(seconds)
+            finally:
+                await self.postgres.start()
 
     async def _connections_refused(self, seconds: float) -> None:
-        self.faults.now = f"database refusing connections ({seconds:.1f} s)"
-        outage = Outage("connections refused", seconds)
+        async with self._outage("connections refused", f"refusing connections ({seconds:.1f} s)"):
+            try:
+                terminated = await self.postgres.refuse_connections()
+                self.faults.outages[-1].terminated = terminated
+                self._note(f"connections refused, {terminated} sessions terminated")
+                await asyncio.sleep(seconds)
+            finally:
+                await self.postgres.allow_connections()
+
+    @contextlib.asynccontextmanager
+    async def _outage(self, kind: str, what: str) -> AsyncIterator[None]:
+        """Record a database outage: shown while it lasts, timed, noted in the timeline."""
+        self.faults.now = f"database down: {what}"
+        outage = Outage(kind, 0.0)
         self.faults.outages.append(outage)
         began = time.monotonic()
         try:
-            outage.terminated = await self.postgres.refuse_connections()
-            self._note(f"connections refused, {outage.terminated} sessions terminated")
-            await asyncio.sleep(seconds)
+            yield
         finally:
-            await self.postgres.allow_connections()
             outage.seconds = time.monotonic() - began
             self.faults.now = ""
-            self._note(f"connections allowed again after {outage.seconds:.1f} s")
+            self._note(f"database back after {outage.seconds:.1f} s ({kind})")
 
     # --- the end ------------------------------------------------------------------------------
 
