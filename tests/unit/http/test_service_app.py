@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.exc import DBAPIError
 
 from cerniera.shared import metrics
 from cerniera.shared.http import (
@@ -76,6 +77,10 @@ def app_for(runtime: FakeRuntime) -> FastAPI:
             "api-error": ApiError(429, "slow.down", "Too many requests."),
         }[kind]
 
+    @app.get("/database/{sqlstate}")
+    async def database(sqlstate: str) -> None:
+        raise DBAPIError("SELECT 1", {}, _DriverError(sqlstate, SECRET))
+
     @app.post("/visits")
     async def visit(body: Visit) -> dict[str, str]:
         return {"note": body.note}
@@ -89,6 +94,14 @@ def app_for(runtime: FakeRuntime) -> FastAPI:
         return {"case_id": case_id}
 
     return app
+
+
+class _DriverError(Exception):
+    """What SQLAlchemy's asyncpg adapter raises: the server's SQLSTATE on ``sqlstate``."""
+
+    def __init__(self, sqlstate: str, text: str) -> None:
+        super().__init__(text)
+        self.sqlstate = sqlstate
 
 
 def client(runtime: FakeRuntime) -> httpx.AsyncClient:
@@ -261,3 +274,15 @@ async def test_the_openapi_declares_the_bodies_the_app_answers() -> None:
     assert parameter["schema"]["pattern"].startswith("^[a-z0-9]+")
     note = schemas["Report"]["properties"]["notes"]
     assert "\\x00" in note["pattern"]
+
+
+async def test_a_database_away_is_a_503_to_retry_and_another_database_error_a_500() -> None:
+    async with client(FakeRuntime()) as http:
+        away = await http.get("/database/57P03")  # starting up, failing over
+        broken = await http.get("/database/42P01")  # a bug: no such table
+    assert away.status_code == 503
+    assert away.headers["retry-after"] == "5"
+    assert away.json()["detail"]["code"] == "service.unavailable"
+    assert broken.status_code == 500
+    assert broken.json()["detail"]["code"] == "internal.error"
+    assert SECRET not in away.text + broken.text

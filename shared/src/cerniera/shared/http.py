@@ -25,6 +25,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -147,6 +149,8 @@ def service_app(
     app.add_exception_handler(StarletteHTTPException, _error_body)
     app.add_exception_handler(Refused, _refusal_body)
     app.add_exception_handler(RequestValidationError, _invalid_request_body)
+    for outage in (DBAPIError, PoolTimeout, OSError):
+        app.add_exception_handler(outage, _unavailable_body)
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -185,6 +189,24 @@ async def _check(name: str, reachable: Callable[[], Awaitable[bool]]) -> Check:
 
 
 _STATUS_OF = {NotFound: 404, Invalid: 422}
+
+
+async def _unavailable_body(request: Request, error: Exception) -> Response:
+    """The database (or broker) is away: 503 with Retry-After, so a client tries again; any
+    other database error is the server's fault (500). Never the error's text."""
+    from cerniera.shared.messaging.consumer import is_transient
+
+    if is_transient(error):
+        log.warning("http.unavailable", path=request.url.path, error=type(error).__name__)
+        body = ErrorBody(
+            detail=ErrorDetail(
+                code="service.unavailable", message="Temporarily unavailable: try again shortly."
+            )
+        )
+        return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "5"})
+    log.error("http.failed", path=request.url.path, exc_info=error)
+    body = ErrorBody(detail=ErrorDetail(code="internal.error", message="Internal error."))
+    return JSONResponse(body.model_dump(), status_code=500)
 
 
 async def _refusal_body(request: Request, error: Exception) -> Response:

@@ -245,8 +245,11 @@ class ServiceRuntime(Started):
                     await work()
                 except asyncio.CancelledError:
                     raise
-                except Exception:
-                    log.exception(failed, service=self.spec.name)
+                except Exception as error:
+                    if is_transient(error):  # retried at the next round: no traceback
+                        log.warning(failed, service=self.spec.name, error=type(error).__name__)
+                    else:
+                        log.exception(failed, service=self.spec.name)
                 await asyncio.sleep(every_s)
 
         self._tasks.append(asyncio.create_task(repeat(), name=name))

@@ -90,8 +90,11 @@ class OutboxRelay:
                 count, failures = await self.publish_pending()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("outbox.publish_failed", retry_in_s=backoff)
+            except Exception as error:
+                if _unavailable(error):  # the database or broker is away: retried, quietly
+                    log.warning("outbox.publish_failed", retry_in_s=backoff, error=repr(error))
+                else:
+                    log.exception("outbox.publish_failed", retry_in_s=backoff)
                 failures = 1
                 count = 0
             if failures:
@@ -225,6 +228,12 @@ class OutboxRelay:
                 log.error("outbox.row_parked", seq=seq, attempts=tries, error=repr(error))
             else:
                 log.warning("outbox.send_failed", seq=seq, attempts=tries, error=repr(error))
+
+
+def _unavailable(error: BaseException) -> bool:
+    from cerniera.shared.messaging.consumer import is_transient  # (consumer imports outbox)
+
+    return is_transient(error)
 
 
 def _partition_of(row: Any, partitions: list[int]) -> int:
