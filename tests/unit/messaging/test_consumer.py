@@ -33,11 +33,11 @@ from cerniera.shared.envelope import Envelope
 from cerniera.shared.messaging.consumer import (
     EventConsumer,
     Handlers,
-    is_transient,
     per_event,
     runs,
 )
 from cerniera.shared.messaging.dlq import Record
+from cerniera.shared.outages import is_transient
 from cerniera.shared.persistence.inbox import Inbox
 from cerniera.shared.persistence.outbox import UnitOfWork
 from cerniera.shared.persistence.tables import inbox_table, outbox_table

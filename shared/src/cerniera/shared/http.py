@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cerniera.shared.contract.types import CASE_ID_PATTERN, LINE_PATTERN, TEXT_PATTERN
+from cerniera.shared.outages import is_transient
 from cerniera.shared.refusals import Invalid, NotFound, Refused
 
 log = structlog.get_logger(__name__)
@@ -194,8 +195,6 @@ _STATUS_OF = {NotFound: 404, Invalid: 422}
 async def _unavailable_body(request: Request, error: Exception) -> Response:
     """The database (or broker) is away: 503 with Retry-After, so a client tries again; any
     other database error is the server's fault (500). Never the error's text."""
-    from cerniera.shared.messaging.consumer import is_transient
-
     if is_transient(error):
         log.warning("http.unavailable", path=request.url.path, error=type(error).__name__)
         body = ErrorBody(

@@ -27,7 +27,7 @@ from sqlalchemy import Table, delete, text
 from cerniera.shared.clock import Clock
 from cerniera.shared.contract import Topics
 from cerniera.shared.lifecycle import Started
-from cerniera.shared.messaging.consumer import EventConsumer, Handlers, is_transient
+from cerniera.shared.messaging.consumer import EventConsumer, Handlers
 from cerniera.shared.messaging.dlq import DeadLetters
 from cerniera.shared.messaging.kafka import (
     make_broker,
@@ -37,6 +37,7 @@ from cerniera.shared.messaging.kafka import (
 )
 from cerniera.shared.messaging.middleware import RetryMiddleware
 from cerniera.shared.messaging.parking import Parking
+from cerniera.shared.outages import is_transient
 from cerniera.shared.persistence import migrations
 from cerniera.shared.persistence.db import make_engine
 from cerniera.shared.persistence.inbox import Inbox

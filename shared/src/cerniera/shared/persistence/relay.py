@@ -38,6 +38,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cerniera.shared import metrics
+from cerniera.shared.outages import is_transient
 from cerniera.shared.persistence.outbox import Database
 
 log = structlog.get_logger(__name__)
@@ -91,7 +92,7 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                if _unavailable(error):  # the database or broker is away: retried, quietly
+                if is_transient(error):  # the database or broker is away: retried, quietly
                     log.warning("outbox.publish_failed", retry_in_s=backoff, error=repr(error))
                 else:
                     log.exception("outbox.publish_failed", retry_in_s=backoff)
@@ -228,12 +229,6 @@ class OutboxRelay:
                 log.error("outbox.row_parked", seq=seq, attempts=tries, error=repr(error))
             else:
                 log.warning("outbox.send_failed", seq=seq, attempts=tries, error=repr(error))
-
-
-def _unavailable(error: BaseException) -> bool:
-    from cerniera.shared.messaging.consumer import is_transient  # (consumer imports outbox)
-
-    return is_transient(error)
 
 
 def _partition_of(row: Any, partitions: list[int]) -> int:
