@@ -25,14 +25,29 @@ from cerniera.cli.devstack import (
     database_endpoint,
     kafka_endpoint,
 )
+from cerniera.cli.identity.directory import Directory
+from cerniera.cli.identity.provider import serving as serving_identity
 from cerniera.shared.contract import Topics
 from cerniera.shared.logging import configure_logging
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
 
 sys.path.insert(0, str(Path(__file__).parent))
+from support.identity import Identity
+
 configure_logging(os.environ.get("LOG_LEVEL", "WARNING"), json=False)
 
 _TESTCONTAINERS = os.environ.get("CERNIERA_TESTCONTAINERS") == "1"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def identity() -> Iterator[Identity]:
+    """The embedded OpenID Connect provider, for the whole session: every service a test
+    starts verifies its tokens (``OIDC_ISSUER``)."""
+    with serving_identity(Directory(), open_registration=True) as idp:
+        os.environ["OIDC_ISSUER"] = idp.url
+        os.environ["OIDC_AUDIENCE"] = "cerniera"
+        yield Identity(idp.url)
+        os.environ.pop("OIDC_ISSUER", None)
 
 
 @pytest.fixture(scope="session")

@@ -31,6 +31,7 @@ from cerniera.shared.runtime import ServiceRuntime
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
 from support.discharges import announced, assessment, from_hospital
 from support.districts import DESIO_PROVIDERS
+from support.identity import Identity
 from support.kafka import publish
 from support.services import LOOPBACK
 from support.waiting import eventually, read_quiet
@@ -43,7 +44,10 @@ PROVIDERS = list(DESIO_PROVIDERS)  # all answering
 
 
 async def test_a_case_from_announcement_to_closure(
-    kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
+    kafka_settings: KafkaSettings,
+    topics: Topics,
+    database_settings: DatabaseSettings,
+    identity: Identity,
 ) -> None:
     clock = Clock(speed=86_400, epoch=EPOCH)  # one simulated day per second
     runtimes: list[ServiceRuntime] = [
@@ -73,7 +77,10 @@ async def test_a_case_from_announcement_to_closure(
         )
         await publish(kafka_settings, topics.hospital_discharges, announcement)
 
-        async with httpx.AsyncClient(timeout=5) as client:
+        # Desio's équipe follows the case; its administration reads the budget.
+        equipe = identity.headers("equipe", ambito_id="desio", username="as-rossi")
+        admin = identity.headers("district_admin", ambito_id="desio")
+        async with httpx.AsyncClient(timeout=5, headers=equipe) as client:
             await team_records_every_check(client, str(follow_up.http_url), clock)
             closed = await eventually(
                 lambda: case_view(client, f"{follow_up.http_url}/cases/{CASE}"),
@@ -82,7 +89,9 @@ async def test_a_case_from_announcement_to_closure(
                 what="the case closed after 30 days",
             )
             events = await events_of_case(kafka_settings, topics)
-            budget = (await client.get(f"{pay.http_url}/budget?ambito_id=desio")).json()
+            budget = (
+                await client.get(f"{pay.http_url}/budget?ambito_id=desio", headers=admin)
+            ).json()
 
     kinds = Counter(event.type for event in events)
     story = [(e.type, e.time.isoformat(), e.subject) for e in events]
@@ -93,13 +102,16 @@ async def test_a_case_from_announcement_to_closure(
     assert kinds["ServiceActivated"] == 3
     assert kinds["WeeklyCheckDone"] == 4
     assert kinds["CaseClosed"] == 1
-    assert kinds["ServiceDeactivated"] == 3  # every provider told to stop at closure
+    # Every provider told to stop at closure: on activation.services, and a copy on its own
+    # request topic (the only one it reads).
+    assert kinds["ServiceDeactivated"] == 3 * 2
     assert kinds["HoursDelivered"] > 30
     activated = [e.data for e in events if e.type == "ServiceActivated"]
     assert all(a.active_from <= discharge_day for a in activated)  # type: ignore[attr-defined]
     (closure,) = [e.data for e in events if e.type == "CaseClosed"]
     assert closure.outcome == "completed"  # type: ignore[attr-defined]
     assert closed["outcome"] == "completed"
+    assert {c["checked_by"] for c in closed["checks"]} == {"as-rossi"}  # the token's user
     # One correlation id from the ward's announcement (which started it: the ward set none)
     # to the last delivery.
     assert {e.correlation_id or e.id for e in events} == {announcement.id}
@@ -123,7 +135,6 @@ async def team_records_every_check(client: httpx.AsyncClient, url: str, clock: C
                 json={
                     "week": item["week"],
                     "outcome": "stable",
-                    "checked_by": "as-rossi",
                     "recommendation": "close" if item["week"] == 4 else "continue",
                 },
             )
@@ -139,9 +150,12 @@ async def case_view(client: httpx.AsyncClient, url: str) -> dict[str, Any]:
 
 
 async def events_of_case(kafka: KafkaSettings, topics: Topics) -> list[Envelope]:
-    """Every event about the case, on every topic, once deliveries have stopped."""
-    found: list[Envelope] = []
-    for topic in topics.all():
+    """Every event about the case, once deliveries have stopped: on every topic, the
+    providers' own included, each event once (a deactivation is copied to its provider)."""
+    found: dict[str, Envelope] = {}
+    for topic in topics.all(PROVIDERS):
         records = await read_quiet(kafka, topic, quiet=0.5)
-        found += [e for e in (decode(r.value, r.headers) for r in records) if e.subject == CASE]
-    return found
+        for event in (decode(r.value, r.headers) for r in records):
+            if event.subject == CASE:
+                found.setdefault(event.id, event)
+    return list(found.values())

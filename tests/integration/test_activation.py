@@ -6,7 +6,8 @@ in Desio (municipality 108023) SAD is asked of coop-il-melograno (2 working days
 then coop-solidarieta-brianza (1 day), meals of brianza-ristorazione-sociale (2 days) then
 pasti-a-casa-desio (3 days), teleassistance of telesoccorso-lombardia (3 days: Thursday 5) then
 croce-azzurra-teleassistenza (2 days). The tests publish what the hospital, intake, providers
-and monitoring would, and look at what an outside system sees on ``activation.services``.
+(each on its own reports topic) and monitoring would, and look at what activation writes: on
+``activation.services`` (no personal data) and on each provider's own request topic.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from cerniera.shared.contract import (
     EscalationReason,
     EventData,
     ServiceActivated,
+    ServiceActivationAccepted,
+    ServiceActivationDeclined,
     ServiceActivationEscalated,
     ServiceActivationRequested,
     ServiceDeactivated,
@@ -40,6 +43,7 @@ from cerniera.shared.contract import (
     Topics,
 )
 from cerniera.shared.envelope import Envelope, decode
+from cerniera.shared.messaging import dlq
 from cerniera.shared.runtime import ServiceRuntime
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
 from support.activation_events import (
@@ -63,7 +67,8 @@ from support.discharges import (
     from_hospital,
     rescheduled,
 )
-from support.districts import EXAMPLE
+from support.districts import DESIO_PROVIDERS, EXAMPLE
+from support.identity import Identity
 from support.kafka import headers_of, publish, read_topic
 from support.services import LOOPBACK, healthy
 from support.waiting import eventually, read_quiet
@@ -116,9 +121,29 @@ def activation(
     )
 
 
+def written(topics: Topics) -> list[str]:
+    """Where activation writes: the shared topic and each (Desio) provider's own topic."""
+    return [topics.activation_services, *(topics.provider_requests(p) for p in DESIO_PROVIDERS)]
+
+
 def for_case(records: Sequence[Record], case_id: str) -> list[tuple[Record, Envelope]]:
     decoded = [(r, decode(r.value, r.headers)) for r in records]
     return [(r, e) for r, e in decoded if e.subject == case_id]
+
+
+def seen(found: Sequence[tuple[Record, Envelope]]) -> list[Envelope]:
+    """The case's events once each: a deactivation's copy on the provider's topic left out.
+    Each topic's events keep their order; events of different topics have none."""
+    return [
+        e
+        for r, e in found
+        if not (isinstance(e.data, ServiceDeactivated) and ".activation.requests." in r.topic)
+    ]
+
+
+def on_topic(found: Sequence[tuple[Record, Envelope]], topic: str) -> list[tuple[str, Any]]:
+    """(type, request id) of the events on one topic, in order."""
+    return [(e.type, getattr(e.data, "request_id", None)) for r, e in found if r.topic == topic]
 
 
 def of(events: Sequence[Envelope], kind: type[E]) -> list[E]:
@@ -133,20 +158,21 @@ async def wait_events(
     *,
     timeout: float = 20.0,
 ) -> list[Envelope]:
-    """The case's events on activation.services, once ``done`` holds for them."""
+    """The case's events (``seen``), once ``done`` holds for them."""
 
     def enough(records: list[Record]) -> bool:
-        return done([e for _, e in for_case(records, case_id)])
+        return done(seen(for_case(records, case_id)))
 
-    records = await read_topic(kafka, topics.activation_services, until=enough, timeout=timeout)
-    return [e for _, e in for_case(records, case_id)]
+    records = await read_topic(kafka, written(topics), until=enough, timeout=timeout)
+    return seen(for_case(records, case_id))
 
 
 async def settled(
     kafka: KafkaSettings, topics: Topics, case_id: str, *, quiet: float = 1.0
 ) -> list[tuple[Record, Envelope]]:
-    """Every event of the case, once the topic stayed quiet: for "nothing more" assertions."""
-    return for_case(await read_quiet(kafka, topics.activation_services, quiet=quiet), case_id)
+    """Every record of the case, copies included, once the topics stayed quiet: for "nothing
+    more" assertions."""
+    return for_case(await read_quiet(kafka, written(topics), quiet=quiet), case_id)
 
 
 def count(kind: type[EventData], at_least: int) -> Callable[[list[Envelope]], bool]:
@@ -189,8 +215,13 @@ async def requests_for(
     return {r.service_type: r for r in of(events, ServiceActivationRequested)}
 
 
-async def answer(kafka: KafkaSettings, topics: Topics, case_id: str, *data: EventData) -> None:
-    await publish(kafka, topics.providers_reports, *(from_provider(d, case_id) for d in data))
+Answer: TypeAlias = ServiceActivationAccepted | ServiceActivationDeclined
+
+
+async def answer(kafka: KafkaSettings, topics: Topics, case_id: str, *data: Answer) -> None:
+    """Each answer as its provider sends it: on its own reports topic."""
+    for d in data:
+        await publish(kafka, topics.provider_reports(d.provider_id), from_provider(d, case_id))
 
 
 async def accept(
@@ -261,20 +292,27 @@ async def test_one_request_per_service_then_accept_activates(
         f"{case_id}/meals/1",
         f"{case_id}/teleassistance/1",
     }
-    # Only what the provider needs, on the wire: no fiscal code, no birth date, no assessment.
+    # Only what the provider needs, on the wire: no fiscal code, no birth date, no assessment;
+    # and only on the provider's own topic: the shared topic carries no personal data at all.
     for record, event in found:
         assert record.key == case_id.encode()
         assert headers_of(record)["ce_source"] == "urn:dp:service:activation"
         assert event.correlation_id == announcement.id
+        assert FISCAL_CODE.encode() not in record.value
+        assert b"1940-12-10" not in record.value
         if isinstance(event.data, ServiceActivationRequested):
+            assert record.topic == topics.provider_requests(event.data.provider_id)
             payload = json.loads(record.value)
             assert set(payload) == REQUEST_FIELDS
             assert payload["beneficiary"] == BENEFICIARY
-            assert FISCAL_CODE.encode() not in record.value
-            assert b"1940-12-10" not in record.value
-    assert [e.type for _, e in found] == ["ServiceActivationRequested"] * 3 + [
-        "ServiceActivated"
-    ] * 3
+        else:
+            assert record.topic == topics.activation_services
+            assert b"Rossi" not in record.value
+            assert b"Garibaldi" not in record.value
+    assert (
+        sorted(e.type for _, e in found)
+        == ["ServiceActivated"] * 3 + ["ServiceActivationRequested"] * 3
+    )
     activated = {a.service_type: a for a in of([e for _, e in found], ServiceActivated)}
     assert {s: (a.request_id, a.provider_id, a.active_from) for s, a in activated.items()} == {
         SAD: (sent[SAD].request_id, "coop-il-melograno", date(2026, 3, 4)),
@@ -293,7 +331,10 @@ async def test_one_request_per_service_then_accept_activates(
 
 
 async def test_a_decline_moves_to_the_next_provider(
-    kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
+    kafka_settings: KafkaSettings,
+    topics: Topics,
+    database_settings: DatabaseSettings,
+    identity: Identity,
 ) -> None:
     async with activation(kafka_settings, database_settings).running() as rt:
         case_id, _ = await start_case(kafka_settings, topics, "B-1", march(5), services=[(SAD, 6)])
@@ -302,8 +343,8 @@ async def test_a_decline_moves_to_the_next_provider(
         events = await wait_events(
             kafka_settings, topics, case_id, count(ServiceActivationRequested, 2)
         )
-        second = of(events, ServiceActivationRequested)[1]
-        async with httpx.AsyncClient(base_url=rt.http_url or "") as http:
+        [second] = [r for r in of(events, ServiceActivationRequested) if r != first]
+        async with httpx.AsyncClient(base_url=rt.http_url or "", headers=identity.team()) as http:
             view = (await http.get(f"/cases/{case_id}/readiness")).json()
 
         # Stale answers: the first provider changes its mind, and a request nobody made.
@@ -316,7 +357,8 @@ async def test_a_decline_moves_to_the_next_provider(
             declined(second.request_id, second.provider_id),
         )
         await wait_events(kafka_settings, topics, case_id, count(ServiceActivationEscalated, 1))
-        found = [e for _, e in await settled(kafka_settings, topics, case_id)]
+        records = await settled(kafka_settings, topics, case_id)
+        found = seen(records)
 
     assert (first.provider_id, second.provider_id) == (
         "coop-il-melograno",
@@ -330,11 +372,14 @@ async def test_a_decline_moves_to_the_next_provider(
     assert sad["late"].startswith(
         "declined by coop-il-melograno (capacity), now asking coop-solidarieta-brianza"
     )
-    assert [e.type for e in found] == [
-        "ServiceActivationRequested",
-        "ServiceActivationRequested",
-        "ServiceActivationEscalated",
+    # Each provider asked on its own topic; the stale answers changed nothing.
+    assert on_topic(records, topics.provider_requests(first.provider_id)) == [
+        ("ServiceActivationRequested", first.request_id)
     ]
+    assert on_topic(records, topics.provider_requests(second.provider_id)) == [
+        ("ServiceActivationRequested", second.request_id)
+    ]
+    assert on_topic(records, topics.activation_services) == [("ServiceActivationEscalated", None)]
     assert of(found, ServiceActivationEscalated)[0].reason is (
         EscalationReason.ALL_PROVIDERS_DECLINED
     )
@@ -356,22 +401,30 @@ async def test_silence_past_the_deadline_moves_on_then_escalates(
             kafka_settings, topics, "C-1", discharge, services=[(SAD, 6)]
         )
         await wait_events(kafka_settings, topics, case_id, count(ServiceActivationEscalated, 1))
-        found = [e for _, e in await settled(kafka_settings, topics, case_id, quiet=1.5)]
+        records = await settled(kafka_settings, topics, case_id, quiet=1.5)
+        found = seen(records)
         rows = await request_rows(rt, case_id)
 
-    assert [(e.type, getattr(e.data, "request_id", None)) for e in found] == [
-        ("ServiceActivationRequested", f"{case_id}/sad/1"),
+    # Each provider, on its own topic, is asked and then told it was passed over; the platform
+    # hears of both withdrawals and of the escalation on the shared topic.
+    for n, provider in ((1, "coop-il-melograno"), (2, "coop-solidarieta-brianza")):
+        assert on_topic(records, topics.provider_requests(provider)) == [
+            ("ServiceActivationRequested", f"{case_id}/sad/{n}"),
+            ("ServiceDeactivated", f"{case_id}/sad/{n}"),
+        ]
+    assert on_topic(records, topics.activation_services) == [
         ("ServiceDeactivated", f"{case_id}/sad/1"),
-        ("ServiceActivationRequested", f"{case_id}/sad/2"),
         ("ServiceDeactivated", f"{case_id}/sad/2"),
         ("ServiceActivationEscalated", None),
     ]
+    # The provider's copy is the same deactivation, under an id of its own.
+    copies = [(r, e) for r, e in records if isinstance(e.data, ServiceDeactivated)]
+    assert len({e.id for _, e in copies}) == 4
+    assert len({e.data for _, e in copies}) == 2
     # Timer-driven events stay in the case's correlation chain.
-    assert {e.correlation_id for e in found} == {announcement.id}
-    asked = [r.provider_id for r in of(found, ServiceActivationRequested)]
-    assert asked == ["coop-il-melograno", "coop-solidarieta-brianza"]
+    assert {e.correlation_id for _, e in records} == {announcement.id}
     withdrawn = of(found, ServiceDeactivated)
-    assert [d.provider_id for d in withdrawn] == asked
+    assert [d.provider_id for d in withdrawn] == ["coop-il-melograno", "coop-solidarieta-brianza"]
     assert all(EPOCH.date() < d.until < discharge.date() for d in withdrawn)
     assert of(found, ServiceActivationEscalated)[0].reason is (
         EscalationReason.NO_ANSWER_BEFORE_DEADLINE
@@ -413,23 +466,31 @@ async def test_a_reschedule_resends_requests_with_the_new_start_by(
             from_hospital(rescheduled("D-1", march(4))),
         )
         await wait_events(kafka_settings, topics, case_id, count(ServiceActivationEscalated, 2))
-        found = [e for _, e in await settled(kafka_settings, topics, case_id)]
+        found = seen(await settled(kafka_settings, topics, case_id))
+
+    def starts(events: list[Envelope]) -> dict[str, list[tuple[str, date]]]:
+        """Each request's versions, in order (one request, one provider's topic: ordered)."""
+        versions: dict[str, list[tuple[str, date]]] = {}
+        for r in of(events, ServiceActivationRequested):
+            versions.setdefault(r.request_id, []).append((r.provider_id, r.start_by))
+        return versions
 
     assert {r.start_by for r in sent.values()} == {date(2026, 3, 6)}
     assert of(later, ServiceActivationEscalated) == []
-    moved = of(later, ServiceActivationRequested)[3:]
     # The same request ids: a repeated request_id is an update of that request.
-    assert {(r.request_id, r.provider_id, r.start_by) for r in moved} == {
-        (sent[s].request_id, sent[s].provider_id, date(2026, 3, 9)) for s in (SAD, MEALS, TELE)
+    assert starts(later) == {
+        r.request_id: [(r.provider_id, date(2026, 3, 6)), (r.provider_id, date(2026, 3, 9))]
+        for r in sent.values()
     }
-    assert all(r.beneficiary.model_dump() == BENEFICIARY for r in moved)
-    earlier = of(found, ServiceActivationRequested)[6:]
-    assert {(r.request_id, r.start_by) for r in earlier} == {
-        (sent[SAD].request_id, date(2026, 3, 4)),
-        (sent[MEALS].request_id, date(2026, 3, 4)),
-        (sent[TELE].request_id, date(2026, 3, 5)),  # as soon as it can
+    assert all(
+        r.beneficiary.model_dump() == BENEFICIARY for r in of(later, ServiceActivationRequested)
+    )
+    assert {rid: [day for _, day in v] for rid, v in starts(found).items()} == {
+        sent[SAD].request_id: [date(2026, 3, 6), date(2026, 3, 9), date(2026, 3, 4)],
+        sent[MEALS].request_id: [date(2026, 3, 6), date(2026, 3, 9), date(2026, 3, 4)],
+        # as soon as it can
+        sent[TELE].request_id: [date(2026, 3, 6), date(2026, 3, 9), date(2026, 3, 5)],
     }
-    assert len(of(found, ServiceActivationRequested)) == 9
     assert {(e.service_type, e.reason) for e in of(found, ServiceActivationEscalated)} == {
         (SAD, EscalationReason.CANNOT_START_BEFORE_DISCHARGE),
         (TELE, EscalationReason.CANNOT_START_BEFORE_DISCHARGE),
@@ -486,25 +547,34 @@ async def test_readmission_cancellation_and_closure_deactivate_services(
             topics.hospital_discharges,
             from_hospital(rescheduled("E-1", march(12))),
         )
-        records = await read_quiet(kafka_settings, topics.activation_services, quiet=1.5)
+        records = await read_quiet(kafka_settings, written(topics), quiet=1.5)
         statuses = [await case_status(rt, c) for c in (readmitted_case, cancelled_case, never)]
 
-    def types(case_id: str) -> list[str]:
-        return [e.type for _, e in for_case(records, case_id)]
+    def types(case_id: str, where: str = topics.activation_services) -> list[str]:
+        return [e.type for r, e in for_case(records, case_id) if r.topic == where]
+
+    def told_providers(case_id: str) -> list[str]:
+        """What the providers read, all their topics together."""
+        return sorted(
+            e.type for r, e in for_case(records, case_id) if r.topic != topics.activation_services
+        )
 
     def until(case_id: str) -> set[tuple[str, date]]:
-        events = [e for _, e in for_case(records, case_id)]
+        events = seen(for_case(records, case_id))
         return {(d.request_id, d.until) for d in of(events, ServiceDeactivated)}
 
-    assert types(never) == []
-    assert types(readmitted_case) == (
-        ["ServiceActivationRequested"] * 3 + ["ServiceActivated"] * 2 + ["ServiceDeactivated"] * 3
-    )
+    assert for_case(records, never) == []
+    assert types(readmitted_case) == ["ServiceActivated"] * 2 + ["ServiceDeactivated"] * 3
     assert until(readmitted_case) == {(r.request_id, date(2026, 3, 10)) for r in sent.values()}
     assert {u for _, u in until(cancelled_case)} == {EPOCH.date()}  # today, by the clock
     assert {u for _, u in until(closed_case)} == {date(2026, 4, 4)}
+    for case_id in (readmitted_case, cancelled_case, closed_case):
+        # Each provider told on its own topic, too, that its service stops.
+        assert told_providers(case_id) == (
+            ["ServiceActivationRequested"] * 3 + ["ServiceDeactivated"] * 3
+        )
     for case_id in (cancelled_case, closed_case):
-        assert types(case_id) == ["ServiceActivationRequested"] * 3 + ["ServiceDeactivated"] * 3
+        assert types(case_id) == ["ServiceDeactivated"] * 3
     assert statuses == [
         ("ended", "readmitted on 2026-03-10"),
         ("ended", "discharge cancelled"),
@@ -516,12 +586,15 @@ async def test_readmission_cancellation_and_closure_deactivate_services(
 
 
 async def test_readiness_over_http_names_the_late_provider(
-    kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
+    kafka_settings: KafkaSettings,
+    topics: Topics,
+    database_settings: DatabaseSettings,
+    identity: Identity,
 ) -> None:
     case_id = "asst-vimercate:F-1"
     async with (
         activation(kafka_settings, database_settings).running() as rt,
-        httpx.AsyncClient(base_url=rt.http_url or "") as http,
+        httpx.AsyncClient(base_url=rt.http_url or "", headers=identity.team()) as http,
     ):
         health = await http.get("/health")
         unknown = await http.get("/cases/asst-vimercate:NOPE/readiness")
@@ -566,7 +639,7 @@ async def test_readiness_over_http_names_the_late_provider(
         ready = await eventually(view, lambda v: bool(v["ready"]), what="a ready case")
         listed_ready = (await http.get("/cases", params={"ready": "true"})).json()
         listed_not_ready = (await http.get("/cases", params={"ready": "false"})).json()
-        found = [e for _, e in await settled(kafka_settings, topics, case_id)]
+        found = seen(await settled(kafka_settings, topics, case_id))
 
     assert (health.status_code, health.json()) == (200, healthy("activation"))
     assert unknown.status_code == 404
@@ -609,13 +682,11 @@ async def test_readiness_over_http_names_the_late_provider(
     assert all(s["late"] is None for s in ready["services"])
     assert [c["case_id"] for c in listed_ready["cases"]] == [case_id]
     assert listed_not_ready["cases"] == []
-    # What the provider adapters and monitoring saw: the late start escalated, then updated.
-    assert [(a.service_type, a.active_from) for a in of(found, ServiceActivated)] == [
-        (SAD, date(2026, 3, 4)),
-        (MEALS, date(2026, 3, 5)),
-        (TELE, date(2026, 3, 6)),
-        (TELE, date(2026, 3, 5)),
-    ]
+    # What the platform saw: the late start escalated, then updated. (SAD's and meals' answers
+    # came on their providers' own topics, which have no order between them.)
+    activations = [(a.service_type, a.active_from) for a in of(found, ServiceActivated)]
+    assert set(activations[:2]) == {(SAD, date(2026, 3, 4)), (MEALS, date(2026, 3, 5))}
+    assert activations[2:] == [(TELE, date(2026, 3, 6)), (TELE, date(2026, 3, 5))]
     assert [(e.service_type, e.reason) for e in of(found, ServiceActivationEscalated)] == [
         (TELE, EscalationReason.CANNOT_START_BEFORE_DISCHARGE)
     ]
@@ -646,29 +717,45 @@ async def test_a_later_decision_changes_or_withdraws_the_plan(
         # And confirms again: planned afresh, with new request ids.
         await decide(confirmed(case_id, march(5)))
         await wait_events(kafka_settings, topics, case_id, count(ServiceActivationRequested, 7))
-        found = [e for _, e in await settled(kafka_settings, topics, case_id)]
+        records = await settled(kafka_settings, topics, case_id)
 
-    events = [(e.type, getattr(e.data, "request_id", None)) for e in found[4:]]
-    assert events[:2] == [
-        ("ServiceDeactivated", sent[MEALS].request_id),  # meals dropped
-        ("ServiceActivationRequested", sent[SAD].request_id),  # SAD: 3 hours, same request
+    requested, dropped = "ServiceActivationRequested", "ServiceDeactivated"
+    shared = on_topic(records, topics.activation_services)
+    assert shared[:2] == [
+        ("ServiceActivated", sent[SAD].request_id),
+        (dropped, sent[MEALS].request_id),  # meals dropped
     ]
-    assert set(events[2:4]) == {  # the rejection stops what is left
-        ("ServiceDeactivated", sent[SAD].request_id),
-        ("ServiceDeactivated", sent[TELE].request_id),
+    assert set(shared[2:]) == {  # the rejection stops what is left
+        (dropped, sent[SAD].request_id),
+        (dropped, sent[TELE].request_id),
     }
-    assert events[4:] == [
-        ("ServiceActivationRequested", f"{case_id}/sad/2"),
-        ("ServiceActivationRequested", f"{case_id}/meals/2"),
-        ("ServiceActivationRequested", f"{case_id}/teleassistance/2"),
+    assert len(shared) == 4
+    # What each provider read on its own topic: asked, updated, stopped, asked afresh.
+    assert on_topic(records, topics.provider_requests("coop-il-melograno")) == [
+        (requested, sent[SAD].request_id),
+        (requested, sent[SAD].request_id),  # SAD: 3 hours, same request
+        (dropped, sent[SAD].request_id),
+        (requested, f"{case_id}/sad/2"),
     ]
-    requested = of(found, ServiceActivationRequested)
-    assert (requested[3].weekly_quantity, requested[3].start_by) == (Decimal(3), date(2026, 3, 5))
-    assert [(r.provider_id, r.weekly_quantity) for r in requested[4:]] == [
-        ("coop-il-melograno", Decimal(6)),
-        ("brianza-ristorazione-sociale", Decimal(5)),
-        ("telesoccorso-lombardia", Decimal(7)),
-    ]
+    for provider, service, kind in (
+        ("brianza-ristorazione-sociale", MEALS, "meals"),
+        ("telesoccorso-lombardia", TELE, "teleassistance"),
+    ):
+        assert on_topic(records, topics.provider_requests(provider)) == [
+            (requested, sent[service].request_id),
+            (dropped, sent[service].request_id),
+            (requested, f"{case_id}/{kind}/2"),
+        ]
+    asked = {
+        (r.request_id, r.weekly_quantity, r.start_by)
+        for r in of(seen(records), ServiceActivationRequested)
+    }
+    assert (sent[SAD].request_id, Decimal(3), date(2026, 3, 5)) in asked
+    assert {(rid, q) for rid, q, _ in asked if rid.endswith("/2")} == {
+        (f"{case_id}/sad/2", Decimal(6)),
+        (f"{case_id}/meals/2", Decimal(5)),
+        (f"{case_id}/teleassistance/2", Decimal(7)),
+    }
     assert withdrawn == ("awaiting_eligibility", None)
 
 
@@ -679,13 +766,14 @@ async def test_a_restart_mid_case_loses_and_repeats_nothing(
     kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
 ) -> None:
     clock = Clock(epoch=EPOCH)  # one clock across the restart: time goes on
+    melograno = topics.provider_reports("coop-il-melograno")
 
     async with activation(kafka_settings, database_settings, clock).running():
         case_id, announcement, sent = await planned_case(kafka_settings, topics, "G-1", march(5))
         sad_accepted = from_provider(
             accepted(sent[SAD].request_id, "coop-il-melograno", march(4)), case_id
         )
-        await publish(kafka_settings, topics.providers_reports, sad_accepted)
+        await publish(kafka_settings, melograno, sad_accepted)
         await wait_events(kafka_settings, topics, case_id, count(ServiceActivated, 1))
 
     # While activation is down: a provider answers, and the ward's announcement is redelivered.
@@ -695,16 +783,14 @@ async def test_a_restart_mid_case_loses_and_repeats_nothing(
     async with activation(kafka_settings, database_settings, clock).running() as rt:
         # After the restart: the SAD acceptance redelivered, then re-sent by the provider as a
         # new event, a second copy of the decision (a new event id), and the last answer.
-        await publish(kafka_settings, topics.providers_reports, sad_accepted)
-        await publish(
-            kafka_settings, topics.providers_reports, from_provider(sad_accepted.data, case_id)
-        )
+        await publish(kafka_settings, melograno, sad_accepted)
+        await publish(kafka_settings, melograno, from_provider(sad_accepted.data, case_id))
         await publish(
             kafka_settings, topics.intake_cases, from_intake(confirmed(case_id, march(5)))
         )
         await accept(kafka_settings, topics, case_id, (sent[TELE], march(5)))
         await wait_events(kafka_settings, topics, case_id, count(ServiceActivated, 3))
-        found = [e for _, e in await settled(kafka_settings, topics, case_id, quiet=1.5)]
+        found = seen(await settled(kafka_settings, topics, case_id, quiet=1.5))
         rows = await request_rows(rt, case_id)
 
     requested = of(found, ServiceActivationRequested)
@@ -719,3 +805,39 @@ async def test_a_restart_mid_case_loses_and_repeats_nothing(
         ("sad", "accepted"),
         ("teleassistance", "accepted"),
     ]
+
+
+# --- i. only the provider asked may answer ------------------------------------------------------
+
+
+async def test_an_answer_to_a_request_sent_to_another_provider_is_dead_lettered(
+    kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
+) -> None:
+    """Another SAD provider of the district answers, on its own topic and in its own name, the
+    request sent to coop-il-melograno: refused, on that provider's own dead-letter topic."""
+    intruder = "coop-solidarieta-brianza"
+    async with activation(kafka_settings, database_settings).running() as rt:
+        case_id, _, sent = await planned_case(kafka_settings, topics, "I-1", march(5))
+        await answer(
+            kafka_settings, topics, case_id, accepted(sent[SAD].request_id, intruder, march(4))
+        )
+        dlq_topic = topics.dlq(topics.provider_reports(intruder))
+        [letter] = await read_topic(kafka_settings, dlq_topic, until=lambda rs: len(rs) >= 1)
+        found = seen(await settled(kafka_settings, topics, case_id))
+        rows = await request_rows(rt, case_id)
+        # The forgery holds nothing back: the provider asked answers, and is heard at once.
+        await answer(
+            kafka_settings,
+            topics,
+            case_id,
+            accepted(sent[SAD].request_id, "coop-il-melograno", march(4)),
+        )
+        await wait_events(kafka_settings, topics, case_id, count(ServiceActivated, 1))
+
+    assert sent[SAD].provider_id == "coop-il-melograno"
+    headers = headers_of(letter)
+    assert headers[dlq.REASON_CODE] == "source.not_allowed"
+    assert "coop-il-melograno" in headers[dlq.REASON]
+    assert headers["ce_source"] == f"urn:dp:provider:{intruder}"
+    assert of(found, ServiceActivated) == []
+    assert [r.status for r in rows] == ["requested"] * 3

@@ -1,8 +1,9 @@
 """Billing end to end: real broker, real PostgreSQL, real HTTP; nothing mocked.
 
 Each test starts billing on its own topic prefix and an empty schema, publishes what intake,
-provider adapters and monitoring would, and looks at what a district or a provider would see:
-the statements and budgets over HTTP, the events on ``billing.ledger``, and billing's tables.
+activation, provider adapters and monitoring would, and looks at what a district or a provider
+would see: the statements and budgets over HTTP, the events on ``billing.ledger``, and
+billing's tables.
 The clock stands in mid-January 2027, so December 2026 is a month that can be issued.
 """
 
@@ -11,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import itertools
+import os
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -23,9 +26,16 @@ from sqlalchemy import Row, select
 
 from cerniera.billing.config import BillingConfig, load_config
 from cerniera.billing.service import runtime
-from cerniera.billing.tables import cases, deliveries, inbox
+from cerniera.billing.tables import authorisations, cases, deliveries, inbox
 from cerniera.shared.clock import Clock
-from cerniera.shared.contract import BudgetThresholdReached, ProviderStatementIssued, Topics
+from cerniera.shared.contract import (
+    BudgetThresholdReached,
+    HoursDelivered,
+    ProviderStatementIssued,
+    ServiceActivated,
+    ServiceDeactivated,
+    Topics,
+)
 from cerniera.shared.envelope import Envelope, decode
 from cerniera.shared.runtime import ServiceRuntime, ServiceSettings
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
@@ -38,14 +48,17 @@ from support.billing_events import (
     SAD,
     TELE,
     TELESOCCORSO,
+    activated,
     case_id,
     closed,
     confirmed,
+    deactivated,
     delivery,
     rejected,
     reported,
 )
 from support.districts import EXAMPLE
+from support.identity import Identity
 from support.kafka import headers_of, publish, read_topic
 from support.services import healthy, serving
 from support.waiting import eventually, read_quiet
@@ -87,6 +100,7 @@ name = "Azienda Speciale Consortile Servizi alla Persona"
 services = ["sad"]
 """
 PNRR, FNPS = "pnrr-m5c2-1.1.3", "fnps-2021-2022"
+DECEMBER = date(2026, 12, 1)
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -121,6 +135,35 @@ async def wait_rows(
     return await eventually(probe, done, what=what, timeout=30)
 
 
+async def authorise(
+    kafka: KafkaSettings, topics: Topics, rt: ServiceRuntime, *events: Envelope
+) -> None:
+    """Publish activation's events and wait until billing has them all: the deliveries that
+    follow meet their activations (the other order is tested on its own)."""
+    await publish(kafka, topics.activation_services, *events)
+    wanted = {
+        (e.data_as(ServiceActivated).request_id, "active_from")
+        if isinstance(e.data, ServiceActivated)
+        else (e.data_as(ServiceDeactivated).request_id, "until")
+        for e in events
+    }
+
+    async def probe() -> set[tuple[str, str]]:
+        async with rt.engine.connect() as conn:
+            rows = (await conn.execute(select(authorisations))).all()
+        return {(r.request_id, k) for r in rows for k in ("active_from", "until") if r._mapping[k]}
+
+    await eventually(probe, lambda seen: wanted <= seen, what="activations stored", timeout=30)
+
+
+async def report(kafka: KafkaSettings, topics: Topics, *events: Envelope) -> None:
+    """Publish deliveries on their providers' own topics, in order per provider."""
+    for provider, run in itertools.groupby(
+        events, key=lambda e: e.data_as(HoursDelivered).provider_id
+    ):
+        await publish(kafka, topics.provider_reports(provider), *run)
+
+
 def statuses(rows: list[Row[Any]]) -> dict[str, str]:
     return {r.delivery_ref: r.status for r in rows}
 
@@ -133,7 +176,13 @@ def settled(count: int) -> Callable[[list[Row[Any]]], bool]:
 async def statement(
     client: httpx.AsyncClient, provider: str, suffix: str = "", **params: str
 ) -> httpx.Response:
-    response = await client.get(f"/statements/{provider}/{PERIOD}{suffix}", params=params)
+    """The statement as the district reads it (``ambito_id`` given), else as the provider
+    itself: every district's lines, and those not yet attributed to one."""
+    headers = None
+    if "ambito_id" not in params:
+        headers = Identity(os.environ["OIDC_ISSUER"]).headers("provider", provider_id=provider)
+    url = f"/statements/{provider}/{PERIOD}{suffix}"
+    response = await client.get(url, params=params, headers=headers)
     assert response.status_code == 200, response.text
     return response
 
@@ -185,12 +234,16 @@ async def test_deliveries_are_priced_and_shown_in_the_statement(
     late = delivery(case, MELOGRANO, SAD, date(2026, 12, 30), 3, delivery_ref="M-5")
 
     async with billing(kafka_settings, database_settings) as (rt, client):
-        await publish(kafka_settings, topics.intake_cases, confirmed(case))
-        await publish(
+        await authorise(
             kafka_settings,
-            topics.providers_reports,
-            *(reported(d) for d in [*lines.values(), late]),
+            topics,
+            rt,
+            activated(case, MELOGRANO, SAD, DECEMBER),
+            activated(case, RISTORAZIONE, MEALS, DECEMBER),
+            activated(case, TELESOCCORSO, TELE, DECEMBER),
         )
+        await publish(kafka_settings, topics.intake_cases, confirmed(case))
+        await report(kafka_settings, topics, *(reported(d) for d in [*lines.values(), late]))
         rows = await wait_rows(rt, settled(8), "8 priced deliveries")
         assert statuses(rows)["M-5"] == "billed"  # the closure has not reached billing yet
         # Monitoring closes the case on 28 December: the 30 December line is taken back.
@@ -289,12 +342,14 @@ async def test_hours_over_the_cap_and_a_repeated_delivery_are_not_billed(
     again = reported(crossing)  # the same delivery_ref, a new event id
     beyond = reported(delivery(case, MELOGRANO, SAD, date(2026, 12, 4), 1, delivery_ref="C-3"))
 
-    confirmation = confirmed(case)
+    confirmation = confirmed(case, package=((SAD, 100),))  # the cap, not the week, limits
+    activation = activated(case, MELOGRANO, SAD, DECEMBER)
 
     async with billing(kafka_settings, database_settings) as (rt, client):
+        await authorise(kafka_settings, topics, rt, activation)
         await publish(kafka_settings, topics.intake_cases, confirmation)
         # Same key, same partition: handled in this order. ``first`` redelivered as is too.
-        await publish(kafka_settings, topics.providers_reports, most, first, first, again, beyond)
+        await report(kafka_settings, topics, most, first, first, again, beyond)
         rows = await wait_rows(rt, settled(4), "4 delivery rows")
         body = (await statement(client, MELOGRANO, ambito_id="desio")).json()
         async with rt.engine.connect() as conn:
@@ -313,7 +368,9 @@ async def test_hours_over_the_cap_and_a_repeated_delivery_are_not_billed(
     assert body["total"] == "1720.00"
     # The redelivered event was dropped by the inbox: one row per event id, never two.
     assert [r.event_id for r in rows] == [most.id, first.id, again.id, beyond.id]
-    assert sorted(claimed) == sorted([confirmation.id, most.id, first.id, again.id, beyond.id])
+    assert sorted(claimed) == sorted(
+        [activation.id, confirmation.id, most.id, first.id, again.id, beyond.id]
+    )
     assert redelivered == 1
     assert sum(r.cap_hours for r in rows) == D(80)
 
@@ -330,7 +387,8 @@ async def test_a_delivery_before_its_confirmation_is_priced_when_it_arrives(
     never = delivery(refused_case, MELOGRANO, SAD, date(2026, 12, 14), 2, delivery_ref="E-2")
 
     async with billing(kafka_settings, database_settings) as (rt, client):
-        await publish(kafka_settings, topics.providers_reports, reported(waiting), reported(never))
+        await authorise(kafka_settings, topics, rt, activated(early, MELOGRANO, SAD, DECEMBER))
+        await report(kafka_settings, topics, reported(waiting), reported(never))
         rows = await wait_rows(rt, lambda rs: len(rs) == 2, "two pending deliveries")
         assert statuses(rows) == {"E-1": "pending", "E-2": "pending"}
         pending = (await statement(client, MELOGRANO)).json()
@@ -388,14 +446,15 @@ async def test_budget_thresholds_are_published_once_in_the_delivery_chain(
 
     async with billing(kafka_settings, database_settings, load_config(document)) as (rt, client):
         # Before the eligibility: all wait, then are priced in the order received.
-        await publish(kafka_settings, topics.providers_reports, *reports, repeat)
+        await authorise(kafka_settings, topics, rt, activated(case, ASC_MAGENTINO, SAD, DECEMBER))
+        await report(kafka_settings, topics, *reports, repeat)
         await wait_rows(rt, lambda rs: len(rs) == 6, "six delivery rows")
-        confirmation = confirmed(case, MAGENTINO)
+        confirmation = confirmed(case, MAGENTINO, package=((SAD, 20),))
         await publish(kafka_settings, topics.intake_cases, confirmation)
         await wait_rows(rt, settled(6), "six priced rows")
         await read_topic(kafka_settings, topics.billing_ledger, until=lambda rs: len(rs) >= 6)
         # A redelivery of the line that crossed two thresholds: nothing more.
-        await publish(kafka_settings, topics.providers_reports, reports[1])
+        await report(kafka_settings, topics, reports[1])
         records = await read_quiet(kafka_settings, topics.billing_ledger, quiet=1.5)
         body = (await statement(client, ASC_MAGENTINO)).json()
         budget = (await client.get("/budget")).json()
@@ -475,8 +534,9 @@ async def test_issuing_a_statement_publishes_it_once(
     ]
 
     async with billing(kafka_settings, database_settings) as (rt, client):
+        await authorise(kafka_settings, topics, rt, activated(case, MELOGRANO, SAD, DECEMBER))
         await publish(kafka_settings, topics.intake_cases, confirmed(case))
-        await publish(kafka_settings, topics.providers_reports, *reports)
+        await report(kafka_settings, topics, *reports)
         await wait_rows(rt, settled(3), "three priced deliveries")
         issue = f"/statements/{MELOGRANO}/{PERIOD}/issue"
         first = await client.post(issue)
@@ -525,3 +585,83 @@ async def test_issuing_a_statement_publishes_it_once(
     assert event.id == issued["event_id"]
     assert record.key == b"desio"
     assert body["issued"] == [issued]
+
+
+# --- f. only what was activated is paid ----------------------------------------------------------
+
+
+async def test_only_activated_services_within_their_period_and_quantity_are_paid(
+    kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
+) -> None:
+    case = case_id("B-AUTH")
+    # Coop Il Melograno does SAD, 6 h a week, from Monday 7 December through Friday 18.
+    sad_activation = activated(case, MELOGRANO, SAD, date(2026, 12, 7))
+    lines = [
+        # Brianza Ristorazione never served this case: nothing activated for it.
+        delivery(case, RISTORAZIONE, MEALS, date(2026, 12, 9), 5, delivery_ref="N-1"),
+        delivery(case, MELOGRANO, SAD, date(2026, 12, 9), 2, delivery_ref="N-2"),  # paid
+        delivery(case, MELOGRANO, SAD, date(2026, 12, 10), 5, delivery_ref="N-3"),  # 7 > 6 h
+        delivery(case, MELOGRANO, SAD, date(2026, 12, 4), 2, delivery_ref="N-4"),  # before
+        delivery(case, MELOGRANO, SAD, date(2026, 12, 21), 2, delivery_ref="N-5"),  # after
+    ]
+    # Teleassistance reported before billing learns of its activation (another topic).
+    early = delivery(case, TELESOCCORSO, TELE, date(2026, 12, 9), 7, delivery_ref="N-6")
+
+    async with billing(kafka_settings, database_settings) as (rt, client):
+        await publish(kafka_settings, topics.intake_cases, confirmed(case))
+        await authorise(
+            kafka_settings,
+            topics,
+            rt,
+            sad_activation,
+            deactivated(sad_activation, date(2026, 12, 18)),
+        )
+        await report(kafka_settings, topics, *(reported(d) for d in lines), reported(early))
+        rows = await wait_rows(rt, settled(6), "six priced deliveries")
+        assert statuses(rows)["N-6"] == "refused"  # no activation yet: refused, kept
+        await publish(
+            kafka_settings,
+            topics.activation_services,
+            activated(case, TELESOCCORSO, TELE, date(2026, 12, 7)),
+        )
+        rows = await wait_rows(
+            rt, lambda rs: statuses(rs).get("N-6") == "billed", "the early line priced again"
+        )
+        # What the district sees of each provider.
+        melograno = (await statement(client, MELOGRANO, ambito_id="desio")).json()
+        ristorazione = (await statement(client, RISTORAZIONE, ambito_id="desio")).json()
+        telesoccorso = (await statement(client, TELESOCCORSO, ambito_id="desio")).json()
+        csv_text = (await statement(client, RISTORAZIONE, ".csv", ambito_id="desio")).text
+        [desio] = (await client.get("/budget", params={"ambito_id": "desio"})).json()
+
+    # Refused lines are on the statement with their reason, worth their tariff, never paid.
+    assert line_summary(ristorazione) == [
+        ("N-1", "5.00", "37.50", "refused", None, "delivery.not_authorised")
+    ]
+    assert ristorazione["total"] == "0.00"
+    assert "Nessuna attivazione" in ristorazione["lines"][0]["reason"]["text"]
+    assert sorted(line_summary(melograno)) == [
+        ("N-2", "2.00", "43.00", "billed", PNRR, None),
+        ("N-3", "5.00", "107.50", "refused", None, "delivery.over_quantity"),
+        ("N-4", "2.00", "43.00", "refused", None, "delivery.outside_period"),
+        ("N-5", "2.00", "43.00", "refused", None, "delivery.outside_period"),
+    ]
+    assert melograno["total"] == "43.00"
+    texts = {ln["delivery_ref"]: ln["reason"]["text"] for ln in melograno["lines"] if ln["reason"]}
+    assert texts["N-3"].startswith("Settimana dal 07/12/2026: autorizzate 6 ore")
+    assert "dal 07/12/2026 al 18/12/2026" in texts["N-5"]
+    assert line_summary(telesoccorso) == [("N-6", "7.00", "3.50", "billed", PNRR, None)]
+    table = list(csv.reader(io.StringIO(csv_text), delimiter=";"))
+    assert [(r[table[0].index("status")], r[table[0].index("reason_code")]) for r in table[1:]] == [
+        ("refused", "delivery.not_authorised")
+    ]
+    # Only what was paid is spent from the district's budget.
+    assert desio["spent"] == "46.50"
+    assert {r.delivery_ref: r.counted_quantity for r in rows} == {
+        "N-1": 0,
+        "N-2": 2,
+        "N-3": 0,
+        "N-4": 0,
+        "N-5": 0,
+        "N-6": 7,
+    }

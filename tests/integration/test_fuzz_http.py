@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,29 +26,18 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import events
 from sqlalchemy import func, select
 
-from cerniera.activation.config import load_config as activation_config
-from cerniera.activation.service import runtime as activation_runtime
-from cerniera.billing.config import load_config as billing_config
-from cerniera.billing.service import runtime as billing_runtime
-from cerniera.gateway.config import GatewaySettings
-from cerniera.gateway.service import runtime as gateway_runtime
 from cerniera.gateway.tables import outbox, visits
-from cerniera.intake.config import load_config as intake_config
-from cerniera.intake.service import runtime as intake_runtime
-from cerniera.monitoring.config import load_config as monitoring_config
-from cerniera.monitoring.service import runtime as monitoring_runtime
-from cerniera.shared.clock import Clock
 from cerniera.shared.contract import Topics
 from cerniera.shared.envelope import Envelope
 from cerniera.shared.http import EXAMPLE_CASE
 from cerniera.shared.runtime import ServiceRuntime
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
-from support.discharges import EXPECTED_DISCHARGE, announced, from_hospital
-from support.districts import EXAMPLE
+from support.discharges import announced, from_hospital
 from support.gateway_samples import ENCOUNTER_IN_PROGRESS, fhir_resource
+from support.identity import Identity
 from support.kafka import publish
 from support.monitoring_events import confirmed, from_intake
-from support.services import LOOPBACK
+from support.services import service_runtime
 from support.waiting import eventually
 
 pytestmark = [
@@ -64,25 +52,6 @@ EXAMPLE_REF = EXAMPLE_CASE.partition(":")[2]
 
 
 # --- the services, each with the example case known to it ----------------------------------
-
-
-# The services configured by the districts' document: each runtime, and how it reads its part.
-_DISTRICTS_READ_BY: dict[str, tuple[Callable[..., ServiceRuntime], Callable[[Path], Any]]] = {
-    "intake": (intake_runtime, intake_config),
-    "activation": (activation_runtime, activation_config),
-    "monitoring": (monitoring_runtime, monitoring_config),
-    "billing": (billing_runtime, billing_config),
-}
-
-
-def _runtime(name: str, kafka: KafkaSettings, database: DatabaseSettings) -> ServiceRuntime:
-    clock = Clock(epoch=EXPECTED_DISCHARGE)
-    if name in _DISTRICTS_READ_BY:
-        runtime, config = _DISTRICTS_READ_BY[name]
-        return runtime(kafka, database, config(EXAMPLE), clock=clock, service=LOOPBACK)
-    assert name == "gateway"
-    settings = GatewaySettings(mllp_host="127.0.0.1", mllp_port=0, gateway_hospitals={})
-    return gateway_runtime(kafka, database, settings, clock=clock, service=LOOPBACK)
 
 
 def _seed(name: str, topics: Topics) -> tuple[str, Envelope, str] | None:
@@ -105,14 +74,16 @@ async def serving(
     name: str, kafka: KafkaSettings, database: DatabaseSettings
 ) -> AsyncIterator[ServiceRuntime]:
     """The service running, its API on loopback, the example case stored."""
-    rt = _runtime(name, kafka, database)
+    rt = service_runtime(name, kafka, database)
     async with rt.running():
         assert rt.http_url is not None
         seed = _seed(name, rt.topics)
         if seed is not None:
             topic, event, path = seed
             await publish(kafka, topic, event)
-            async with httpx.AsyncClient(base_url=rt.http_url, timeout=10) as client:
+            async with httpx.AsyncClient(
+                base_url=rt.http_url, timeout=10, headers=caller(name)
+            ) as client:
                 probe: Callable[[], Awaitable[httpx.Response]] = lambda: client.get(path)  # noqa: E731
                 await eventually(probe, lambda r: r.status_code == 200, what=f"{name}: {path}")
         yield rt
@@ -121,12 +92,24 @@ async def serving(
 # --- the fuzzer -----------------------------------------------------------------------------
 
 
-def fuzz(base_url: str) -> list[str]:
+def caller(name: str) -> dict[str, str]:
+    """Who calls each service in these tests: its own users (a hospital's system on the
+    gateway, the administration of one district on billing, the team elsewhere)."""
+    identity = Identity(os.environ["OIDC_ISSUER"])
+    if name == "gateway":
+        return identity.headers("hospital", hospital_id="asst-vimercate")
+    if name == "billing":
+        return identity.headers("district_admin", ambito_id="desio")
+    return identity.team()
+
+
+def fuzz(base_url: str, headers: dict[str, str]) -> list[str]:
     """Run Schemathesis over the service's OpenAPI; every failed check, readably."""
     config = SchemathesisConfig.from_dict(
         {
             "seed": SEED,
             "base-url": base_url,
+            "headers": headers,
             "request-timeout": 10,
             "cache": {"enabled": False},
             "continue-on-failure": True,
@@ -185,7 +168,7 @@ async def test_no_input_makes_a_service_fail_or_answer_outside_its_openapi(
 ) -> None:
     async with serving(name, kafka_settings, database_settings) as rt:
         assert rt.http_url is not None
-        failures = await asyncio.to_thread(fuzz, rt.http_url)
+        failures = await asyncio.to_thread(fuzz, rt.http_url, caller(name))
     assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures)
 
 
@@ -196,13 +179,11 @@ INVALID = (422, "request.invalid")
 Expected = tuple[int, str]
 Probe = tuple[str, str, dict[str, Any], Expected]
 
-OPERATOR = "op-lbianchi"
 TAKING_CHARGE = {
     "pai": {"objectives": ["Rientro a domicilio"]},
     "information": {"notes": NUL},
-    "recorded_by": OPERATOR,
 }
-ASSESSMENT = {"answers": {"R1": "yes"}, "notes": NUL, "assessed_by": OPERATOR}
+ASSESSMENT = {"answers": {"R1": "yes"}, "notes": NUL}
 BRASS = {
     "age": 82,
     "living_situation": "alone_with_family_support",
@@ -213,7 +194,7 @@ BRASS = {
     "active_problems": 4,
     "drugs": 6,
 }
-OVERRIDE = {"decision": "not_eligible", "reason": NUL, "decided_by": OPERATOR}
+OVERRIDE = {"decision": "not_eligible", "reason": NUL}
 
 FOUND: dict[str, list[Probe]] = {
     "intake": [
@@ -243,13 +224,13 @@ FOUND: dict[str, list[Probe]] = {
         (
             "POST",
             f"/cases/{EXAMPLE_CASE}/checks",
-            {"json": {"outcome": "stable", "notes": NUL, "checked_by": OPERATOR}},
+            {"json": {"outcome": "stable", "notes": NUL}},
             INVALID,
         ),
         (
             "POST",
             f"/cases/{EXAMPLE_CASE}/close",
-            {"json": {"outcome": "deceased", "note": NUL, "closed_by": OPERATOR}},
+            {"json": {"outcome": "deceased", "note": NUL}},
             INVALID,
         ),
         ("GET", "/cases/a%00b", {}, INVALID),
@@ -271,7 +252,13 @@ FOUND: dict[str, list[Probe]] = {
             {"params": {"ambito_id": "a\x00"}},
             INVALID,
         ),
-        ("GET", "/statements/cooperativa-citt%C3%A0/2024-10.csv", {}, (200, "")),
+        # Read by the provider itself (a district's administration knows no such provider).
+        (
+            "GET",
+            "/statements/cooperativa-citt%C3%A0/2024-10.csv",
+            {"as_provider": "cooperativa-città"},
+            (200, ""),
+        ),
     ],
 }
 
@@ -296,8 +283,15 @@ async def test_what_the_fuzzer_found_is_a_4xx_in_the_one_error_body(
     dispositions = []
     async with serving(name, kafka_settings, database_settings) as rt:
         assert rt.http_url is not None
-        async with httpx.AsyncClient(base_url=rt.http_url, timeout=10) as client:
-            for method, url, kwargs, _ in FOUND[name]:
+        async with httpx.AsyncClient(
+            base_url=rt.http_url, timeout=10, headers=caller(name)
+        ) as client:
+            for method, url, options, _ in FOUND[name]:
+                kwargs = dict(options)
+                if provider := kwargs.pop("as_provider", None):
+                    kwargs["headers"] = Identity(os.environ["OIDC_ISSUER"]).headers(
+                        "provider", provider_id=provider
+                    )
                 try:
                     response = await client.request(method, url, **kwargs)
                 except httpx.TransportError as exc:  # a dropped connection
@@ -327,7 +321,10 @@ async def test_the_gateway_refuses_a_name_no_service_could_keep(
     encounter["contained"][0]["name"][0]["family"] = NUL
     async with serving("gateway", kafka_settings, database_settings) as rt:
         assert rt.http_url is not None
-        async with httpx.AsyncClient(base_url=rt.http_url, timeout=10) as client:
+        hospital = Identity(os.environ["OIDC_ISSUER"]).headers(
+            "hospital", hospital_id="irccs-san-gerardo"
+        )
+        async with httpx.AsyncClient(base_url=rt.http_url, timeout=10, headers=hospital) as client:
             response = await client.post("/fhir/Encounter", json=encounter)
         async with rt.engine.connect() as conn:
             stored = [

@@ -6,16 +6,15 @@ events read back from the real broker, the state from the real database. Nothing
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator
-from typing import Any, TypeAlias
+from typing import Any
 
 import httpx
 import pytest
-from aiokafka import ConsumerRecord
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, select
 
-from cerniera.gateway.config import GatewaySettings
-from cerniera.gateway.service import GatewayRuntime, runtime
+from cerniera.gateway.service import GatewayRuntime
 from cerniera.gateway.tables import outbox, visits
 from cerniera.shared.contract import (
     CaseClosed,
@@ -29,9 +28,9 @@ from cerniera.shared.contract import (
     Topics,
 )
 from cerniera.shared.envelope import Envelope, decode
-from cerniera.shared.runtime import ServiceSettings
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
 from support.gateway_mllp import Ack, MllpClient
+from support.gateway_running import LOOPBACK, Record, count, mllp_port, published, running
 from support.gateway_samples import (
     A01,
     A03,
@@ -52,32 +51,21 @@ from support.gateway_samples import (
     fhir_resource,
     hl7_message,
 )
+from support.identity import Identity
 from support.kafka import headers_of, publish
 from support.services import healthy
-from support.waiting import eventually, read_quiet
+from support.waiting import eventually
+
+
+def san_gerardo() -> dict[str, str]:
+    """The sample encounters' hospital's system (client credentials)."""
+    return Identity(os.environ["OIDC_ISSUER"]).headers("hospital", hospital_id="irccs-san-gerardo")
+
 
 pytestmark = pytest.mark.integration
 
-Record: TypeAlias = "ConsumerRecord[Any, Any]"
-LOOPBACK = "127.0.0.1"
-
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def running(
-    kafka: KafkaSettings, database: DatabaseSettings
-) -> AsyncIterator[GatewayRuntime]:
-    """The gateway on free loopback ports (MLLP and HTTP), whatever this machine's env says."""
-    rt = runtime(
-        kafka,
-        database,
-        GatewaySettings(mllp_host=LOOPBACK, mllp_port=0, gateway_hospitals={}),
-        service=ServiceSettings(http_host=LOOPBACK, http_port=0),
-    )
-    async with rt.running():
-        yield rt
 
 
 @contextlib.asynccontextmanager
@@ -85,30 +73,14 @@ async def over_mllp(
     kafka: KafkaSettings, database: DatabaseSettings
 ) -> AsyncIterator[tuple[GatewayRuntime, MllpClient]]:
     """The gateway running, and an MLLP client connected to it."""
-    async with running(kafka, database) as rt, MllpClient(LOOPBACK, rt.mllp.port) as client:
+    async with running(kafka, database) as rt, MllpClient(LOOPBACK, mllp_port(rt)) as client:
         yield rt, client
-
-
-async def count(rt: GatewayRuntime, table: Any) -> int:
-    async with rt.engine.connect() as conn:
-        return int(await conn.scalar(select(func.count()).select_from(table)) or 0)
 
 
 async def visit(rt: GatewayRuntime, case_id: str) -> Row[Any] | None:
     async with rt.engine.connect() as conn:
         query = select(visits).where(visits.c.case_id == case_id)
         return (await conn.execute(query)).one_or_none()
-
-
-async def published(rt: GatewayRuntime, kafka: KafkaSettings, topics: Topics) -> list[Record]:
-    """Everything on the hospital topic once the gateway's outbox is empty and the topic quiet:
-    what the gateway committed has all been published, so nothing more is coming."""
-
-    async def pending() -> int:
-        return await count(rt, outbox)
-
-    await eventually(pending, lambda n: n == 0, what="an empty outbox")
-    return await read_quiet(kafka, topics.hospital_discharges, quiet=0.5)
 
 
 def events(records: list[Record]) -> list[Envelope]:
@@ -257,7 +229,7 @@ async def test_fhir_encounters_and_notifications_become_events(
 ) -> None:
     async with (
         running(kafka_settings, database_settings) as rt,
-        httpx.AsyncClient(base_url=rt.http_url or "", timeout=20) as http,
+        httpx.AsyncClient(base_url=rt.http_url or "", timeout=20, headers=san_gerardo()) as http,
     ):
         health = await http.get("/health")
         assert (health.status_code, health.json()) == (200, healthy("gateway"))
@@ -311,11 +283,13 @@ async def test_a_bad_fhir_resource_gets_an_operation_outcome_and_changes_nothing
     bad_date["period"]["end"] = "next friday"
     async with (
         running(kafka_settings, database_settings) as rt,
-        httpx.AsyncClient(base_url=rt.http_url or "", timeout=20) as http,
+        httpx.AsyncClient(base_url=rt.http_url or "", timeout=20, headers=san_gerardo()) as http,
     ):
         unprocessable = await http.post("/fhir/Encounter", json=bad_code)
         invalid = await http.post("/fhir/Encounter", json=bad_date)
-        not_json = await http.post("/fhir/Encounter", content=b"{not json")
+        not_json = await http.post(
+            "/fhir/Encounter", content=b"{not json", headers={"content-type": "application/json"}
+        )
         records = await published(rt, kafka_settings, topics)
         stored = await count(rt, visits)
 
@@ -344,8 +318,8 @@ async def test_a_closed_or_rejected_case_is_no_longer_open_for_readmission(
 ) -> None:
     async with (
         running(kafka_settings, database_settings) as rt,
-        MllpClient(LOOPBACK, rt.mllp.port) as client,
-        httpx.AsyncClient(base_url=rt.http_url or "", timeout=20) as http,
+        MllpClient(LOOPBACK, mllp_port(rt)) as client,
+        httpx.AsyncClient(base_url=rt.http_url or "", timeout=20, headers=san_gerardo()) as http,
     ):
         accepted(await client.send(hl7_message(A16)), "DischargeAnnounced")
         response = await http.post("/fhir/Encounter", json=fhir_resource(ENCOUNTER_IN_PROGRESS))

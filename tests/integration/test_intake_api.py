@@ -2,7 +2,9 @@
 PostgreSQL, the service's own runtime; nothing mocked.
 
 What an outside system sees is checked on ``intake.cases`` (the decision events, their
-``decided_by``, reasons and correlation id); what the team sees, through the API itself.
+``decided_by``, reasons and correlation id); what the team sees, through the API itself. Each
+request carries a token of the embedded identity provider: the operator it names is the one
+recorded (who may do what is in ``tests/security/test_equipe_apis.py``).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from support.discharges import (
     not_met_answers,
 )
 from support.districts import EXAMPLE
+from support.identity import Identity
 from support.kafka import publish, read_topic
 from support.services import LOOPBACK, healthy, serving
 from support.waiting import eventually, read_quiet
@@ -63,6 +66,11 @@ BRASS_ITEMS: dict[str, Any] = {
     "drugs": 7,
 }
 BRASS_SCORE = 17  # medium
+
+
+def operator(identity: Identity, username: str = OPERATOR) -> dict[str, str]:
+    """The headers of a request by ``username``, of Desio's équipe."""
+    return identity.headers("equipe", ambito_id="desio", username=username)
 
 
 def team_api(
@@ -108,7 +116,10 @@ def codes(data: EligibilityConfirmed | EligibilityRejected) -> list[str]:
 
 
 async def test_a_waiting_case_is_assessed_decided_by_the_rule_and_corrected(
-    kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
+    kafka_settings: KafkaSettings,
+    topics: Topics,
+    database_settings: DatabaseSettings,
+    identity: Identity,
 ) -> None:
     # One simulated day per real second: the waiting list counts days in the service's time.
     clock = Clock(speed=86_400, epoch=datetime(2024, 9, 30, 8, 0, tzinfo=UTC))
@@ -148,7 +159,8 @@ async def test_a_waiting_case_is_assessed_decided_by_the_rule_and_corrected(
         # The team's assessment: the rule decides, from the BRASS items.
         first = await client.put(
             f"/cases/{case_id}/assessment",
-            json={"answers": MET, "brass_items": BRASS_ITEMS, "assessed_by": OPERATOR},
+            json={"answers": MET, "brass_items": BRASS_ITEMS},
+            headers=operator(identity),
         )
         assert first.status_code == 200, first.text
         result = first.json()
@@ -167,7 +179,8 @@ async def test_a_waiting_case_is_assessed_decided_by_the_rule_and_corrected(
         # The same again: no new version, no event.
         again = await client.put(
             f"/cases/{case_id}/assessment",
-            json={"answers": MET, "brass_items": BRASS_ITEMS, "assessed_by": "op-other"},
+            json={"answers": MET, "brass_items": BRASS_ITEMS},
+            headers=operator(identity, "op-other"),
         )
         assert again.status_code == 200
         assert (again.json()["outcome"], again.json()["published"]) == ("unchanged", None)
@@ -176,7 +189,8 @@ async def test_a_waiting_case_is_assessed_decided_by_the_rule_and_corrected(
         # A correction that flips the outcome, then one that does not.
         corrected = await client.put(
             f"/cases/{case_id}/assessment",
-            json={"answers": NOT_MET, "brass_score": 25, "assessed_by": "op-mverdi"},
+            json={"answers": NOT_MET, "brass_score": 25},
+            headers=operator(identity, "op-mverdi"),
         )
         assert corrected.status_code == 200, corrected.text
         assert corrected.json()["outcome"] == "corrected"
@@ -184,7 +198,8 @@ async def test_a_waiting_case_is_assessed_decided_by_the_rule_and_corrected(
         assert corrected.json()["published"]["event_type"] == "EligibilityRejected"
         same_outcome = await client.put(
             f"/cases/{case_id}/assessment",
-            json={"answers": NOT_MET, "notes": "Figlia a Milano.", "assessed_by": "op-mverdi"},
+            json={"answers": NOT_MET, "notes": "Figlia a Milano."},
+            headers=operator(identity, "op-mverdi"),
         )
         assert same_outcome.json()["outcome"] == "unchanged"
         assert same_outcome.json()["assessment"]["version"] == 3
@@ -233,7 +248,10 @@ async def test_a_waiting_case_is_assessed_decided_by_the_rule_and_corrected(
 
 
 async def test_the_teams_override_is_published_with_who_and_why(
-    kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
+    kafka_settings: KafkaSettings,
+    topics: Topics,
+    database_settings: DatabaseSettings,
+    identity: Identity,
 ) -> None:
     # The ward's assessment: no "yes" for R1/R2, so the rule rejects on arrival.
     event = from_hospital(
@@ -248,12 +266,8 @@ async def test_the_teams_override_is_published_with_who_and_why(
 
         response = await client.post(
             f"/cases/{case_id}/override",
-            json={
-                "decision": "eligible",
-                "intensity": "high",
-                "reason": reason,
-                "decided_by": OPERATOR,
-            },
+            json={"decision": "eligible", "intensity": "high", "reason": reason},
+            headers=operator(identity),
         )
         assert response.status_code == 201, response.text
         body = response.json()
@@ -269,8 +283,8 @@ async def test_the_teams_override_is_published_with_who_and_why(
                 "decision": "eligible",
                 "intensity": "high",
                 "reason": "Confermato in riunione d'équipe.",
-                "decided_by": "op-mverdi",
             },
+            headers=operator(identity, "op-mverdi"),
         )
         assert same.status_code == 201
         assert (same.json()["override"]["seq"], same.json()["published"]) == (2, None)
@@ -278,7 +292,8 @@ async def test_the_teams_override_is_published_with_who_and_why(
         # Corrected answers no longer move an overridden decision.
         held = await client.put(
             f"/cases/{case_id}/assessment",
-            json={"answers": {**MET, "R1": "no"}, "brass_score": 3, "assessed_by": OPERATOR},
+            json={"answers": {**MET, "R1": "no"}, "brass_score": 3},
+            headers=operator(identity),
         )
         assert held.json()["outcome"] == "held_by_override"
         assert held.json()["rule"]["outcome"] == "not_eligible"
@@ -296,12 +311,13 @@ async def test_the_teams_override_is_published_with_who_and_why(
                 "home": "Secondo piano senza ascensore.",
                 "consent": True,
             },
-            "recorded_by": OPERATOR,
         }
-        first = await client.put(f"/cases/{case_id}/taking-charge", json=taking_charge)
-        repeated = await client.put(f"/cases/{case_id}/taking-charge", json=taking_charge)
+        url = f"/cases/{case_id}/taking-charge"
+        as_operator = operator(identity)
+        first = await client.put(url, json=taking_charge, headers=as_operator)
+        repeated = await client.put(url, json=taking_charge, headers=as_operator)
         taking_charge["pai"]["areas_to_investigate"] = []
-        changed = await client.put(f"/cases/{case_id}/taking-charge", json=taking_charge)
+        changed = await client.put(url, json=taking_charge, headers=operator(identity, "op-mverdi"))
         assert [r.status_code for r in (first, repeated, changed)] == [200, 200, 200]
         assert [r.json()["version"] for r in (first, repeated, changed)] == [1, 1, 2]
 
@@ -316,9 +332,7 @@ async def test_the_teams_override_is_published_with_who_and_why(
     assert overridden.intensity is Intensity.HIGH
     assert overridden.ambito_id == "desio"
     assert codes(overridden)[:3] == ["override.team", "intensity.team", "override.rule_decision"]
-    assert overridden.reasons[0].text == (
-        f"decided by {OPERATOR}, overriding the district rule: {reason}"
-    )
+    assert reason not in overridden.reasons[0].text  # the reason stays in intake
     assert "rule.phase2.primary_not_met" in codes(overridden)
     assert by_team.correlation_id == by_rule.correlation_id == event.id
 
@@ -333,6 +347,7 @@ async def test_the_teams_override_is_published_with_who_and_why(
     assert [a["source"] for a in case["assessment_history"]] == ["hospital", "team"]
     assert case["assessment_history"][0]["brass_band"] == "low"
     assert case["taking_charge"]["version"] == 2
+    assert [v["recorded_by"] for v in case["taking_charge_history"]] == [OPERATOR, "op-mverdi"]
     assert case["taking_charge"]["pai"]["areas_to_investigate"] == []
     assert case["taking_charge"]["information"]["reference_person"]["role"] == "figlia"
     assert len(case["taking_charge_history"]) == 2
@@ -349,9 +364,9 @@ async def test_errors_and_the_brass_calculator(
     outside = from_hospital(
         announced(discharge_ref="E-OUT", municipality_code=ROME, assessment=assessment())
     )
-    assess = {"answers": MET, "assessed_by": OPERATOR}
-    override = {"decision": "eligible", "intensity": "low", "reason": "x", "decided_by": OPERATOR}
-    charge = {"pai": {"objectives": ["x"]}, "information": {}, "recorded_by": OPERATOR}
+    assess = {"answers": MET}
+    override = {"decision": "eligible", "intensity": "low", "reason": "x"}
+    charge = {"pai": {"objectives": ["x"]}, "information": {}}
 
     async with team_api(kafka_settings, database_settings) as (_, client):
         await publish(
@@ -362,8 +377,12 @@ async def test_errors_and_the_brass_calculator(
             outside,
             from_hospital(cancelled("E-GONE")),
         )
-        for case_id in ("asst-vimercate:E-OPEN", "asst-vimercate:E-OUT"):
-            await case_arrived(client, case_id)
+        await case_arrived(client, "asst-vimercate:E-OPEN")
+        await eventually(
+            lambda: client.get("/cases/asst-vimercate:E-OUT"),
+            lambda r: r.status_code != 404,
+            what="the case outside every district",
+        )
 
         async def gone_status() -> Any:
             return (await case_arrived(client, "asst-vimercate:E-GONE"))["status"]
@@ -381,22 +400,22 @@ async def test_errors_and_the_brass_calculator(
         assert [r.status_code for r in not_found] == [404] * 4
         assert {r.json()["detail"]["code"] for r in not_found} == {"case.unknown"}
 
-        # 409: a cancelled discharge; a residence outside every district.
+        # 409: a cancelled discharge.
         refused = [
             await client.put("/cases/asst-vimercate:E-GONE/assessment", json=assess),
             await client.post("/cases/asst-vimercate:E-GONE/override", json=override),
             await client.put("/cases/asst-vimercate:E-GONE/taking-charge", json=charge),
+        ]
+        assert [r.status_code for r in refused] == [409] * 3
+        assert {r.json()["detail"]["code"] for r in refused} == {"case.cancelled"}
+        # 403: a residence outside every district is no district's case, not even to read.
+        no_district = [
+            await client.get("/cases/asst-vimercate:E-OUT"),
             await client.put("/cases/asst-vimercate:E-OUT/assessment", json=assess),
             await client.post("/cases/asst-vimercate:E-OUT/override", json=override),
         ]
-        assert [r.status_code for r in refused] == [409] * 5
-        assert [r.json()["detail"]["code"] for r in refused] == [
-            "case.cancelled",
-            "case.cancelled",
-            "case.cancelled",
-            "case.no_district",
-            "override.not_possible",
-        ]
+        assert [r.status_code for r in no_district] == [403] * 3
+        assert {r.json()["detail"]["code"] for r in no_district} == {"access.district"}
 
         # 422: answers outside the district's checklist, bad values, incomplete requests.
         url = "/cases/asst-vimercate:E-OPEN"
@@ -409,7 +428,7 @@ async def test_errors_and_the_brass_calculator(
         invalid = [
             await client.put(f"{url}/assessment", json={**assess, "answers": {"R1": "maybe"}}),
             await client.put(f"{url}/assessment", json={**assess, "answers": {"X1": "yes"}}),
-            await client.put(f"{url}/assessment", json={"answers": MET}),  # who assessed?
+            await client.put(f"{url}/assessment", json={**assess, "assessed_by": OPERATOR}),
             await client.put(f"{url}/assessment", json={**assess, "brass_score": 41}),
             await client.put(
                 f"{url}/assessment",
@@ -425,6 +444,9 @@ async def test_errors_and_the_brass_calculator(
             ),  # with an intensity
             await client.post(f"{url}/override", json={**override, "reason": ""}),
             await client.put(f"{url}/taking-charge", json={**charge, "pai": {"objectives": []}}),
+            # The actor is the token's: a body naming one is refused, whoever it names.
+            await client.post(f"{url}/override", json={**override, "decided_by": OPERATOR}),
+            await client.put(f"{url}/taking-charge", json={**charge, "recorded_by": OPERATOR}),
         ]
         assert [r.status_code for r in invalid] == [422] * len(invalid), [r.text for r in invalid]
         still = (await client.get(url)).json()
@@ -464,6 +486,18 @@ async def test_errors_and_the_brass_calculator(
         "/brass",
     } <= set(schema["paths"])
     components = schema["components"]["schemas"]
+    for request, actor in (
+        ("AssessmentRequest", "assessed_by"),
+        ("OverrideRequest", "decided_by"),
+        ("TakingChargeRequest", "recorded_by"),
+    ):
+        assert actor not in components[request]["properties"]
+        assert "bearer of the access token" in " ".join(components[request]["description"].split())
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            assert operation["x-roles"], (method, path)
+            assert {"401", "403"} <= set(operation["responses"]), (method, path)
+    assert schema["paths"]["/cases/{case_id}/override"]["post"]["x-roles"] == ["equipe"]
     assert "description" in components["BrassItems"]["properties"]["living_situation"]
     assert "description" in components["AssessmentRequest"]["properties"]["answers"]
     assert [decode(r.value, r.headers).subject for r in decided] == ["asst-vimercate:E-OUT"]

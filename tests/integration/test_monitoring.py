@@ -3,7 +3,9 @@
 Each test starts monitoring on its own topic prefix and an empty database with a clock of its
 own (fixed, or accelerated so that a 30-day follow-up ends in seconds), publishes what intake
 and the hospital would, drives the équipe's HTTP API, and looks at what an outside system would
-see: the records on ``monitoring.cases`` and the dead-letter topics.
+see: the records on ``monitoring.cases`` and the dead-letter topics. Requests carry a token of
+the embedded identity provider (by default, of the équipe of the test districts); the operator
+it names is the one recorded.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from cerniera.shared.runtime import ServiceRuntime
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
 from support.discharges import EXPECTED_DISCHARGE, cancelled, rescheduled
 from support.districts import EXAMPLE
+from support.identity import Identity
 from support.kafka import headers_of, publish, read_topic
 from support.monitoring_events import (
     case_id,
@@ -79,9 +82,13 @@ async def follow_up(client: httpx.AsyncClient, case: str, **expected: Any) -> di
 
 
 async def record_check(
-    client: httpx.AsyncClient, case: str, expect: int = 201, **body: Any
+    client: httpx.AsyncClient,
+    case: str,
+    expect: int = 201,
+    headers: dict[str, str] | None = None,
+    **body: Any,
 ) -> dict[str, Any]:
-    response = await client.post(f"/cases/{case}/checks", json=body)
+    response = await client.post(f"/cases/{case}/checks", json=body, headers=headers)
     assert response.status_code == expect, response.text
     result: dict[str, Any] = response.json()
     return result
@@ -128,13 +135,18 @@ async def count(rt: ServiceRuntime, table: Any, *where: Any) -> int:
 
 
 async def test_a_confirmed_case_is_followed_and_checked_over_http(
-    kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
+    kafka_settings: KafkaSettings,
+    topics: Topics,
+    database_settings: DatabaseSettings,
+    identity: Identity,
 ) -> None:
     # Day 9 after the discharge: week 1 fell due two days ago, still within its grace period.
     clock = Clock(epoch=datetime(2024, 10, 12, 10, 0, tzinfo=ROME))
     decision = from_intake(confirmed("H-1"), correlation_id="corr-H-1")
     case = case_id("H-1")
     path = f"/cases/{case}"
+    lbianchi = identity.headers("equipe", ambito_id="desio", username="op-lbianchi")
+    mverdi = identity.headers("equipe", ambito_id="desio", username="op-mverdi")
 
     async with running(kafka_settings, database_settings, clock) as (rt, client):
         await publish(kafka_settings, topics.intake_cases, decision)
@@ -144,32 +156,29 @@ async def test_a_confirmed_case_is_followed_and_checked_over_http(
         first = await record_check(
             client,
             case,
+            headers=lbianchi,
             outcome="needs_adjustment",
             notes="Aumentare SAD a 9 ore/settimana.",
             recommendation="continue",
-            checked_by="op-lbianchi",
         )
         after = rt.clock.now()
         # Ahead of time, for a week asked for, at a given moment.
         ahead = await record_check(
             client,
             case,
+            headers=mverdi,
             outcome="stable",
-            checked_by="op-mverdi",
             week=3,
             checked_at="2024-10-12T09:15:00+02:00",
         )
         checked = await follow_up(client, case)
 
         # Refused: unknown case, a week recorded twice, bad input, before the discharge.
-        body = {"outcome": "stable", "checked_by": "op-lbianchi"}
+        body = {"outcome": "stable"}
         unknown_case = [
             await client.get("/cases/asst-vimercate:NOPE"),
             await client.post("/cases/asst-vimercate:NOPE/checks", json=body),
-            await client.post(
-                "/cases/asst-vimercate:NOPE/close",
-                json={"outcome": "deceased", "closed_by": "op-lbianchi"},
-            ),
+            await client.post("/cases/asst-vimercate:NOPE/close", json={"outcome": "deceased"}),
         ]
         twice = await client.post(f"{path}/checks", json={**body, "week": 1})
         not_scheduled = await client.post(f"{path}/checks", json={**body, "week": 5})
@@ -178,27 +187,25 @@ async def test_a_confirmed_case_is_followed_and_checked_over_http(
         )
         invalid = [
             await client.post(f"{path}/checks", json={**body, "outcome": "fine"}),
-            await client.post(f"{path}/checks", json={"outcome": "stable"}),
+            await client.post(f"{path}/checks", json={}),
             await client.post(f"{path}/checks", json={**body, "week": 0}),
             await client.post(f"{path}/checks", json={**body, "checked_at": "2024-10-12T09:00"}),
             await client.post(f"{path}/checks", json={**body, "recommendation": "wait"}),
             await client.post(f"{path}/checks", json={**body, "surprise": True}),
-            await client.post(f"{path}/close", json={"outcome": "completed", "closed_by": "x"}),
+            await client.post(f"{path}/close", json={"outcome": "completed"}),
+            # The actor is the token's: a body naming one is refused, whoever it names.
+            await client.post(f"{path}/checks", json={**body, "checked_by": "op-lbianchi"}),
+            await client.post(f"{path}/close", json={"outcome": "deceased", "closed_by": "x"}),
             await client.get("/checks/due", params={"on": "yesterday"}),
         ]
 
         # The équipe ends the case early.
         closing = await client.post(
             f"{path}/close",
-            json={
-                "outcome": "deceased",
-                "closed_by": "op-lbianchi",
-                "note": "Decesso a domicilio.",
-            },
+            json={"outcome": "deceased", "note": "Decesso a domicilio."},
+            headers=lbianchi,
         )
-        closed_again = await client.post(
-            f"{path}/close", json={"outcome": "withdrawn", "closed_by": "op-lbianchi"}
-        )
+        closed_again = await client.post(f"{path}/close", json={"outcome": "withdrawn"})
         check_when_closed = await client.post(f"{path}/checks", json=body)
 
         health = await client.get("/health")
@@ -224,7 +231,7 @@ async def test_a_confirmed_case_is_followed_and_checked_over_http(
     assert first["due_on"] == WEEKS[0]
     assert before <= moment(first["checked_at"]) <= after
     assert (first["outcome"], first["recommendation"]) == ("needs_adjustment", "continue")
-    assert first["checked_by"] == "op-lbianchi"
+    assert (first["checked_by"], ahead["checked_by"]) == ("op-lbianchi", "op-mverdi")
     assert (ahead["week"], ahead["due_on"]) == (3, WEEKS[2])
     assert moment(ahead["checked_at"]) == datetime(2024, 10, 12, 9, 15, tzinfo=ROME)
     assert [c["week"] for c in checked["checks"]] == [1, 3]
@@ -256,9 +263,12 @@ async def test_a_confirmed_case_is_followed_and_checked_over_http(
         week=1,
         checked_at=moment(first["checked_at"]),
         outcome="needs_adjustment",
-        notes="Aumentare SAD a 9 ore/settimana.",
         recommendation="continue",
     )
+    # The team's notes are kept here and shown to the team, never published: codes only.
+    assert first["notes"] == "Aumentare SAD a 9 ore/settimana."
+    assert b"notes" not in records[0][0].value
+    assert b"Aumentare" not in records[0][0].value
     assert isinstance(week3, WeeklyCheckDone)
     assert (week3.week, week3.recommendation) == (3, None)
     assert closure == CaseClosed(
@@ -268,8 +278,11 @@ async def test_a_confirmed_case_is_followed_and_checked_over_http(
     assert (health.status_code, health.json()) == (200, healthy("monitoring"))
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
-    request_schema = openapi["components"]["schemas"]["CheckRequest"]["properties"]
-    assert "operator" in request_schema["checked_by"]["description"]
+    schemas = openapi["components"]["schemas"]
+    assert "checked_by" not in schemas["CheckRequest"]["properties"]
+    assert "closed_by" not in schemas["CloseRequest"]["properties"]
+    assert openapi["paths"]["/checks/due"]["get"]["x-roles"] == ["auditor", "equipe"]
+    assert openapi["paths"]["/cases/{case_id}/close"]["post"]["x-roles"] == ["equipe"]
     assert {"/cases/{case_id}/checks", "/checks/due", "/cases/{case_id}/close"} <= set(
         openapi["paths"]
     )
@@ -309,7 +322,7 @@ async def test_checks_due_and_overdue_as_the_days_pass(
         desio_17 = await due(client, on="2024-10-17", ambito_id="desio")
         magentino_17 = await due(client, on="2024-10-17", ambito_id="magentino")
         all_17 = await due(client, on="2024-10-17")
-        await record_check(client, d1, outcome="stable", checked_by="op-lbianchi")
+        await record_check(client, d1, outcome="stable")
         after_check = await due(client, on="2024-10-17", ambito_id="desio")
 
         # As of today, as the clock runs: D-1's week 2 (due 10-17) is overdue from 10-20.
@@ -381,13 +394,7 @@ async def test_closure_after_30_days_follows_the_last_check_and_readmission_ends
             (completed, ("hand_over_to_municipality", "continue")),
         ):
             for recommendation in recommendations:
-                await record_check(
-                    client,
-                    case,
-                    outcome="stable",
-                    recommendation=recommendation,
-                    checked_by="op-lbianchi",
-                )
+                await record_check(client, case, outcome="stable", recommendation=recommendation)
         await publish(kafka_settings, topics.hospital_discharges, readmission)
         readmitted_view = await follow_up(client, back, status="closed")
 
@@ -511,9 +518,7 @@ async def test_hospital_events_before_and_after_the_decision(
             what="the repeated decision and the unknown readmission consumed",
         )
         started_after = await follow_up(client, started)
-        check_cancelled = await client.post(
-            f"/cases/{gone}/checks", json={"outcome": "stable", "checked_by": "op-lbianchi"}
-        )
+        check_cancelled = await client.post(f"/cases/{gone}/checks", json={"outcome": "stable"})
         roma = await client.get(f"/cases/{rome}")
         dead = await read_topic(
             kafka_settings, topics.dlq(topics.intake_cases), until=lambda rs: len(rs) >= 1

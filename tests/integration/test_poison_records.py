@@ -25,6 +25,7 @@ from cerniera.gateway.service import runtime as gateway
 from cerniera.intake.service import runtime as intake
 from cerniera.monitoring.service import runtime as monitoring
 from cerniera.shared.contract import EventData, Topics
+from cerniera.shared.contract.provenance import allowed_source
 from cerniera.shared.envelope import STRUCTURED, Envelope
 from cerniera.shared.runtime import ServiceRuntime
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
@@ -104,7 +105,8 @@ async def test_unreadable_records_on_every_topic_end_on_the_dlq_and_the_partitio
         good_at: dict[str, tuple[TopicPartition, int]] = {}
         for topic in readers:
             model = topics.events_on(topic)[0]
-            good = Envelope(data=_example(model), source="urn:dp:test", subject="good:1")
+            data = _example(model)
+            good = Envelope(data=data, source=allowed_source(data), subject="good:1")
             good_key = b"good:1"
             # Cases of their own per topic: a case dead-lettered on one topic is parked, and its
             # records on the next topic would wait behind it instead.

@@ -1,18 +1,21 @@
-"""The provider adapter on the real broker: it reads what activation would publish on
-``activation.services`` and we look at what Cerniera would read on ``providers.reports``.
-Nothing is mocked; the simulated policy stands in for the provider's own system."""
+"""The provider adapter on the real broker: it reads what activation would publish on the
+provider's own ``activation.requests.<id>`` and we look at what Cerniera would read on its own
+``providers.reports.<id>``. Nothing is mocked; the simulated policy stands in for the
+provider's own system."""
 
 from __future__ import annotations
 
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, TypeAlias
 
 import pytest
 from aiokafka import ConsumerRecord
+from faststream.kafka.subscriber.usecase import BatchSubscriber
 
 from cerniera.provider_adapter.adapter import ProviderAdapter, Stage, provider_source
 from cerniera.provider_adapter.policy import ProviderPolicy, SimulatedPolicy
@@ -97,11 +100,22 @@ async def adapter(
         yield running
 
 
+PROVIDERS = (PROVIDER, "coop-elsewhere", "coop-busy", "coop-quiet")
+
+
 @pytest.fixture
 async def provisioned(kafka_settings: KafkaSettings, topics: Topics) -> Topics:
-    """The platform provisions the topics; the adapter never creates them."""
-    await provision_topics(kafka_settings, topics.all())
+    """The platform provisions the topics, each provider's own; the adapter never creates
+    them."""
+    await provision_topics(kafka_settings, topics.all(PROVIDERS))
     return topics
+
+
+async def send_requests(kafka: KafkaSettings, topics: Topics, *events: Envelope) -> None:
+    """Each event where activation puts it: a request on its provider's own topic, a
+    deactivation as the copy there, an activation on ``activation.services``."""
+    for event in events:
+        await publish(kafka, topics.destinations(event.data)[-1], event)
 
 
 def of_type(records: list[Record], kind: type[Any]) -> list[tuple[Record, Any]]:
@@ -111,6 +125,56 @@ def of_type(records: list[Record], kind: type[Any]) -> list[tuple[Record, Any]]:
         if isinstance(event.data, kind):
             found.append((record, event.data))
     return found
+
+
+# --- only its own topics -----------------------------------------------------------------------
+
+
+async def test_an_adapter_for_one_provider_never_receives_another_providers_requests(
+    kafka_settings: KafkaSettings, provisioned: Topics
+) -> None:
+    """Its consumer subscribes to its provider's request topic alone: another provider's
+    requests never reach it, and a record on its topic naming another provider is skipped."""
+    now = Clock().now()
+    mine = requested(a_case(), start_by=now.date(), at=now)
+    theirs = requested(a_case(), provider="coop-elsewhere", start_by=now.date(), at=now)
+    misplaced = requested(a_case(), provider="coop-elsewhere", start_by=now.date(), at=now)
+    # A request for this provider, but not written by activation: a forgery, never served.
+    forged = replace(
+        requested(a_case(), start_by=now.date(), at=now), source="urn:dp:provider:coop-elsewhere"
+    )
+    await send_requests(kafka_settings, provisioned, mine, theirs)
+    own = provisioned.provider_requests(PROVIDER)
+    await publish(kafka_settings, own, misplaced, forged)
+
+    policy = SimulatedPolicy(lead_time_days=NO_LEAD)
+    async with adapter(kafka_settings, policy, providers=(PROVIDER,)) as running:
+        reports = provisioned.provider_reports(PROVIDER)
+        await read_topic(kafka_settings, reports, until=lambda rs: rs != [])
+        await eventually(
+            lambda: _skipped(running), lambda n: n == 2, what="the misplaced and forged skipped"
+        )
+        [subscriber] = running.broker.subscribers
+        assert isinstance(subscriber, BatchSubscriber)
+        consumer = subscriber.consumer
+        assert consumer is not None
+        subscribed, assigned = consumer.subscription(), consumer.assignment()
+        answered = await read_quiet(kafka_settings, reports)
+        elsewhere = await read_quiet(
+            kafka_settings, provisioned.provider_reports("coop-elsewhere"), quiet=0.2
+        )
+
+    assert subscribed == {own}
+    assert {tp.topic for tp in assigned} == {own}
+    assert set(running.requests) == {request_id_of(mine)}
+    assert [e.request_id for _, e in of_type(answered, ServiceActivationAccepted)] == [
+        request_id_of(mine)
+    ]
+    assert elsewhere == []
+
+
+async def _skipped(running: ProviderAdapter) -> int:
+    return running.stats.skipped
 
 
 # --- answers ----------------------------------------------------------------------------------
@@ -135,18 +199,22 @@ async def test_accepts_with_the_requests_key_correlation_and_causation(
         subject=case,
     )
     # A record that is not an event at all comes first: skipped, the rest is still handled.
-    await publish_raw(kafka_settings, provisioned.activation_services, [(b"x", b"{oops", [])])
-    await publish(kafka_settings, provisioned.activation_services, others, activated, mine)
+    own = provisioned.provider_requests(PROVIDER)
+    await publish_raw(kafka_settings, own, [(b"x", b"{oops", [])])
+    await send_requests(kafka_settings, provisioned, others, activated, mine)
+    reports = provisioned.provider_reports(PROVIDER)
 
     async with adapter(kafka_settings, SimulatedPolicy(lead_time_days=NO_LEAD)) as running:
-        records = await read_topic(
-            kafka_settings, provisioned.providers_reports, until=lambda rs: len(rs) >= 1
-        )
-        records = await read_quiet(kafka_settings, provisioned.providers_reports)
+        records = await read_topic(kafka_settings, reports, until=lambda rs: len(rs) >= 1)
+        records = await read_quiet(kafka_settings, reports)
         assert running.stats.skipped == 1
+        elsewhere = await read_quiet(
+            kafka_settings, provisioned.provider_reports("coop-elsewhere"), quiet=0.2
+        )
 
     [(record, accepted)] = of_type(records, ServiceActivationAccepted)
     assert len(records) == 1  # nothing for the other provider, nothing for ServiceActivated
+    assert elsewhere == []
     assert accepted == ServiceActivationAccepted(
         request_id=request_id_of(mine),
         provider_id=PROVIDER,
@@ -169,19 +237,21 @@ async def test_declines_with_a_reason_and_a_silent_provider_says_nothing(
     busy_case = a_case()
     busy = requested(busy_case, provider="coop-busy", start_by=now.date(), at=now)
     quiet = requested(a_case(), provider="coop-quiet", start_by=now.date(), at=now)
-    await publish(kafka_settings, provisioned.activation_services, busy, quiet)
+    await send_requests(kafka_settings, provisioned, busy, quiet)
     policies = {
         "coop-busy": SimulatedPolicy(decline_share=1.0),
         "coop-quiet": SimulatedPolicy(silence_share=1.0),
     }
+    reports = [provisioned.provider_reports(p) for p in ("coop-busy", "coop-quiet")]
     async with adapter(kafka_settings, policies, providers=("coop-busy", "coop-quiet")) as running:
-        await read_topic(kafka_settings, provisioned.providers_reports, until=lambda rs: rs != [])
-        records = await read_quiet(kafka_settings, provisioned.providers_reports, quiet=1.5)
+        await read_topic(kafka_settings, reports, until=lambda rs: rs != [])
+        records = await read_quiet(kafka_settings, reports, quiet=1.5)
         assert (running.stats.declined, running.stats.silent) == (1, 1)
         assert running.requests[request_id_of(quiet)].stage is Stage.SILENT
 
     [(record, declined)] = of_type(records, ServiceActivationDeclined)
     assert len(records) == 1
+    assert record.topic == provisioned.provider_reports("coop-busy")  # its own, and only that
     assert declined.request_id == request_id_of(busy)
     assert declined.provider_id == "coop-busy"
     assert declined.reason_code in set(DeclineReason)
@@ -201,9 +271,10 @@ async def test_a_repeated_request_is_answered_again_with_the_new_start(
         case, request_id=request_id, start_by=today + timedelta(days=5), at=Clock().now()
     )
     policy = SimulatedPolicy(lead_time_days=NO_LEAD)
+    reports = provisioned.provider_reports(PROVIDER)
     async with adapter(kafka_settings, policy) as running:
-        await publish(kafka_settings, provisioned.activation_services, first)
-        await read_topic(kafka_settings, provisioned.providers_reports, until=lambda rs: rs != [])
+        await send_requests(kafka_settings, provisioned, first)
+        await read_topic(kafka_settings, reports, until=lambda rs: rs != [])
         # The discharge moved: activation sends the same request with a new start_by.
         moved = requested(
             case,
@@ -212,10 +283,8 @@ async def test_a_repeated_request_is_answered_again_with_the_new_start(
             at=Clock().now(),
             correlation_id=first.correlation_id,
         )
-        await publish(kafka_settings, provisioned.activation_services, moved)
-        records = await read_topic(
-            kafka_settings, provisioned.providers_reports, until=lambda rs: len(rs) >= 2
-        )
+        await send_requests(kafka_settings, provisioned, moved)
+        records = await read_topic(kafka_settings, reports, until=lambda rs: len(rs) >= 2)
         assert running.stats.requests == 1  # an update, not new work
         assert running.stats.updates == 1
 
@@ -243,14 +312,14 @@ async def test_deliveries_for_each_day_passed_until_the_deactivation(
         start_by=MONDAY.date(),
         at=clock.now(),
     )
-    topic = provisioned.providers_reports
+    topic = provisioned.provider_reports(PROVIDER)
 
     def delivered(records: list[Record]) -> list[HoursDelivered]:
         return [event for _, event in of_type(records, HoursDelivered)]
 
     policy = SimulatedPolicy(lead_time_days=NO_LEAD, answer_delay=timedelta(hours=12))
     async with adapter(kafka_settings, policy, clock=clock):
-        await publish(kafka_settings, provisioned.activation_services, request)
+        await send_requests(kafka_settings, provisioned, request)
         records = await read_topic(kafka_settings, topic, until=lambda rs: len(delivered(rs)) >= 3)
         seen = {line.delivered_on for line in delivered(records)}
         assert seen == {MONDAY.date() + timedelta(days=n) for n in range(len(seen))}
@@ -268,7 +337,8 @@ async def test_deliveries_for_each_day_passed_until_the_deactivation(
             source=ACTIVATION,
             time=clock.now(),
         )
-        await publish(kafka_settings, provisioned.activation_services, deactivated)
+        # The provider's copy, on its own topic, of the deactivation activation publishes.
+        await send_requests(kafka_settings, provisioned, deactivated)
         await eventually(
             lambda: _today(clock), lambda today: today > until + timedelta(days=2), timeout=15
         )
@@ -304,8 +374,8 @@ async def test_a_restarted_adapter_repeats_the_same_answers_and_lines(
     request = requested(
         a_case(), service_type=ServiceType.TELEASSISTANCE, start_by=MONDAY.date(), at=clock.now()
     )
-    await publish(kafka_settings, provisioned.activation_services, request)
-    topic = provisioned.providers_reports
+    await send_requests(kafka_settings, provisioned, request)
+    topic = provisioned.provider_reports(PROVIDER)
     policy = SimulatedPolicy(lead_time_days=NO_LEAD, seed=5)
 
     def answered(records: list[Record]) -> list[ServiceActivationAccepted]:

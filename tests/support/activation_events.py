@@ -23,12 +23,12 @@ from cerniera.shared.contract import (
     ServiceLine,
     ServiceType,
 )
+from cerniera.shared.contract.provenance import allowed_source
 from cerniera.shared.envelope import Envelope
 from support.discharges import HOSPITAL, HOSPITAL_SOURCE
 
 INTAKE_SOURCE = "urn:dp:service:intake"
 MONITORING_SOURCE = "urn:dp:service:monitoring"
-PROVIDER_SOURCE = "urn:dp:provider:adapter"
 
 MEDIUM: tuple[tuple[ServiceType, int], ...] = (
     (ServiceType.SAD, 6),
@@ -112,8 +112,9 @@ def from_intake(
 
 
 def from_provider(data: EventData, case_id: str) -> Envelope:
-    """A provider's answer: its data names only the request; subject and key are the case."""
-    return event(data, source=PROVIDER_SOURCE, subject=case_id)
+    """A provider's answer: its data names only the request; subject and key are the case.
+    Its source is the provider it names (any other is refused: ``contract.provenance``)."""
+    return event(data, source=allowed_source(data), subject=case_id)
 
 
 def from_monitoring(data: CaseClosed) -> Envelope:

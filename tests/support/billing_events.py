@@ -1,5 +1,6 @@
 """Factories for the events billing reads (pure: no I/O), shared by unit and integration tests:
-eligibility from intake, deliveries from provider adapters, closures from monitoring."""
+eligibility from intake, activations from activation, deliveries from provider adapters,
+closures from monitoring."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from cerniera.billing.domain import Authorisation, Grant
 from cerniera.shared.contract import (
     CaseClosed,
     CaseOutcome,
@@ -16,6 +18,8 @@ from cerniera.shared.contract import (
     HoursDelivered,
     Intensity,
     Reason,
+    ServiceActivated,
+    ServiceDeactivated,
     ServiceLine,
     ServiceType,
 )
@@ -23,6 +27,7 @@ from cerniera.shared.envelope import Envelope
 
 INTAKE_SOURCE = "urn:dp:service:intake"
 MONITORING_SOURCE = "urn:dp:service:monitoring"
+ACTIVATION_SOURCE = "urn:dp:service:activation"
 
 DESIO = "desio"  # Ambito di Desio (ISTAT 108023 is the town of Desio)
 MAGENTINO = "magentino"
@@ -32,6 +37,8 @@ TELESOCCORSO = "telesoccorso-lombardia"  # Desio and Magentino, teleassistance a
 ASC_MAGENTINO = "asc-servizi-alla-persona"  # Magentino only, SAD at the district's 22.00
 
 SAD, MEALS, TELE = ServiceType.SAD, ServiceType.MEALS, ServiceType.TELEASSISTANCE
+PACKAGE: tuple[tuple[ServiceType, int], ...] = ((SAD, 6), (MEALS, 5), (TELE, 7))
+"""The medium package: weekly hours of SAD, meals, days of teleassistance."""
 
 
 def case_id(ref: str) -> str:
@@ -60,17 +67,14 @@ def confirmed(
     *,
     event_id: str | None = None,
     correlation_id: str | None = None,
+    package: tuple[tuple[ServiceType, int], ...] = PACKAGE,
 ) -> Envelope:
     """The EligibilityConfirmed intake would publish for ``case``."""
     data = EligibilityConfirmed(
         case_id=case,
         ambito_id=ambito_id,
         intensity=Intensity.MEDIUM,
-        services=[
-            ServiceLine(service_type=SAD, weekly_quantity=Decimal(6)),
-            ServiceLine(service_type=MEALS, weekly_quantity=Decimal(5)),
-            ServiceLine(service_type=TELE, weekly_quantity=Decimal(7)),
-        ],
+        services=[ServiceLine(service_type=s, weekly_quantity=Decimal(q)) for s, q in package],
         expected_discharge_at=datetime(2026, 11, 30, 10, tzinfo=UTC),
         decided_by="rule",
         reasons=[Reason(code="phase2.primary_met", text="R1 yes")],
@@ -83,6 +87,35 @@ def rejected(case: str) -> Envelope:
         case_id=case, reasons=[Reason(code="phase2.primary_not_met", text="no yes for R1/R2")]
     )
     return _envelope(data, INTAKE_SOURCE, case, None, str(uuid.uuid4()))
+
+
+def activated(
+    case: str, provider_id: str, service_type: ServiceType, active_from: date
+) -> Envelope:
+    """The ServiceActivated activation would publish once ``provider_id`` accepted."""
+    data = ServiceActivated(
+        case_id=case,
+        request_id=str(uuid.uuid4()),
+        provider_id=provider_id,
+        service_type=service_type,
+        active_from=active_from,
+    )
+    return _envelope(data, ACTIVATION_SOURCE, case, None, None)
+
+
+def deactivated(activation: Envelope, until: date) -> Envelope:
+    """The ServiceDeactivated that ends ``activation`` on ``until`` (its last day)."""
+    started = activation.data_as(ServiceActivated)
+    data = ServiceDeactivated(
+        **started.model_dump(exclude={"active_from"}),
+        until=until,
+    )
+    return _envelope(data, ACTIVATION_SOURCE, started.case_id, None, None)
+
+
+def granted(weekly: Decimal | int | str = 1000, since: date = date(2026, 1, 1)) -> Grant:
+    """What authorises any line from ``since``, up to ``weekly`` a week (pure tests)."""
+    return Grant(Decimal(weekly), (Authorisation("request-1", since),))
 
 
 def delivery(

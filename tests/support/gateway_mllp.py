@@ -4,6 +4,8 @@ from the gateway's own code, so the tests check the listener against the protoco
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ssl
 from types import TracebackType
 
 from hl7apy.consts import VALIDATION_LEVEL
@@ -15,13 +17,15 @@ START, END = b"\x0b", b"\x1c\x0d"
 class MllpClient:
     """One connection, several messages, each answered before the next (as senders do)."""
 
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
+    def __init__(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> None:
+        self.host, self.port, self.tls = host, port, tls
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
     async def __aenter__(self) -> MllpClient:
-        self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+        self._reader, self._writer = await asyncio.open_connection(
+            self.host, self.port, ssl=self.tls
+        )
         return self
 
     async def __aexit__(
@@ -32,7 +36,8 @@ class MllpClient:
     ) -> None:
         assert self._writer is not None
         self._writer.close()
-        await self._writer.wait_closed()
+        with contextlib.suppress(ConnectionError, ssl.SSLError):
+            await self._writer.wait_closed()
 
     async def send_bytes(self, payload: bytes, timeout: float = 20.0) -> bytes:
         assert self._reader is not None

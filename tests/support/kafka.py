@@ -40,14 +40,38 @@ async def publish(settings: KafkaSettings, topic: str, *events: Envelope) -> Non
     await publish_raw(settings, topic, records)
 
 
+Topic = str | Sequence[str]
+"""One topic, or several read together (e.g. every provider's own topic)."""
+
+
+def topic_names(topic: Topic) -> list[str]:
+    return [topic] if isinstance(topic, str) else list(topic)
+
+
+async def partitions_of(consumer: AIOKafkaConsumer, topic: Topic) -> list[TopicPartition]:
+    """Every partition of the topics (metadata refreshed once if some are not known yet)."""
+
+    def known() -> list[TopicPartition]:
+        return [
+            TopicPartition(name, p)
+            for name in topic_names(topic)
+            for p in sorted(consumer.partitions_for_topic(name) or [])
+        ]
+
+    if not all(consumer.partitions_for_topic(name) for name in topic_names(topic)):
+        await consumer.force_metadata_update()
+    return known()
+
+
 async def read_topic(
     settings: KafkaSettings,
-    topic: str,
+    topic: Topic,
     *,
     until: Callable[[list[ConsumerRecord[Any, Any]]], bool],
     timeout: float = 30.0,
 ) -> list[ConsumerRecord[Any, Any]]:
-    """Read ``topic`` from the beginning (no consumer group) until ``until(records)`` holds.
+    """Read ``topic`` (or several) from the beginning (no consumer group) until
+    ``until(records)`` holds: each topic's records in order, the topics interleaved.
 
     Raises AssertionError with what was seen if the timeout passes first.
     """
@@ -55,12 +79,7 @@ async def read_topic(
     await consumer.start()
     records: list[ConsumerRecord[Any, Any]] = []
     try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
-        if not partitions:
-            await consumer.force_metadata_update()
-            partitions = [
-                TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []
-            ]
+        partitions = await partitions_of(consumer, topic)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         deadline = time.monotonic() + timeout
@@ -79,7 +98,7 @@ async def read_topic(
 
 
 async def read_events(
-    settings: KafkaSettings, topic: str, *, count: int, timeout: float = 30.0
+    settings: KafkaSettings, topic: Topic, *, count: int, timeout: float = 30.0
 ) -> list[Envelope]:
     records = await read_topic(settings, topic, until=lambda rs: len(rs) >= count, timeout=timeout)
     return [decode(r.value, r.headers) for r in records]

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from cerniera.shared.settings import KafkaSettings
+from support.kafka import Topic, partitions_of, topic_names
 
 T = TypeVar("T")
 
@@ -36,20 +37,18 @@ async def eventually(
 
 
 async def read_quiet(
-    settings: KafkaSettings, topic: str, *, quiet: float = 1.0, timeout: float = 30.0
+    settings: KafkaSettings, topic: Topic, *, quiet: float = 1.0, timeout: float = 30.0
 ) -> list[ConsumerRecord[Any, Any]]:
-    """Every record of ``topic`` from the beginning, returned once ``quiet`` seconds pass with
-    no new record: for asserting that something did NOT (or did only once) arrive."""
+    """Every record of ``topic`` (or of several) from the beginning, returned once ``quiet``
+    seconds pass with no new record: for asserting that something did NOT (or did only once)
+    arrive."""
     consumer = AIOKafkaConsumer(**settings.client_params(), enable_auto_commit=False)
     await consumer.start()
     records: list[ConsumerRecord[Any, Any]] = []
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            await consumer.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic)
-        assert partitions, f"topic {topic} does not exist"
-        assigned = [TopicPartition(topic, p) for p in partitions]
+        assigned = await partitions_of(consumer, topic)
+        missing = set(topic_names(topic)) - {tp.topic for tp in assigned}
+        assert not missing, f"topic(s) {', '.join(sorted(missing))} do not exist"
         consumer.assign(assigned)
         await consumer.seek_to_beginning(*assigned)
         deadline = time.monotonic() + timeout

@@ -33,7 +33,7 @@ from cerniera.shared.contract import (
     ServiceLine,
     ServiceType,
 )
-from cerniera.shared.refusals import Refused
+from cerniera.shared.refusals import Forbidden, Refused
 from support.activation_attempts import CASE, MONDAY, MONDAY_9AM
 from support.activation_events import confirmed
 from support.discharges import announced
@@ -221,9 +221,6 @@ def test_stale_answers_are_ignored(rules: Rules) -> None:
     start = datetime(2026, 3, 4, 8, tzinfo=ROME)
 
     assert file.accepted(f"{CASE}/sad/9", sad.provider_id, start) == "unknown request"
-    assert file.accepted(sad.request_id, "someone-else", start) == (
-        "request was sent to coop-il-melograno, not someone-else"
-    )
     assert file.declined(sad.request_id, sad.provider_id, DeclineReason.CAPACITY) is None
     assert file.accepted(sad.request_id, sad.provider_id, start) == "request already declined"
     ended = again(file, rules)
@@ -378,6 +375,38 @@ def test_a_sender_clock_in_the_future_is_not_believed(rules: Rules) -> None:
     accepted = file._attempt(first.request_id)
     assert accepted is not None
     assert accepted.answered_at == rules.now + timedelta(minutes=5)  # now + tolerated skew
+
+
+@pytest.mark.parametrize("answer", ["accepted", "declined"])
+def test_an_answer_to_another_providers_request_is_refused(rules: Rules, answer: str) -> None:
+    """Only the provider asked may answer: anyone else's answer changes nothing and is
+    refused (dead-lettered as ``source.not_allowed``), not quietly ignored."""
+    file = planned(rules)
+    sad = request(file, SAD)
+    before = list(file.attempts)
+
+    def answered() -> object:
+        if answer == "accepted":
+            return file.accepted(sad.request_id, "coop-solidarieta-brianza", DISCHARGE)
+        return file.declined(sad.request_id, "coop-solidarieta-brianza", DeclineReason.CAPACITY)
+
+    with pytest.raises(Forbidden) as refused:
+        answered()
+
+    assert refused.value.code == "source.not_allowed"
+    assert "coop-il-melograno" in refused.value.message
+    assert (file.attempts, file.events, file.updated) == (before, [], [])
+
+
+def test_an_in_time_answer_to_an_expired_request_is_refused_from_another_provider(
+    rules: Rules,
+) -> None:
+    file, first, _ = _expired_sad(rules)
+    with pytest.raises(Forbidden, match=r"source\.not_allowed"):
+        file.accepted(
+            first.request_id, "croce-azzurra-teleassistenza", DISCHARGE, first.requested_at
+        )
+    assert file.events == []
 
 
 def test_in_time_is_too_late_once_the_next_provider_accepted(rules: Rules) -> None:

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from cerniera.activation.config import ActivationDefaults, Ambito, Provider, load_config
-from cerniera.activation.domain import CaseStatus, why_ignored
+from cerniera.activation.domain import CaseStatus, ensure_sent_to, why_ignored
 from cerniera.activation.planning import (
     Ask,
     Attempt,
@@ -32,6 +32,7 @@ from cerniera.activation.planning import (
     reschedule,
 )
 from cerniera.shared.contract import EscalationReason, ServiceLine, ServiceType
+from cerniera.shared.refusals import Forbidden
 from support.activation_attempts import CASE, MONDAY, MONDAY_9AM, attempt
 from support.districts import EXAMPLE
 
@@ -302,18 +303,19 @@ def test_which_answers_apply() -> None:
     pending = attempt()
     accepted = attempt(status=RequestStatus.ACCEPTED, active_from=MARCH[4])
 
-    assert why_ignored(pending, "coop-il-melograno", CaseStatus.PLANNED) is None
-    assert why_ignored(accepted, "coop-il-melograno", CaseStatus.PLANNED) is None
-    assert why_ignored(None, "coop-il-melograno", None) == "unknown request"
-    assert why_ignored(pending, "someone-else", CaseStatus.PLANNED) == (
-        "request was sent to coop-il-melograno, not someone-else"
-    )
-    assert why_ignored(pending, "coop-il-melograno", CaseStatus.ENDED) == "case ended"
+    assert why_ignored(pending, CaseStatus.PLANNED) is None
+    assert why_ignored(accepted, CaseStatus.PLANNED) is None
+    assert why_ignored(None, None) == "unknown request"
+    assert why_ignored(pending, CaseStatus.ENDED) == "case ended"
     for closed in (RequestStatus.DECLINED, RequestStatus.EXPIRED, RequestStatus.DEACTIVATED):
         assert (
-            why_ignored(attempt(status=closed), "coop-il-melograno", CaseStatus.PLANNED)
-            == f"request already {closed}"
+            why_ignored(attempt(status=closed), CaseStatus.PLANNED) == f"request already {closed}"
         )
+    # Someone else's request is no stale answer: it is refused (see test_lifecycle).
+    ensure_sent_to(pending, "coop-il-melograno")
+    ensure_sent_to(None, "anyone")
+    with pytest.raises(Forbidden, match=r"source\.not_allowed"):
+        ensure_sent_to(pending, "someone-else")
 
 
 # --- reschedule -------------------------------------------------------------------------------

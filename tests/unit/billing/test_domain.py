@@ -17,6 +17,7 @@ from cerniera.billing.domain import (
     SERVICE_NOT_OFFERED,
     CaseState,
     Delivery,
+    Grant,
     LineStatus,
     Portion,
     allocate,
@@ -31,7 +32,15 @@ from cerniera.billing.domain import (
 )
 from cerniera.shared.contract import ServiceType
 from cerniera.shared.refusals import Invalid, NotFound, Refused
-from support.billing_events import ASC_MAGENTINO, MEALS, MELOGRANO, RISTORAZIONE, SAD, TELE
+from support.billing_events import (
+    ASC_MAGENTINO,
+    MEALS,
+    MELOGRANO,
+    RISTORAZIONE,
+    SAD,
+    TELE,
+    granted,
+)
 from support.districts import EXAMPLE
 
 D = Decimal
@@ -76,8 +85,11 @@ def sad(
     return Delivery(provider, SAD, day, D(quantity), evening)
 
 
-def case(ambito: Ambito, used: str = "0", closed_on: date | None = None) -> CaseState:
-    return CaseState(ambito_id=ambito.id, closed_on=closed_on, sad_hours_used=D(used))
+def case(
+    ambito: Ambito, used: str = "0", closed_on: date | None = None, grant: Grant | None = None
+) -> CaseState:
+    """A confirmed case; by default every line's service is activated without limit."""
+    return CaseState(ambito.id, grant or granted(), closed_on=closed_on, sad_hours_used=D(used))
 
 
 # --- tariffs -------------------------------------------------------------------------------------
@@ -504,3 +516,98 @@ def test_a_statement_without_one_paying_district_is_refused(
 def test_the_paying_district_of_a_statement(config: BillingConfig) -> None:
     assert domain.paying_district(config, "coop-il-melograno", None).id == "desio"
     assert domain.paying_district(config, "telesoccorso-lombardia", "magentino").id == "magentino"
+
+
+# --- authorisation: an activated service, its period, its weekly quantity ------------------------
+
+ACTIVE_FROM = date(2026, 12, 7)  # a Monday
+
+
+def grant(*periods: tuple[date | None, date | None], weekly: str = "6", **kw: object) -> Grant:
+    authorisations = tuple(
+        domain.Authorisation(f"r-{n}", start, until) for n, (start, until) in enumerate(periods)
+    )
+    counted: tuple[tuple[date, Decimal], ...] = kw.get("counted", ())  # type: ignore[assignment]
+    return Grant(D(weekly), authorisations, counted)
+
+
+def test_a_delivery_with_no_activation_is_refused_whole_and_not_paid(desio: Ambito) -> None:
+    for never in (grant(), grant((None, date(2026, 12, 20)))):  # only a deactivation known
+        result = bill(desio, case(desio, grant=never), sad("2"), {})
+        [portion] = result.portions()
+        assert (result.status, result.billed_amount) == (LineStatus.REFUSED, D(0))
+        assert (portion.status, portion.amount) == (LineStatus.REFUSED, D("43.00"))
+        assert portion.reason is not None
+        assert portion.reason.code == domain.NOT_AUTHORISED
+        assert "Nessuna attivazione" in portion.reason.text
+        assert (result.cap_hours(SAD), result.counted_quantity) == (D(0), D(0))
+
+
+def test_a_delivery_outside_the_activated_period_is_refused(desio: Ambito) -> None:
+    activated = grant((ACTIVE_FROM, date(2026, 12, 18)))
+    before = bill(desio, case(desio, grant=activated), sad("2", date(2026, 12, 4)), {})
+    first = bill(desio, case(desio, grant=activated), sad("2", ACTIVE_FROM), {})
+    last = bill(desio, case(desio, grant=activated), sad("2", date(2026, 12, 18)), {})
+    after = bill(desio, case(desio, grant=activated), sad("2", date(2026, 12, 21)), {})
+
+    for refused_line in (before, after):
+        assert refused_line.status is LineStatus.REFUSED
+        assert [r.code for r in refused_line.reasons] == [domain.OUTSIDE_PERIOD]
+        assert "dal 07/12/2026 al 18/12/2026" in refused_line.reasons[0].text
+    assert (first.status, last.status) == (LineStatus.BILLED, LineStatus.BILLED)
+    assert first.counted_quantity == D(2)
+
+
+def test_a_second_activation_after_a_readmission_authorises_its_own_period(
+    desio: Ambito,
+) -> None:
+    twice = grant((ACTIVE_FROM, date(2026, 12, 10)), (date(2026, 12, 21), None))
+    between = bill(desio, case(desio, grant=twice), sad("1", date(2026, 12, 15)), {})
+    again = bill(desio, case(desio, grant=twice), sad("1", date(2026, 12, 22)), {})
+    assert (between.status, again.status) == (LineStatus.REFUSED, LineStatus.BILLED)
+
+
+def test_a_service_outside_the_package_is_not_authorised(desio: Ambito) -> None:
+    outside = Grant(None, (domain.Authorisation("r", ACTIVE_FROM),))
+    result = bill(desio, case(desio, grant=outside), sad("1"), {})
+    assert [r.code for r in result.reasons] == [domain.NOT_AUTHORISED]
+
+
+def test_a_line_beyond_the_weeks_authorised_quantity_is_refused(desio: Ambito) -> None:
+    # 6 h a week; Monday 7 and Wednesday 9 December already counted 2 + 3.
+    week = [(ACTIVE_FROM, D(2)), (date(2026, 12, 9), D(3))]
+    last_week = [(date(2026, 12, 4), D(6))]  # the week before does not count
+    activated = grant((date(2026, 12, 1), None), counted=(*week, *last_week))
+    fits = bill(desio, case(desio, grant=activated), sad("1", date(2026, 12, 11)), {})
+    beyond = bill(desio, case(desio, grant=activated), sad("1.5", date(2026, 12, 13)), {})
+    next_week = bill(desio, case(desio, grant=activated), sad("6", date(2026, 12, 14)), {})
+
+    assert fits.status is LineStatus.BILLED
+    assert next_week.status is LineStatus.BILLED
+    assert beyond.status is LineStatus.REFUSED
+    assert beyond.billed_amount == D(0)
+    [reason] = beyond.reasons
+    assert reason.code == domain.OVER_QUANTITY
+    assert reason.text == (
+        "Settimana dal 07/12/2026: autorizzate 6 ore, già riconosciute 5; "
+        "questa riga di 1,5 le supera."
+    )
+
+
+def test_weeks_are_calendar_weeks_from_monday() -> None:
+    assert domain.week_of(date(2026, 12, 13)) == (date(2026, 12, 7), date(2026, 12, 14))
+    assert domain.week_of(date(2026, 12, 14)) == (date(2026, 12, 14), date(2026, 12, 21))
+
+
+def test_lines_refused_for_want_of_an_activation_wait_for_one() -> None:
+    def line(billing: domain.Billing) -> domain.Line:
+        return domain.Line(1, "c", "M-1", "desio", "corr", sad("2"), billing)
+
+    never = domain.refused(D(2), domain.NOT_AUTHORISED, "x")
+    outside = domain.refused(D(2), domain.OUTSIDE_PERIOD, "x")
+    over = domain.refused(D(2), domain.OVER_QUANTITY, "x")
+    assert line(never).awaits_activation()
+    assert line(outside).awaits_activation()
+    assert not line(over).awaits_activation()
+    assert not line(domain.not_eligible(D(2), "c")).awaits_activation()
+    assert not line(domain.pending(D(2))).awaits_activation()

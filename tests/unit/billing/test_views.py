@@ -15,7 +15,7 @@ from cerniera.billing.config import load_config
 from cerniera.billing.schemas import StatementLine
 from cerniera.billing.views import CSV_COLUMNS, statement_of, to_csv
 from cerniera.shared.contract import Reason, ServiceType
-from support.billing_events import MELOGRANO, SAD
+from support.billing_events import MELOGRANO, SAD, granted
 from support.districts import EXAMPLE
 
 
@@ -70,7 +70,7 @@ def test_a_statement_shows_each_portion_of_a_line_and_totals_only_the_billed() -
     desio = load_config(EXAMPLE).ambiti["desio"]
     crossing = domain.Delivery(MELOGRANO, SAD, date(2026, 12, 8), Decimal(2))  # a holiday
     billing = domain.bill(
-        desio, domain.CaseState("desio", sad_hours_used=Decimal(79)), crossing, {}
+        desio, domain.CaseState("desio", granted(), sad_hours_used=Decimal(79)), crossing, {}
     )
     stored = domain.Line(7, "asst-vimercate:V1", "MEL-1", "desio", "corr", crossing, billing)
     waiting = domain.Line(
@@ -130,3 +130,20 @@ def test_the_csv_filename_is_an_ascii_fallback_and_the_name_itself_encoded(
     assert views.attachment(filename) == header
     assert header.isascii()
     assert header.isprintable()
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_no_csv_cell_is_run_as_a_formula(start: str) -> None:
+    attack = f'{start}HYPERLINK("http://x";"y")'
+    hostile = line(
+        delivery_ref=f"{start}cmd|' /C calc'!A0",
+        status=domain.LineStatus.REFUSED,
+        reason=Reason(code="delivery.not_authorised", text=attack),
+    )
+    rows = list(csv.reader(io.StringIO(to_csv([hostile])), delimiter=";"))
+    cells = dict(zip(CSV_COLUMNS, rows[1], strict=True))
+    assert cells["delivery_ref"] == f"'{start}cmd|' /C calc'!A0"
+    # A reason's text is stripped of leading whitespace already (the contract's models).
+    assert cells["reason"] == f"'{attack.strip()}" if start.strip() else attack.strip()
+    # Amounts and plain text are left as they were.
+    assert (cells["amount"], cells["reason_code"]) == ("47.30", "delivery.not_authorised")

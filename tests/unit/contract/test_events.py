@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from cerniera.shared.contract import (
     EVENT_TYPES,
+    PER_PROVIDER_TOPICS,
     TOPIC_NAMES,
     Assessment,
     Beneficiary,
@@ -24,14 +26,19 @@ from cerniera.shared.contract import (
     Patient,
     PatientReadmitted,
     Reason,
+    ServiceActivated,
     ServiceActivationAccepted,
     ServiceActivationDeclined,
+    ServiceActivationRequested,
+    ServiceDeactivated,
     ServiceLine,
     Topics,
+    WeeklyCheckDone,
     topic_events,
 )
 
-# The topic table of contract.md: 17 event types on six topics (names without prefix).
+# The topic table of the contract: 17 event types on seven topics (names without prefix; two
+# of them are one topic per provider), copies included.
 CONTRACT: dict[str, list[str]] = {
     "hospital.discharges": [
         "DischargeAnnounced",
@@ -41,11 +48,11 @@ CONTRACT: dict[str, list[str]] = {
     ],
     "intake.cases": ["EligibilityConfirmed", "EligibilityRejected"],
     "activation.services": [
-        "ServiceActivationRequested",
         "ServiceActivated",
         "ServiceActivationEscalated",
         "ServiceDeactivated",
     ],
+    "activation.requests": ["ServiceActivationRequested", "ServiceDeactivated"],
     "providers.reports": [
         "ServiceActivationAccepted",
         "ServiceActivationDeclined",
@@ -95,7 +102,7 @@ def test_registry_covers_every_contract_event_type() -> None:
 @pytest.mark.parametrize(("topic", "names"), CONTRACT.items())
 def test_events_are_on_their_contract_topic(topic: str, names: list[str]) -> None:
     assert [model.event_type for model in topic_events(topic)] == names
-    assert all(model.topic == topic for model in topic_events(topic))
+    assert all(topic in (m.topic, *m.copied_to) for m in topic_events(topic))
 
 
 def test_topic_events_rejects_unknown_or_prefixed_topic() -> None:
@@ -253,7 +260,51 @@ def test_default_topic_names() -> None:
     topics = Topics()
     assert topics.hospital_discharges == "dp.hospital.discharges"
     assert topics.billing_ledger == "dp.billing.ledger"
-    assert topics.all() == [f"dp.{name}" for name in TOPIC_NAMES]
+    assert topics.all() == [f"dp.{name}" for name in TOPIC_NAMES if name not in PER_PROVIDER_TOPICS]
+
+
+def test_each_provider_has_its_own_request_and_report_topics() -> None:
+    topics = Topics()
+    assert topics.provider_requests("coop-a") == "dp.activation.requests.coop-a"
+    assert topics.provider_reports("coop-a") == "dp.providers.reports.coop-a"
+    # Per provider, its dead letters too: a dead-letter copy is no more widely readable.
+    assert topics.dlq(topics.provider_requests("coop-a")) == "dp.activation.requests.coop-a.dlq"
+    assert topics.all(["coop-a", "coop-b", "coop-a"]) == [
+        "dp.hospital.discharges",
+        "dp.intake.cases",
+        "dp.activation.services",
+        "dp.activation.requests.coop-a",
+        "dp.activation.requests.coop-b",
+        "dp.providers.reports.coop-a",
+        "dp.providers.reports.coop-b",
+        "dp.monitoring.cases",
+        "dp.billing.ledger",
+    ]
+    assert "dp.providers.reports.coop-b.dlq" in topics.all_with_dlq(["coop-b"])
+    with pytest.raises(ValueError, match="one topic per provider"):
+        topics.qualify("providers.reports")
+
+
+@pytest.mark.parametrize("provider_id", ["", "coop.a", "coop a", "coop/a", "-coop", "x" * 65])
+def test_a_provider_id_that_cannot_name_a_topic_is_refused(provider_id: str) -> None:
+    with pytest.raises(ValueError, match="provider id"):
+        Topics().provider_requests(provider_id)
+    with pytest.raises(ValidationError):
+        ServiceActivationAccepted.model_validate(
+            {**_example(ServiceActivationAccepted), "provider_id": provider_id}
+        )
+
+
+def test_a_full_topic_name_reads_back_to_its_contract_name_and_provider() -> None:
+    topics = Topics(prefix="t.")
+    assert topics.contract_name("t.providers.reports.coop-a") == "providers.reports"
+    assert topics.provider_of("t.providers.reports.coop-a") == "coop-a"
+    assert topics.provider_of("t.activation.requests.coop_b") == "coop_b"
+    assert topics.contract_name("t.activation.services") == "activation.services"
+    assert topics.provider_of("t.activation.services") is None
+    for foreign in ("t.providers.reports", "t.activation.requests.a.b", "u.intake.cases"):
+        with pytest.raises(ValueError, match=r"no contract topic|prefix"):
+            topics.contract_name(foreign)
 
 
 def test_topic_names_with_custom_prefix() -> None:
@@ -261,10 +312,12 @@ def test_topic_names_with_custom_prefix() -> None:
     assert topics.hospital_discharges == "test-42.dp.hospital.discharges"
     assert topics.intake_cases == "test-42.dp.intake.cases"
     assert topics.activation_services == "test-42.dp.activation.services"
-    assert topics.providers_reports == "test-42.dp.providers.reports"
+    assert topics.provider_reports("p") == "test-42.dp.providers.reports.p"
     assert topics.monitoring_cases == "test-42.dp.monitoring.cases"
     assert topics.billing_ledger == "test-42.dp.billing.ledger"
-    assert topics.all() == [f"test-42.dp.{name}" for name in TOPIC_NAMES]
+    assert topics.all(["p"]) == [
+        f"test-42.dp.{name}{'.p' if name in PER_PROVIDER_TOPICS else ''}" for name in TOPIC_NAMES
+    ]
     assert topics.dlq(topics.intake_cases) == "test-42.dp.intake.cases.dlq"
 
 
@@ -285,16 +338,35 @@ def test_dead_letter_topics_and_back() -> None:
 def test_topic_for_event_by_instance_class_or_type_name() -> None:
     topics = Topics(prefix="")
     event = HoursDelivered.model_validate(_example(HoursDelivered))
-    assert topics.for_event(event) == "providers.reports"
-    assert topics.for_event(HoursDelivered) == "providers.reports"
+    assert topics.for_event(event) == "providers.reports.coop-il-melograno"
+    assert topics.for_event(ServiceActivated) == "activation.services"
     assert topics.for_event("CaseClosed") == "monitoring.cases"
+    with pytest.raises(ValueError, match="give the event"):
+        topics.for_event(HoursDelivered)  # which provider's?
     with pytest.raises(ValueError, match="unknown event type"):
         topics.for_event("DischargeHappened")
+
+
+def test_a_request_goes_to_its_provider_alone_and_a_deactivation_to_it_too() -> None:
+    topics = Topics()
+    request = ServiceActivationRequested.model_validate(_example(ServiceActivationRequested))
+    stop = ServiceDeactivated.model_validate(_example(ServiceDeactivated))
+    assert topics.destinations(request) == ["dp.activation.requests.coop-il-melograno"]
+    assert topics.destinations(stop) == [
+        "dp.activation.services",
+        "dp.activation.requests.coop-il-melograno",
+    ]
+    assert topics.destinations(ServiceActivated.model_validate(_example(ServiceActivated))) == [
+        "dp.activation.services"
+    ]
 
 
 def test_events_on_full_topic_name() -> None:
     topics = Topics()
     assert [m.event_type for m in topics.events_on("dp.intake.cases")] == CONTRACT["intake.cases"]
+    assert [m.event_type for m in topics.events_on("dp.activation.requests.coop-a")] == CONTRACT[
+        "activation.requests"
+    ]
     with pytest.raises(ValueError, match="prefix"):
         topics.events_on("other.intake.cases")
 
@@ -303,3 +375,29 @@ def test_events_on_full_topic_name() -> None:
 def test_invalid_prefix_rejected(prefix: str) -> None:
     with pytest.raises(ValueError, match="prefix"):
         Topics(prefix=prefix)
+
+
+# --- data minimisation ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "model",
+    [m for m in EVENT_TYPES.values() if m.topic != "hospital.discharges"],
+    ids=lambda m: m.event_type,
+)
+def test_past_the_hospital_no_event_carries_a_fiscal_code_or_free_clinical_notes(
+    model: type[EventData],
+) -> None:
+    """The hospital's announcement is the last event with the fiscal code, the birth date or
+    the assessor's notes; the team's check notes are never published."""
+    schema = json.dumps(model.model_json_schema())
+    for field in ("fiscal_code", "birth_date", "notes", "assessment"):
+        assert f'"{field}"' not in schema
+
+
+def test_check_notes_sent_anyway_are_dropped_not_published() -> None:
+    check = WeeklyCheckDone.model_validate(
+        {**_example(WeeklyCheckDone), "notes": "Lesione da decubito al sacro."}
+    )
+    assert "notes" not in check.model_dump()
+    assert "decubito" not in check.model_dump_json()

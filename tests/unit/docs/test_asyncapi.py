@@ -9,8 +9,8 @@ import pytest
 
 from cerniera.cli.contract import readers, subscriptions, write_contract
 from cerniera.cli.up import SERVICES
-from cerniera.shared.contract import EVENT_TYPES, TOPIC_NAMES
-from cerniera.shared.contract.asyncapi import NO_READER, specification
+from cerniera.shared.contract import EVENT_TYPES, PER_PROVIDER_TOPICS, TOPIC_NAMES
+from cerniera.shared.contract.asyncapi import NO_READER, channels, specification
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"
 
@@ -21,6 +21,7 @@ def generated() -> dict[str, object]:
 
 
 def read_by(spec: dict[str, object], event_type: str) -> str:
+    """Who reads the event's own topic (its first channel)."""
     channels = spec["channels"]
     assert isinstance(channels, dict)
     channel = next(c for name, c in channels.items() if name.endswith(f":{event_type}"))
@@ -28,23 +29,31 @@ def read_by(spec: dict[str, object], event_type: str) -> str:
     return description.split("; read by ", 1)[1].split(". Header", 1)[0]
 
 
-def test_every_event_type_has_a_channel_with_its_schema() -> None:
+def test_every_event_type_has_a_channel_per_topic_with_its_schema() -> None:
     spec = json.loads(specification({}).to_json())
     channels = spec["channels"]
-    assert len(channels) == len(EVENT_TYPES)
+    assert len(channels) == len(EVENT_TYPES) + 1  # ServiceDeactivated: a copy per provider
     for event_type, model in EVENT_TYPES.items():
-        channel = next(c for name, c in channels.items() if name.endswith(f":{event_type}"))
-        assert channel["address"] == f"dp.{model.topic}"
-        assert f"Header `ce_type: {event_type}`" in channel["description"]
+        found = [c for name, c in channels.items() if name.endswith(f":{event_type}")]
+        for channel, name in zip(found, (model.topic, *model.copied_to), strict=True):
+            per_provider = name in PER_PROVIDER_TOPICS
+            assert channel["address"] == f"dp.{name}" + (".{provider_id}" if per_provider else "")
+            assert f"Header `ce_type: {event_type}`" in channel["description"]
+            assert ("provider_id" in channel.get("parameters", {})) == per_provider
+            assert ("literal" in channel["description"]) == per_provider  # the ACL design
     schemas = spec["components"]["schemas"]
     assert "fiscal_code" in json.dumps(schemas["DischargeAnnounced"])
+    assert "fiscal_code" not in json.dumps(schemas["ServiceActivationRequested"])
+    assert "notes" not in schemas["WeeklyCheckDone"]["properties"]
 
 
 def test_channels_come_in_the_contract_order_so_regenerating_changes_nothing() -> None:
     spec = json.loads(specification({}).to_json())
-    assert [name.split(":")[1] for name in spec["channels"]] == list(EVENT_TYPES)
-    assert [name.split(":")[1] for name in spec["operations"]] == list(EVENT_TYPES)
-    assert [name.split(":")[1] for name in spec["components"]["messages"]] == list(EVENT_TYPES)
+    order = [title for title, _, _ in channels()]
+    assert [name.split(":")[1] for name in order][9:11] == ["ServiceDeactivated"] * 2
+    assert list(spec["channels"]) == order
+    assert list(spec["operations"]) == order
+    assert [name.removesuffix(":Message") for name in spec["components"]["messages"]] == order
 
 
 def test_every_service_that_runs_is_asked_who_it_reads() -> None:
@@ -57,7 +66,10 @@ def test_readers_are_the_subscriptions_that_really_run() -> None:
     assert set(read) <= set(TOPIC_NAMES)
     assert read["hospital.discharges"] == ["intake", "activation", "monitoring"]
     assert "gateway" in read["intake.cases"]  # it learns there when a case is rejected
-    assert read["activation.services"] == ["provider adapters"]
+    # Adapters read their own provider's requests, never the shared activation topic.
+    assert read["activation.requests"] == ["provider adapters"]
+    assert "provider adapters" not in read.get("activation.services", [])
+    assert read["providers.reports"] == ["activation", "billing"]
     assert "intake" not in read["monitoring.cases"]
 
 

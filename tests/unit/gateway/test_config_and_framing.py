@@ -10,12 +10,58 @@ from pydantic import ValidationError
 from cerniera.gateway.config import GatewaySettings
 from cerniera.gateway.mllp import frame, read_frame
 
+SETTINGS = (
+    "MLLP_PORT",
+    "MLLP_HOST",
+    "GATEWAY_HOSPITALS",
+    "GATEWAY_CLIENT_CERTS",
+    "MLLP_TLS_CERT",
+    "MLLP_TLS_KEY",
+    "MLLP_TLS_CLIENT_CA",
+    "MLLP_ALLOW_PLAINTEXT",
+)
 
-def test_defaults_are_the_customary_ports(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("MLLP_PORT", "MLLP_HOST", "GATEWAY_HOSPITALS"):
+
+def test_defaults_are_the_customary_ports_and_no_plain_mllp(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in SETTINGS:
         monkeypatch.delenv(name, raising=False)
     settings = GatewaySettings()
     assert (settings.mllp_port, settings.gateway_hospitals) == (2575, {})
+    assert (settings.mllp_tls, settings.mllp_allow_plaintext) == (False, False)
+    assert (settings.mllp_max_message_bytes, settings.fhir_max_body_bytes) == (1 << 20, 1 << 20)
+    assert (settings.mllp_max_connections, settings.mllp_idle_timeout_s) == (200, 60.0)
+
+
+def test_tls_settings_and_client_certificates_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MLLP_TLS_CERT", "/etc/cerniera/gateway.pem")
+    monkeypatch.setenv("MLLP_TLS_KEY", "/etc/cerniera/gateway.key")
+    monkeypatch.setenv("MLLP_TLS_CLIENT_CA", "/etc/cerniera/hospitals-ca.pem")
+    monkeypatch.setenv("GATEWAY_HOSPITALS", "ASST_VIMERCATE=asst-vimercate")
+    monkeypatch.setenv("GATEWAY_CLIENT_CERTS", "sio.asst-vimercate.it=asst-vimercate")
+    settings = GatewaySettings()
+    assert settings.mllp_tls
+    assert settings.gateway_client_certs == {"sio.asst-vimercate.it": "asst-vimercate"}
+
+
+def test_tls_needs_certificate_key_and_client_ca_together(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MLLP_TLS_CERT", "/etc/cerniera/gateway.pem")
+    with pytest.raises(ValidationError, match="MLLP_TLS_CLIENT_CA"):
+        GatewaySettings()
+
+
+def test_a_certificate_of_a_hospital_not_configured_fails_at_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GATEWAY_HOSPITALS", "ASST_VIMERCATE=asst-vimercate")
+    monkeypatch.setenv("GATEWAY_CLIENT_CERTS", '{"sio.hsg.it": "irccs-san-gerardo"}')
+    with pytest.raises(ValidationError, match="irccs-san-gerardo"):
+        GatewaySettings()
 
 
 @pytest.mark.parametrize(

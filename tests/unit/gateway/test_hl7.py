@@ -348,3 +348,45 @@ def test_ack_text_with_separators_is_escaped_not_split() -> None:
     header = received(hl7_message(A16)).header
     ack = hl7.ack(header, AckCode.ERROR, "a|b^c&d~e", NOW)
     assert "MSA|AE|SIO-20261123-000871|a\\F\\b\\S\\c\\T\\d\\R\\e" in ack
+
+
+# --- before parsing: who sends, and whether it is worth parsing ------------------------------
+
+
+def test_peek_reads_the_header_by_hand_as_the_parser_does() -> None:
+    text = hl7_message(A16)
+    read = hl7.read(text, {})
+    assert isinstance(read, Received)
+    assert hl7.peek(text) == read.header
+    assert hl7.peek("\n".join(text.split("\r"))) == read.header  # LF segment ends too
+
+
+@pytest.mark.parametrize("text", ["", "PID|1", "MSH|", "garbage\rMSH|^~\\&|A|B"])
+def test_peek_finds_no_header_in_what_does_not_start_with_msh(text: str) -> None:
+    assert hl7.peek(text) is None
+
+
+def test_peek_takes_the_first_component_and_repetition_of_msh_4() -> None:
+    text = hl7_message(A16, {"|ASST_VIMERCATE|": "|HSG^1.2.3^ISO~ASST_VIMERCATE|"})
+    header = hl7.peek(text)
+    assert header is not None
+    assert header.sending_facility == "HSG"
+
+
+def test_a_message_with_too_many_separators_is_refused_before_parsing() -> None:
+    phone = "0362 624118^PRN^PH"
+    text = hl7_message(A16, {phone: "~".join([phone] * 50_000)})
+    read = hl7.read(text, {})
+    assert isinstance(read, Refused)
+    assert (read.error.ack_code, read.error.error_code) == (AckCode.REJECT, 100)
+    assert "too complex" in read.error.text
+    assert read.header.control_id == "SIO-20261123-000871"  # the AR still names the message
+
+
+def test_not_admitted_is_a_bare_ar_naming_only_the_control_id() -> None:
+    header = hl7.peek(hl7_message(A16))
+    assert header is not None
+    reply = hl7.not_admitted(header, NOW)
+    assert reply.split("\r")[1] == f"MSA|AR|SIO-20261123-000871|{hl7.NOT_ADMITTED}"
+    for revealing in ("ASST_VIMERCATE", "SIO_ADT", "COT_DESIO", "ERR|"):
+        assert revealing not in reply

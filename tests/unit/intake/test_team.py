@@ -8,6 +8,7 @@ import pytest
 
 from cerniera.intake.config import Ambito, load_config
 from cerniera.intake.domain import (
+    OVERRIDE_TEXT,
     Override,
     OverrideError,
     Reassessment,
@@ -44,14 +45,13 @@ def by_team(
     eligible: bool,
     intensity: Intensity | None,
     over: Decision | None = None,
-    reason: str = "x",
 ) -> Override:
-    """The team's override of ``over``, both the decision in force and the rule's."""
+    """The team's override of ``over``, both the decision in force and the rule's (the
+    operator's reason is no input: it is kept with the override record, never decided on)."""
     return override(
         ambito,
         eligible=eligible,
         intensity=intensity,
-        reason=reason,
         decided_by=OPERATOR,
         in_force=over,
         rule=over,
@@ -146,7 +146,6 @@ def test_an_override_holds_whatever_the_new_answers(desio: Ambito) -> None:
         eligible=True,
         intensity=Intensity.MEDIUM,
         over=rejected(desio),
-        reason="rete familiare assente",
     ).decision
 
     result = reassessed(
@@ -174,9 +173,7 @@ def test_override_to_eligible_names_the_operator_and_keeps_the_rule_for_the_reco
 ) -> None:
     rule = rejected(desio)
 
-    result = by_team(
-        desio, eligible=True, intensity=Intensity.HIGH, over=rule, reason="Caregiver ricoverato."
-    )
+    result = by_team(desio, eligible=True, intensity=Intensity.HIGH, over=rule)
 
     assert result.publish is True
     decision = result.decision
@@ -192,9 +189,9 @@ def test_override_to_eligible_names_the_operator_and_keeps_the_rule_for_the_reco
         "rule.phase2.primary_not_met",
         "rule.phase2.others_met",
     ]
-    assert decision.reasons[0].text == (
-        "decided by op-lbianchi, overriding the district rule: Caregiver ricoverato."
-    )
+    # A fixed text: the operator's words (clinical, maybe) stay in intake.
+    assert decision.reasons[0].text == OVERRIDE_TEXT
+    assert decision.reasons[0].text == "Decisione dell'équipe in deroga alla regola del distretto."
     assert decision.reasons[2].text == "the district rule: not eligible"
     assert [r.text for r in decision.reasons[3:]] == [r.text for r in rule.reasons]
 
@@ -202,9 +199,7 @@ def test_override_to_eligible_names_the_operator_and_keeps_the_rule_for_the_reco
 def test_override_to_not_eligible(desio: Ambito) -> None:
     rule = eligible(desio, 12)
 
-    result = by_team(
-        desio, eligible=False, intensity=None, over=rule, reason="La persona rifiuta i servizi."
-    )
+    result = by_team(desio, eligible=False, intensity=None, over=rule)
 
     assert result.publish is True
     assert isinstance(result.decision, NotEligible)
@@ -227,9 +222,7 @@ def test_override_to_what_is_in_force_is_recorded_but_not_published(desio: Ambit
 
 
 def test_override_before_any_assessment_is_the_first_decision(desio: Ambito) -> None:
-    result = by_team(
-        desio, eligible=True, intensity=Intensity.LOW, reason="Urgente: dimissione domani."
-    )
+    result = by_team(desio, eligible=True, intensity=Intensity.LOW)
 
     assert result.publish is True
     assert codes(result.decision) == ["override.team", "intensity.team", "override.rule_decision"]
@@ -249,7 +242,7 @@ def test_a_case_outside_every_district_can_only_stay_rejected() -> None:
     outside = NotEligible(reasons=[Reason(code="residence.outside_ambiti", text="Roma")])
 
     assert rule_says(None, assessment(met_answers()), stored=outside) == outside
-    result = by_team(None, eligible=False, intensity=None, over=outside, reason="Confermato.")
+    result = by_team(None, eligible=False, intensity=None, over=outside)
     assert result.publish is False
     assert "rule.residence.outside_ambiti" in codes(result.decision)
 

@@ -194,6 +194,7 @@ def rig(handlers: Handlers, max_attempts: int = 3) -> Rig:
         inbox=FakeInbox(db),
         handlers=handlers,
         dead_letters=dead_letters,
+        topics=Topics(),
         max_attempts=max_attempts,
         retry_delay=0.0,
     )

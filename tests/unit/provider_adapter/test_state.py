@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
+
+from faststream.kafka.subscriber.usecase import BatchSubscriber
 
 from cerniera.provider_adapter.adapter import (
     ProviderAdapter,
@@ -110,6 +113,31 @@ def test_processes_serving_different_providers_get_different_groups() -> None:
     assert len(default_group_id([f"provider-{n}" for n in range(100)])) < 64
 
 
-def test_an_adapter_reads_the_requests_to_providers_only() -> None:
-    """What ``cerniera contract`` reports as the adapters' reading."""
-    assert subscribes(Topics(prefix="t1.")) == ["t1.activation.services"]
+def test_an_adapter_reads_its_own_providers_request_topics_only() -> None:
+    """What ``cerniera contract`` reports as the adapters' reading, and what the consumer
+    really subscribes to: no other provider's topic, not the shared activation topic."""
+    assert subscribes(Topics(prefix="t1."), ["coop-a", "coop-b", "coop-a"]) == [
+        "t1.activation.requests.coop-a",
+        "t1.activation.requests.coop-b",
+    ]
+    [consumer] = adapter("coop-a").broker.subscribers
+    assert isinstance(consumer, BatchSubscriber)
+    assert consumer.topic_names == ["dp.activation.requests.coop-a"]
+
+
+def test_a_record_naming_another_provider_than_its_topic_is_skipped() -> None:
+    """Whatever arrives on coop-a's topic is coop-a's, or it is not served at all."""
+    a = adapter("coop-a", "coop-b")
+    value, headers = requested("coop-b", "r1").to_binary()
+    a._read(
+        SimpleNamespace(
+            topic="dp.activation.requests.coop-a",
+            partition=0,
+            offset=7,
+            value=value,
+            headers=headers,
+        )
+    )
+    assert (dict(a.requests), a.stats.skipped) == ({}, 1)
+    a._read(SimpleNamespace(topic="dp.activation.requests.coop-b", value=value, headers=headers))
+    assert set(a.requests) == {"r1"}

@@ -26,6 +26,7 @@ from rich.progress import Progress
 from cerniera.cli.devstack import database_endpoint, kafka_endpoint
 from cerniera.cli.synthetic import announcement
 from cerniera.cli.up import SERVICES, service_environment
+from cerniera.shared.ambiti import provider_ids
 from cerniera.shared.contract import Topics
 from cerniera.shared.envelope import Envelope
 from cerniera.shared.messaging.kafka import provision_topics
@@ -63,20 +64,24 @@ async def _load(
 
 async def _collect(
     settings: KafkaSettings,
-    topic: str,
+    topics: list[str],
     done: Callable[[list[ConsumerRecord[Any, Any]]], int],
     total: int,
     label: str,
     progress: Progress,
     timeout: float,
 ) -> list[ConsumerRecord[Any, Any]]:
-    """Read ``topic`` from the start until ``done(records)`` (a count) reaches ``total``."""
+    """Read ``topics`` from the start until ``done(records)`` (a count) reaches ``total``."""
     consumer = AIOKafkaConsumer(**settings.client_params(), enable_auto_commit=False)
     await consumer.start()
     task = progress.add_task(label, total=total)
     records: list[ConsumerRecord[Any, Any]] = []
     try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in consumer.partitions_for_topic(topic) or []
+        ]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         deadline = time.monotonic() + timeout
@@ -124,7 +129,8 @@ def run_bench(
             topic_partitions=partitions,
         )
         topics = Topics(prefix=prefix)
-        asyncio.run(provision_topics(settings, topics.all()))
+        providers = provider_ids()  # the services' districts: the shipped example unless set
+        asyncio.run(provision_topics(settings, topics.all(providers)))
         console.print(
             f"Kafka {kafka.bootstrap_servers} ({kafka.kind}), PostgreSQL {database.kind}, "
             f"{partitions} partitions, {cases} cases, services: {', '.join(services)}, "
@@ -138,7 +144,7 @@ def run_bench(
                 decisions = asyncio.run(
                     _collect(
                         settings,
-                        topics.intake_cases,
+                        [topics.intake_cases],
                         len,
                         cases,
                         "decisions on intake.cases",
@@ -153,10 +159,10 @@ def run_bench(
                     asyncio.run(
                         _collect(
                             settings,
-                            topics.activation_services,
+                            [topics.provider_requests(p) for p in providers],
                             _planned_cases,
                             eligible,
-                            "cases planned on activation.services",
+                            "cases planned (requests to the providers)",
                             progress,
                             timeout,
                         )

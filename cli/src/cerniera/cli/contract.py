@@ -8,6 +8,7 @@ the very functions their consumers subscribe with.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from cerniera.activation import service as activation
@@ -17,6 +18,7 @@ from cerniera.gateway.config import GatewaySettings
 from cerniera.intake import service as intake
 from cerniera.monitoring import service as monitoring
 from cerniera.provider_adapter import adapter as provider_adapter
+from cerniera.shared.ambiti import provider_ids
 from cerniera.shared.contract import Topics
 from cerniera.shared.contract.asyncapi import write
 
@@ -31,17 +33,21 @@ def subscriptions() -> dict[str, Subscriptions]:
         "monitoring": monitoring.spec().subscribes,
         "billing": billing.spec().subscribes,
         "gateway": gateway.spec(GatewaySettings()).subscribes,
-        "provider adapters": provider_adapter.subscribes,
+        # Each adapter reads its own provider's topic; any registered provider shows the family.
+        "provider adapters": partial(provider_adapter.subscribes, providers=provider_ids()),
     }
 
 
 def readers() -> dict[str, list[str]]:
-    """Who reads each contract topic (by its name without prefix), in the order above."""
+    """Who reads each contract topic (by its name without prefix or provider), in the order
+    above."""
     topics = Topics()
     read: dict[str, list[str]] = {}
     for reader, subscribes in subscriptions().items():
         for topic in subscribes(topics):
-            read.setdefault(topic.removeprefix(topics.prefix), []).append(reader)
+            readers_of = read.setdefault(topics.contract_name(topic), [])
+            if reader not in readers_of:  # a family's topics, one per provider: named once
+                readers_of.append(reader)
     return read
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from rich.console import Console
 
+from cerniera.shared.ambiti import provider_ids
 from cerniera.shared.contract import Topics
 from cerniera.shared.envelope import STRUCTURED, Envelope, InvalidRecord, decode
 from cerniera.shared.messaging import dlq
@@ -47,7 +48,7 @@ async def send(
     await producer.start()
     try:
         for event, raw in loaded:
-            topic = topics.for_event(type(event.data))
+            topic = topics.for_event(event.data)  # a provider's event: its own topic
             key = (event.subject or _case_id(event)).encode()
             if structured:
                 value, headers = raw, [("content-type", STRUCTURED.encode())]
@@ -74,7 +75,7 @@ async def watch(
     console: Console,
 ) -> None:
     topics = Topics(prefix=settings.topic_prefix)
-    names = topic_names or topics.all_with_dlq()
+    names = topic_names or topics.all_with_dlq(provider_ids())
     consumer = AIOKafkaConsumer(**settings.client_params(), enable_auto_commit=False)
     await consumer.start()
     seen = 0

@@ -69,6 +69,38 @@ def demo(
 
 
 @app.command()
+def token(
+    role: Annotated[
+        str,
+        typer.Option(help="equipe, district_admin, provider, hospital or auditor."),
+    ],
+    district: Annotated[str | None, typer.Option(help="The district (ambito_id).")] = None,
+    provider: Annotated[str | None, typer.Option(help="The provider's id.")] = None,
+    hospital: Annotated[str | None, typer.Option(help="The hospital's id.")] = None,
+    user: Annotated[
+        str | None, typer.Option(help="A demo account by username (instead of a role).")
+    ] = None,
+) -> None:
+    """Print an access token of a demo account, for curl: -H "Authorization: Bearer $(...)".
+
+    People log in with authorization code and PKCE, hospitals' and providers' systems with
+    client credentials, on the identity provider of './cerniera up' (or OIDC_ISSUER).
+    """
+    from cerniera.cli.identity import tokens
+
+    typer.echo(
+        tokens.demo_token(
+            stack.oidc_issuer(),
+            role=role,
+            district=district,
+            provider=provider,
+            hospital=hospital,
+            user=user,
+        )
+    )
+
+
+@app.command()
 def send(
     files: Annotated[list[Path], typer.Argument(help="JSON CloudEvent files.", exists=True)],
     structured: Annotated[

@@ -21,6 +21,7 @@ class Stack:
     database_url: str
     enable_idempotence: bool
     topic_prefix: str
+    oidc_issuer: str | None = None
 
 
 def stack_file() -> Path:
@@ -36,6 +37,20 @@ def write(stack: Stack) -> Path:
 
 def clear() -> None:
     stack_file().unlink(missing_ok=True)
+
+
+def oidc_issuer() -> str:
+    """The identity provider for client commands: OIDC_ISSUER, else the one ``up`` started."""
+    if os.environ.get("OIDC_ISSUER"):
+        return os.environ["OIDC_ISSUER"]
+    path = stack_file()
+    issuer = json.loads(path.read_text()).get("oidc_issuer") if path.exists() else None
+    if not issuer:
+        raise SystemExit(
+            "No identity provider: start the stack with './cerniera up' in another terminal, "
+            "or set OIDC_ISSUER."
+        )
+    return str(issuer)
 
 
 def kafka_settings() -> KafkaSettings:

@@ -26,6 +26,10 @@ from cerniera.cli.devstack import (
     kafka_endpoint,
     pdeathsig_preexec,
 )
+from cerniera.cli.identity.directory import DEMO_PASSWORD, Directory, demo_directory, describe
+from cerniera.cli.identity.provider import serving as serving_identity
+from cerniera.shared import ambiti
+from cerniera.shared.ambiti import district_tables, load_document, provider_ids
 from cerniera.shared.contract import Topics
 from cerniera.shared.messaging.kafka import provision_topics
 from cerniera.shared.settings import KafkaSettings
@@ -68,10 +72,25 @@ class RunningStack:
     settings: KafkaSettings
     env: dict[str, str]
     services: list[RunningService] = field(default_factory=list)
+    directory: Directory | None = None
+    """The demo accounts of the embedded identity provider (None: OIDC_ISSUER was given)."""
+
+    @property
+    def issuer(self) -> str:
+        return self.env["OIDC_ISSUER"]
 
     @property
     def topics(self) -> Topics:
         return Topics(prefix=self.settings.topic_prefix)
+
+    @property
+    def providers(self) -> list[str]:
+        """The providers the services' districts register: whose own topics exist."""
+        return provider_ids(load_document(self.env.get(ambiti.ENV_VAR)))
+
+    def all_topics(self) -> list[str]:
+        """Every contract topic of this stack, each provider's own included."""
+        return self.topics.all(self.providers)
 
     def url(self, service: str) -> str:
         for running in self.services:
@@ -81,6 +100,10 @@ class RunningStack:
 
     def failed(self) -> RunningService | None:
         return next((s for s in self.services if s.process.poll() is not None), None)
+
+
+IDP_PORT = 9400
+"""The embedded identity provider's port when free (else any)."""
 
 
 def service_environment(kafka: KafkaEndpoint, database: DatabaseEndpoint) -> dict[str, str]:
@@ -117,14 +140,22 @@ def running_stack(
         database = resources.enter_context(database_endpoint(data_dir=data_dir))
         env = service_environment(kafka, database)
         env.update(extra_env or {})
+        directory = None
+        if not env.get("OIDC_ISSUER"):
+            # No identity provider given: the embedded one, with the demo's accounts.
+            directory = demo_directory(district_tables(load_document(env.get(ambiti.ENV_VAR))))
+            idp = resources.enter_context(
+                serving_identity(directory, port=_preferred_port(IDP_PORT))
+            )
+            env["OIDC_ISSUER"] = idp.url
         settings = KafkaSettings(
             bootstrap_servers=kafka.bootstrap_servers,
             enable_idempotence=kafka.supports_idempotence,
             topic_prefix=env.get("KAFKA_TOPIC_PREFIX", "dp."),
             topic_partitions=int(env.get("KAFKA_TOPIC_PARTITIONS", "6")),
         )
-        running = RunningStack(kafka, database, settings, env)
-        asyncio.run(provision_topics(settings, running.topics.all()))
+        running = RunningStack(kafka, database, settings, env, directory=directory)
+        asyncio.run(provision_topics(settings, running.all_topics()))
         resources.callback(_stop_all, console, running.services)
         for name in services:
             running.services.append(_spawn(name, env, output or _print_line))
@@ -153,6 +184,7 @@ def run_up(console: Console, services: list[str]) -> int:
                 database_url=running.database.url,
                 enable_idempotence=running.kafka.supports_idempotence,
                 topic_prefix=running.settings.topic_prefix,
+                oidc_issuer=running.issuer,
             )
         )
         try:
@@ -174,6 +206,10 @@ def _spawn(name: str, env: dict[str, str], output: Callable[[str, str], None]) -
         port = _preferred_port(command.mllp_port)
         env["MLLP_PORT"] = str(port)
         mllp = f"127.0.0.1:{port}"
+        # A local stack: HL7 in plain TCP on loopback only, from the samples' sender (MSH-4).
+        env.setdefault("MLLP_HOST", "127.0.0.1")
+        env.setdefault("MLLP_ALLOW_PLAINTEXT", "true")
+        env.setdefault("GATEWAY_HOSPITALS", "ASST_VIMERCATE=asst-vimercate")
     process = subprocess.Popen(
         command.argv(),
         env=env,
@@ -217,7 +253,14 @@ def _show(console: Console, running: RunningStack, elapsed: float) -> None:
     table.add_column("kind")
     table.add_row("Kafka", running.kafka.bootstrap_servers, running.kafka.kind)
     table.add_row("PostgreSQL", running.database.url, running.database.kind)
-    table.add_row("topics", ", ".join(running.topics.all()), "+ .dlq each")
+    topics, prefix = running.topics, running.settings.topic_prefix
+    table.add_row("topics", ", ".join(topics.all()), "+ .dlq each")
+    table.add_row(
+        "per provider",
+        f"{prefix}activation.requests.<id>, {prefix}providers.reports.<id>: "
+        + ", ".join(running.providers),
+        "+ .dlq each",
+    )
     for service in running.services:
         where = f"pid {service.process.pid}"
         if service.http_url:
@@ -225,11 +268,25 @@ def _show(console: Console, running: RunningStack, elapsed: float) -> None:
         if service.mllp:
             where += f", HL7 v2 MLLP on {service.mllp}"
         table.add_row(f"service {service.name}", where, "process")
+    table.add_row(
+        "identity (OIDC)",
+        running.issuer,
+        "embedded (demo accounts)" if running.directory else "OIDC_ISSUER",
+    )
     console.print(table)
+    if running.directory is not None:
+        people = Table(title=f"Demo accounts (password '{DEMO_PASSWORD}')")
+        for column in ("username", "who", "role · scope"):
+            people.add_column(column)
+        for row in describe(running.directory):
+            people.add_row(*row)
+        console.print(people)
     console.print(
         "Try it from another terminal:\n"
         "  [bold]./cerniera send examples/events/discharge-announced.json[/]\n"
         "  [bold]./cerniera watch[/]   (every event on every topic, decisions included)\n"
+        '  [bold]curl -H "Authorization: Bearer $(./cerniera token --role equipe '
+        '--district desio)" <intake>/cases[/]\n'
         "  HL7 v2 and FHIR samples: examples/hl7/, examples/fhir/ (services/gateway/README.md)"
     )
 

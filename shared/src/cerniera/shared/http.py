@@ -16,10 +16,11 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 import structlog
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Query
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -31,9 +32,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from cerniera.shared.contract.types import CASE_ID_PATTERN, LINE_PATTERN, TEXT_PATTERN
+from cerniera.shared.access.audit import AuditEntry
+from cerniera.shared.access.roles import Action, Principal
+from cerniera.shared.access.web import Access, Unauthenticated, allow, declare_security, denied
+from cerniera.shared.contract.types import (
+    CASE_ID_PATTERN,
+    IDENTIFIER_PATTERN,
+    LINE_PATTERN,
+    TEXT_PATTERN,
+)
 from cerniera.shared.outages import is_transient
-from cerniera.shared.refusals import Invalid, NotFound, Refused
+from cerniera.shared.refusals import Forbidden, Invalid, NotFound, Refused
 
 log = structlog.get_logger(__name__)
 
@@ -142,11 +151,31 @@ class Probed(Protocol):
     async def broker_reachable(self) -> bool: ...
 
 
+class AuditEntryView(BaseModel):
+    """One access to personal data: who, in which roles, when, what, which case."""
+
+    seq: int
+    at: datetime
+    actor: str
+    subject: str
+    roles: str
+    action: str
+    method: str
+    path: str
+    case_id: str | None
+    outcome: Literal["allowed", "denied"]
+
+
 def service_app(
     runtime: Probed, *, title: str, description: str, version: str = "1.0.0"
 ) -> FastAPI:
     """A service's FastAPI app with the operational routes and the shared error body."""
     app = FastAPI(title=title, description=description, version=version)
+    # The runtime's token verifier and audit log; an app without them refuses every guarded
+    # route (503 auth.unconfigured), never serves it unguarded.
+    access = getattr(runtime, "access", None)
+    app.state.access = access if isinstance(access, Access) else Access(None, None)
+    app.add_exception_handler(Unauthenticated, _unauthenticated_body)
     app.add_exception_handler(StarletteHTTPException, _error_body)
     app.add_exception_handler(Refused, _refusal_body)
     app.add_exception_handler(RequestValidationError, _invalid_request_body)
@@ -156,7 +185,7 @@ def service_app(
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = declare_error_bodies(generate())
+            app.openapi_schema = declare_security(app, declare_error_bodies(generate()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -177,7 +206,44 @@ def service_app(
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    @app.get(
+        "/audit",
+        tags=["audit"],
+        summary="The audit log: every access to personal data on this service",
+        description="Oldest first; page with `after` (the last `seq` seen). Reading it is "
+        "itself logged.",
+    )
+    async def audit(
+        who: Annotated[Principal, allow(Action.AUDIT_READ)],
+        case_id: Annotated[
+            str | None, Query(pattern=CASE_ID_PATTERN, max_length=129, description="One case.")
+        ] = None,
+        actor: Annotated[
+            str | None,
+            Query(pattern=IDENTIFIER_PATTERN, max_length=256, description="One actor."),
+        ] = None,
+        after: Annotated[int, Query(ge=0, description="Entries after this seq.")] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[AuditEntryView]:
+        log_ = app.state.access.audit
+        if log_ is None:
+            return []
+        found: list[AuditEntry] = list(
+            await log_.entries(case_id=case_id, actor=actor, after=after, limit=limit)
+        )
+        return [view(AuditEntryView, entry) for entry in found]
+
     return app
+
+
+async def _unauthenticated_body(request: Request, error: Exception) -> Response:
+    """No valid token (401, with the challenge), or no identity provider to ask (503)."""
+    assert isinstance(error, Unauthenticated)
+    body = ErrorBody(detail=ErrorDetail(code=error.code, message=error.message))
+    headers = {"WWW-Authenticate": 'Bearer realm="cerniera"'} if error.status == 401 else {}
+    if error.status == 503:
+        headers["Retry-After"] = "5"
+    return JSONResponse(body.model_dump(), status_code=error.status, headers=headers)
 
 
 async def _check(name: str, reachable: Callable[[], Awaitable[bool]]) -> Check:
@@ -189,7 +255,7 @@ async def _check(name: str, reachable: Callable[[], Awaitable[bool]]) -> Check:
         return "unavailable"
 
 
-_STATUS_OF = {NotFound: 404, Invalid: 422}
+_STATUS_OF = {NotFound: 404, Invalid: 422, Forbidden: 403}
 
 
 async def _unavailable_body(request: Request, error: Exception) -> Response:
@@ -212,6 +278,8 @@ async def _refusal_body(request: Request, error: Exception) -> Response:
     """A refusal of the domain or the service layer: 404, 422, else 409."""
     assert isinstance(error, Refused)
     status = next((s for kind, s in _STATUS_OF.items() if isinstance(error, kind)), 409)
+    if isinstance(error, Forbidden):
+        await denied(request)
     body = ErrorBody(detail=ErrorDetail(code=error.code, message=error.message))
     return JSONResponse(body.model_dump(), status_code=status)
 

@@ -27,3 +27,8 @@ class NotFound(Refused):
 
 class Invalid(Refused):
     """Well-formed but not acceptable (HTTP 422), e.g. a requirement the checklist lacks."""
+
+
+class Forbidden(Refused):
+    """Outside the caller's role, district, provider or hospital (HTTP 403). On Kafka: an
+    event from a source not allowed to publish it (``source.not_allowed``)."""

@@ -24,6 +24,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Table, delete, text
 
+from cerniera.shared.access.audit import AuditLog
+from cerniera.shared.access.tokens import OidcSettings, TokenVerifier
+from cerniera.shared.access.web import Access
 from cerniera.shared.clock import Clock
 from cerniera.shared.contract import Topics
 from cerniera.shared.lifecycle import Started
@@ -60,6 +63,9 @@ class ServiceSpec:
     migrations: Path
     subscribes: Callable[[Topics], list[str]]
     handlers: Callable[[ServiceRuntime], Handlers]
+    publishes: Callable[[Topics], list[str]] = lambda topics: []
+    """Per-provider topics the service writes (activation: each provider's requests), created
+    at start with the shared topics and those it subscribes to."""
     periodic: Periodic | None = None
     """Work driven by time, not events (deadlines, due checks): run every ``period_s``."""
     period_s: float = 1.0
@@ -108,6 +114,7 @@ class ServiceRuntime(Started):
         migrate: bool = True,
         provision: bool = True,
         relay: bool = True,
+        oidc: OidcSettings | None = None,
     ) -> None:
         """``relay=False`` consumes and commits without publishing the outbox: what a process
         that dies between its commit and its publish leaves behind (used by the tests)."""
@@ -122,6 +129,9 @@ class ServiceRuntime(Started):
         self._relay = relay
         self.engine = make_engine(self.database, schema=spec.name)
         self.db = Database(self.engine, spec.outbox, self.topics, spec.source, self.clock)
+        self.access = Access(
+            TokenVerifier.from_settings(oidc or OidcSettings()), AuditLog(self.engine)
+        )
         self.dead_letters = DeadLetters(consumer=spec.name)
         self.consumer = EventConsumer(
             name=spec.name,
@@ -129,6 +139,7 @@ class ServiceRuntime(Started):
             inbox=Inbox(spec.inbox, spec.name),
             handlers=spec.handlers(self),
             dead_letters=self.dead_letters,
+            topics=self.topics,
             parking=Parking(self.engine, spec.name, spec.name),
             max_attempts=self.service.event_max_attempts,
             retry_delay=self.service.event_retry_delay_s,
@@ -185,7 +196,8 @@ class ServiceRuntime(Started):
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 10.0)
         if self._provision:
-            await provision_topics(self.kafka, self.topics.all())
+            own = [*self.spec.subscribes(self.topics), *self.spec.publishes(self.topics)]
+            await provision_topics(self.kafka, [*self.topics.all(), *own])
 
     async def start(self) -> None:
         await self._open()
@@ -289,6 +301,12 @@ class ServiceRuntime(Started):
         host, bound = self._http.servers[0].sockets[0].getsockname()[:2]
         self.http_url = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{bound}"
         log.info("http.listening", service=self.spec.name, url=self.http_url)
+        if self.access.verifier is None:
+            log.error(
+                "http.no_identity_provider",
+                service=self.spec.name,
+                hint="set OIDC_ISSUER: until then every route but /health answers 503",
+            )
 
     async def database_reachable(self) -> bool:
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import SecretStr, field_validator
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,6 +34,18 @@ class KafkaSettings(BaseSettings):
     heartbeat_interval_ms: int = 3_000
     # Records handled per database transaction: batching is what makes the pipeline fast.
     max_batch_records: int = 500
+
+    @model_validator(mode="after")
+    def _sasl_credentials(self) -> KafkaSettings:
+        # Said at start-up, not as an authentication failure on the first connection.
+        if self.security_protocol.startswith("SASL") and not (
+            self.sasl_username and self.sasl_password
+        ):
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={self.security_protocol} needs "
+                "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+            )
+        return self
 
     def client_params(self) -> dict[str, Any]:
         """Connection and security options shared by aiokafka producers, consumers and admins."""

@@ -1,8 +1,10 @@
 """The Kafka side of the provider adapter: read requests, answer them, report deliveries.
 
 One process serves one or more provider ids (the demo runs several simulated providers in
-one). It reads ``activation.services`` in a consumer group of its own, keeps what it learns in
-memory, and a loop (woken by new requests, else every ``tick_s`` real seconds) asks the
+one). It reads only its providers' own request topics, ``activation.requests.<provider_id>``
+(a provider's Kafka principal may read that topic and nothing else), in a consumer group of its
+own, writes only to their report topics, ``providers.reports.<provider_id>``, keeps what it
+learns in memory, and a loop (woken by new requests, else every ``tick_s`` real seconds) asks the
 policy for decisions, publishes the answers that are due and reports each service's deliveries
 for every (simulated) day that has passed.
 
@@ -53,6 +55,7 @@ from cerniera.shared.contract import (
     ServiceActivationRequested,
     ServiceDeactivated,
     Topics,
+    provenance,
 )
 from cerniera.shared.envelope import Envelope, InvalidRecord, decode
 from cerniera.shared.lifecycle import Started
@@ -74,9 +77,10 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 
-def subscribes(topics: Topics) -> list[str]:
-    """The topics an adapter reads: the requests to providers (and their deactivations)."""
-    return [topics.activation_services]
+def subscribes(topics: Topics, providers: Sequence[str]) -> list[str]:
+    """The topics an adapter reads: each of its providers' own requests (and their
+    deactivations); never another provider's, never the shared ``activation.services``."""
+    return [topics.provider_requests(p) for p in dict.fromkeys(providers)]
 
 
 def provider_source(provider_id: str) -> str:
@@ -155,7 +159,8 @@ class AdapterStats:
     silent: int = 0
     deliveries: int = 0
     skipped: int = 0
-    """Records that could not be read (a production adapter dead-letters them)."""
+    """Records that could not be read, or that name another provider than their topic (a
+    production adapter dead-letters them)."""
 
 
 async def _undecoded(msg: StreamMessage[Any]) -> None:
@@ -237,7 +242,7 @@ class ProviderAdapter(Started):
         broker = make_broker(self.kafka, client_id=self.group_id)
 
         @broker.subscriber(  # type: ignore[untyped-decorator]
-            *subscribes(self.topics),
+            *subscribes(self.topics, self.providers),
             batch=True,
             max_records=self.kafka.max_batch_records,
             group_id=self.group_id,
@@ -265,20 +270,29 @@ class ProviderAdapter(Started):
                 return  # an event the contract added after this adapter was written
             # Outside the platform there is no dead-letter topic of ours to write to; a
             # production adapter sends the record to its own and alerts (see the README).
-            self.stats.skipped += 1
-            log.warning(
-                "record.skipped",
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-                code=invalid.code,
-                detail=invalid.detail,
-            )
+            self._skip(record, invalid.code, invalid.detail)
+            return
+        # Only what activation may write on this provider's topic: the contract's event types,
+        # from activation's source, for this provider (the platform's provenance rule).
+        refused = provenance.refusal(record.topic, event.data, event.source, self.topics.prefix)
+        if refused is not None:
+            self._skip(record, "source.not_allowed", refused)
             return
         self.receive(event)
 
+    def _skip(self, record: Any, code: str, detail: str) -> None:
+        self.stats.skipped += 1
+        log.warning(
+            "record.skipped",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            code=code,
+            detail=detail,
+        )
+
     def receive(self, event: Envelope) -> None:
-        """Take one event from ``activation.services``; others' and other types are ignored."""
+        """Take one event from a provider's request topic; other types are ignored."""
         data = event.data
         if isinstance(data, ServiceActivationRequested) and data.provider_id in self._policies:
             tracked = self._requests.get(data.request_id)
@@ -429,7 +443,8 @@ class ProviderAdapter(Started):
     # --- publishing -----------------------------------------------------------------------
 
     async def _send(self, tracked: TrackedRequest, data: EventData) -> Awaitable[Any]:
-        """Queue one event caused by the request; return what resolves when Kafka has it.
+        """Queue one event caused by the request on its provider's own reports topic; return
+        what resolves when Kafka has it.
 
         Key and subject are the case id, so the case's reports stay in order; the correlation
         id is the request's, the causation id the request's ``ce_id``."""
@@ -443,7 +458,7 @@ class ProviderAdapter(Started):
         )
         value, headers = event.to_binary()
         acknowledged: Awaitable[Any] = await self._producer.send(
-            self.topics.providers_reports,
+            self.topics.provider_reports(request.provider_id),
             value=value,
             key=request.case_id.encode(),
             headers=headers,

@@ -14,6 +14,7 @@ import json
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -160,9 +161,13 @@ class Watcher:
         topics: Topics,
         producer: AIOKafkaProducer,
         dump: Path | None = None,
+        *,
+        providers: Sequence[str] = (),
     ) -> None:
-        """``dump``: where to write every record read, one JSON line each (for post-mortems)."""
+        """``dump``: where to write every record read, one JSON line each (for post-mortems);
+        ``providers``: whose own topics to read too."""
         self.settings = settings
+        self.providers = list(providers)
         self.dump = dump
         self.topics = topics
         self.producer = producer
@@ -193,7 +198,7 @@ class Watcher:
         try:
             partitions = [
                 TopicPartition(name, p)
-                for name in self.topics.all_with_dlq()
+                for name in self.topics.all_with_dlq(self.providers)
                 for p in sorted(consumer.partitions_for_topic(name) or [])
             ]
             consumer.assign(partitions)
@@ -228,8 +233,10 @@ class Watcher:
             self.observed.unreadable.append(f"{record.topic}: {invalid.code}")
             _write(dump, record, None)
             return
-        self.observed.account(event)
         _write(dump, record, event)
+        if isinstance(event.data, ServiceDeactivated) and self.topics.provider_of(record.topic):
+            return  # the provider's copy of a deactivation: counted once, on activation.services
+        self.observed.account(event)
         if isinstance(event.data, HoursDelivered) and event.id not in self._ours:
             await self._send_again(record, event)
 

@@ -12,6 +12,7 @@ import random
 import shutil
 import tempfile
 import time
+import tomllib
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -38,7 +39,11 @@ from cerniera.cli.chaos.scenario import (
 )
 from cerniera.cli.chaos.verify import Verdict, consumer_lag, judge, leftovers, snapshot
 from cerniera.cli.devstack import DatabaseEndpoint, KafkaEndpoint, free_port, kafka_endpoint
+from cerniera.cli.identity.client import person_token
+from cerniera.cli.identity.directory import demo_directory
+from cerniera.cli.identity.provider import serving as serving_identity
 from cerniera.cli.up import service_environment, stop_on_signals
+from cerniera.shared.ambiti import district_tables
 from cerniera.shared.clock import ROME, Clock
 from cerniera.shared.contract import DEFAULT_PREFIX, Topics
 from cerniera.shared.messaging.kafka import provision_topics
@@ -161,6 +166,7 @@ class ChaosRun:
         self.watcher: Watcher | None = None
         self.hospitals = Hospitals(scenario.sends, self.clock)
         self.team: Team | None = None
+        self._identity = contextlib.ExitStack()
         self.settled = False
         self.lag: dict[str, int] = {}
         """Records each service's group has still to read (refreshed every few seconds)."""
@@ -172,7 +178,8 @@ class ChaosRun:
         self.postgres.init()
         await self.postgres.start()
         await self.postgres.create_database()
-        await provision_topics(self.settings, self.topics.all())
+        providers = provider_ids(districts_document())
+        await provision_topics(self.settings, self.topics.all(providers))
         fleet = self.fleet = self._fleet()
         producer = AIOKafkaProducer(**self.settings.producer_params(), client_id="chaos")
         tasks: list[asyncio.Task[None]] = []
@@ -180,7 +187,9 @@ class ChaosRun:
             fleet.start_all()
             await producer.start()
             dump = self.options.out / "events.jsonl"
-            watcher = self.watcher = Watcher(self.settings, self.topics, producer, dump)
+            watcher = self.watcher = Watcher(
+                self.settings, self.topics, producer, dump, providers=providers
+            )
             tasks.append(asyncio.create_task(watcher.run(), name="watcher"))
             await watcher.started.wait()
             tasks.append(asyncio.create_task(self._follow_lag(), name="lag"))
@@ -209,6 +218,7 @@ class ChaosRun:
                 await producer.stop()
             fleet.stop_all()
             self.postgres.stop()
+            self._identity.close()
 
     def _fleet(self) -> Fleet:
         document = districts_document()
@@ -225,10 +235,20 @@ class ChaosRun:
             LOG_FORMAT="json",
             LOG_LEVEL=self.options.log_level,
         )
+        # The embedded identity provider: the team logs in as each district's demo account.
+        directory = demo_directory(district_tables(tomllib.loads(document)))
+        idp = self._identity.enter_context(serving_identity(directory))
+        env["OIDC_ISSUER"] = idp.url
+        tokens = {
+            account.ambito_id: person_token(idp.url, account.username)
+            for account in directory.people.values()
+            if account.ambito_id and "equipe" in account.roles
+        }
         fleet = Fleet(env, self.logs, activation_replicas=self.options.activation_replicas)
         port = free_port()
         fleet.member("monitoring").env["HTTP_PORT"] = str(port)
-        self.team = Team(f"http://127.0.0.1:{port}", {c.case_id: c for c in self.scenario.cases})
+        cases = {c.case_id: c for c in self.scenario.cases}
+        self.team = Team(f"http://127.0.0.1:{port}", cases, list(tokens.values()))
         argv = adapter_argv(provider_ids(document), self.options.seed)
         fleet.add("providers", argv, env, self.logs / "providers.log")
         return fleet

@@ -19,6 +19,7 @@ from enum import StrEnum
 from importlib.resources import files
 
 from cerniera.cli.synthetic import announcement
+from cerniera.shared import ambiti
 from cerniera.shared.clock import ROME, italian_date
 from cerniera.shared.contract import DischargeCancelled, EventData, Topics
 from cerniera.shared.envelope import Envelope
@@ -198,8 +199,4 @@ def provider_ids(document: str) -> list[str]:
     """Every provider of every district, once, in the document's order."""
     import tomllib
 
-    seen: dict[str, None] = {}
-    for ambito in tomllib.loads(document).get("ambiti", {}).values():
-        for provider in ambito.get("providers", []):
-            seen.setdefault(provider["id"], None)
-    return list(seen)
+    return ambiti.provider_ids(tomllib.loads(document))

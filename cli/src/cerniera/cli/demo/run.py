@@ -24,7 +24,10 @@ from rich.table import Table
 from cerniera.cli.demo.hospital import Planned, month_of_discharges
 from cerniera.cli.demo.report import build_report, render_markdown
 from cerniera.cli.demo.team import Team
+from cerniera.cli.identity.client import person_token
 from cerniera.cli.up import RunningStack, running_stack
+from cerniera.shared import ambiti
+from cerniera.shared.ambiti import district_tables, load_document
 from cerniera.shared.clock import ROME, Clock
 from cerniera.shared.contract import (
     CaseClosed,
@@ -152,8 +155,14 @@ async def _simulate(
     console: Console, stack: RunningStack, clock: Clock, timeline: list[Planned], timeout: float
 ) -> Progress:
     progress = Progress(planned=len(timeline))
-    team = Team(stack.url("monitoring"))
     await _wait_healthy(stack, deadline=time.monotonic() + 60)
+    # Each district's team logs in (authorization code with PKCE) as its demo account.
+    districts = district_tables(load_document(stack.env.get(ambiti.ENV_VAR)))
+    tokens = {
+        ambito_id: await asyncio.to_thread(person_token, stack.issuer, f"equipe-{ambito_id}")
+        for ambito_id in districts
+    }
+    team = Team(stack.url("monitoring"), tokens)
     watcher = asyncio.create_task(_watch(stack, progress))
     deadline = time.monotonic() + STARTUP_S + timeout
     producer = AIOKafkaProducer(**stack.settings.producer_params())
@@ -224,7 +233,7 @@ async def _publish_due(
         value, headers = event.to_binary()
         futures.append(
             await producer.send(
-                stack.topics.for_event(type(planned.data)),
+                stack.topics.for_event(planned.data),
                 value=value,
                 key=planned.case_id.encode(),
                 headers=headers,
@@ -238,7 +247,7 @@ async def _watch(stack: RunningStack, progress: Progress) -> None:
     consumer = AIOKafkaConsumer(**stack.settings.client_params(), enable_auto_commit=False)
     await consumer.start()
     try:
-        names = stack.topics.all_with_dlq()
+        names = stack.topics.all_with_dlq(stack.providers)
         partitions = [
             TopicPartition(n, p) for n in names for p in consumer.partitions_for_topic(n) or []
         ]
@@ -295,7 +304,10 @@ def _view(progress: Progress, clock: Clock, team: Team, stack: RunningStack) -> 
 
 
 async def _budget(stack: RunningStack) -> list[dict[str, Any]]:
-    async with httpx.AsyncClient(timeout=10) as client:
+    """Every district's budget, read as the auditor (a read the audit log keeps)."""
+    token = await asyncio.to_thread(person_token, stack.issuer, "auditor")
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(timeout=10, headers=headers) as client:
         response = await client.get(f"{stack.url('billing')}/budget")
         response.raise_for_status()
         body = response.json()

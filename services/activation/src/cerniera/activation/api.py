@@ -5,6 +5,7 @@ discharge day and, if not, which provider is late and why. Thin: ``cases`` reads
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 from fastapi import FastAPI, Query
 from pydantic import BaseModel
@@ -12,6 +13,8 @@ from pydantic import BaseModel
 from cerniera.activation import cases
 from cerniera.activation.domain import CaseStatus
 from cerniera.activation.readiness import Readiness, ServiceReadiness
+from cerniera.shared.access import Action, Principal
+from cerniera.shared.access.web import allow
 from cerniera.shared.contract import ServiceType
 from cerniera.shared.http import CaseId, error_responses, service_app
 from cerniera.shared.runtime import ServiceRuntime
@@ -19,6 +22,7 @@ from cerniera.shared.runtime import ServiceRuntime
 
 class ReadinessOut(BaseModel):
     case_id: str
+    ambito_id: str | None
     status: CaseStatus
     discharge_on: date | None
     ready: bool
@@ -79,21 +83,32 @@ def create_app(runtime: ServiceRuntime) -> FastAPI:
         response_model=ReadinessOut,
         responses=error_responses(e404="Activation knows no such case."),
     )
-    async def case_readiness(case_id: CaseId) -> ReadinessOut:
+    async def case_readiness(
+        case_id: CaseId, who: Annotated[Principal, allow(Action.READINESS_READ)]
+    ) -> ReadinessOut:
         async with engine.connect() as conn:
-            return ReadinessOut.of(await cases.case_readiness(conn, case_id))
+            found = await cases.case_readiness(conn, case_id)
+        who.require_district(found.ambito_id)
+        return ReadinessOut.of(found)
 
     @app.get("/cases", response_model=CaseList)
     async def list_cases(
+        who: Annotated[Principal, allow(Action.READINESS_READ)],
         ready: bool | None = Query(
             default=None, description="false: only cases not ready, with the late providers"
         ),
         limit: int = Query(default=200, ge=1, le=5000),
     ) -> CaseList:
-        """Cases with a package that have not ended, soonest discharge first."""
+        """Cases with a package that have not ended, soonest discharge first: those of the
+        caller's districts (every district for the auditor)."""
+        visible = who.districts()
         async with engine.connect() as conn:
             found = await cases.open_cases_readiness(conn)
-        chosen = [r for r in found if ready is None or r.ready == ready][:limit]
+        chosen = [
+            r
+            for r in found
+            if (ready is None or r.ready == ready) and (visible is None or r.ambito_id in visible)
+        ][:limit]
         return CaseList(count=len(chosen), cases=[CaseSummary.of(r) for r in chosen])
 
     return app

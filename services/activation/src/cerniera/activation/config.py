@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cerniera.shared.ambiti import district_tables, load_document
-from cerniera.shared.contract import Identifier, IstatCode, ServiceType
+from cerniera.shared.contract import IstatCode, ProviderId, ServiceType
 
 LeadTimes = dict[ServiceType, Annotated[int, Field(ge=0, le=60)]]
 """Working days between a request and the first possible day of service, per service."""
@@ -29,7 +29,8 @@ class ActivationDefaults(_Config):
 class Provider(_Config):
     """An ente gestore: a provider running one or more services in (part of) a district."""
 
-    id: Identifier
+    id: ProviderId
+    """Also names the provider's topics, so only topic-safe characters."""
     name: str = Field(min_length=1)
     services: tuple[ServiceType, ...] = Field(min_length=1)
     municipalities: frozenset[IstatCode] | None = None
@@ -95,6 +96,11 @@ class Ambito(_Config):
 
 class ActivationConfig(_Config):
     ambiti: dict[str, Ambito]
+
+    @property
+    def provider_ids(self) -> list[str]:
+        """Every provider some district registers, once each: whose topics activation uses."""
+        return list(dict.fromkeys(p.id for a in self.ambiti.values() for p in a.providers))
 
 
 def load_config(path: str | Path | None = None) -> ActivationConfig:

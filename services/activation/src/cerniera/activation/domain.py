@@ -45,6 +45,7 @@ from cerniera.shared.contract import (
     ServiceLine,
     ServiceType,
 )
+from cerniera.shared.refusals import Forbidden
 
 Ignored = str | None
 """Why an input changed nothing (stale, or about an ended case); ``None`` when it applied."""
@@ -174,13 +175,21 @@ class Ending:
         return cls(italian_date(closed_at), f"case closed ({outcome.value})")
 
 
-def why_ignored(attempt: Attempt | None, provider_id: str, case_status: str | None) -> Ignored:
-    """Why a provider's answer does not apply (unknown, superseded, someone else's request,
-    case ended), or ``None`` when it does."""
+def ensure_sent_to(attempt: Attempt | None, provider_id: str) -> None:
+    """A provider answers only the requests sent to it (on its own topic): an answer naming
+    another provider's request is refused, whatever its state, never applied nor ignored."""
+    if attempt is not None and provider_id != attempt.provider_id:
+        raise Forbidden(
+            "source.not_allowed",
+            f"request {attempt.request_id} was sent to {attempt.provider_id}, not to {provider_id}",
+        )
+
+
+def why_ignored(attempt: Attempt | None, case_status: str | None) -> Ignored:
+    """Why an answer of the provider asked does not apply (unknown, superseded, case ended),
+    or ``None`` when it does."""
     if attempt is None:
         return "unknown request"
-    if provider_id != attempt.provider_id:
-        return f"request was sent to {attempt.provider_id}, not {provider_id}"
     if case_status == CaseStatus.ENDED:
         return "case ended"
     if not attempt.is_open:
@@ -299,13 +308,14 @@ class CaseFile:
         but read after it (a backlog) is honoured, and the next provider, asked meanwhile, is
         withdrawn unless it has accepted already."""
         attempt = self._attempt(request_id)
+        ensure_sent_to(attempt, provider_id)
         answered_at = self._answer_time(attempt, sent_at)
         if attempt is not None and self._answered_in_time_but_expired(attempt, answered_at):
-            why = self._revive(attempt, provider_id)
+            why = self._revive(attempt)
             if why is not None:
                 return why
             attempt = self._attempt(request_id)
-        why = why_ignored(attempt, provider_id, self.case.status)
+        why = why_ignored(attempt, self.case.status)
         if why is not None or attempt is None:
             return why
         active_from = italian_date(scheduled_start)
@@ -339,10 +349,8 @@ class CaseFile:
             and answered_at <= attempt.deadline_at + CLOCK_SKEW
         )
 
-    def _revive(self, expired: Attempt, provider_id: str) -> Ignored:
+    def _revive(self, expired: Attempt) -> Ignored:
         """Undo an expiry that only a backlog caused: the provider answered in time."""
-        if provider_id != expired.provider_id:
-            return f"request was sent to {expired.provider_id}, not {provider_id}"
         later = [
             a
             for a in self.attempts
@@ -360,7 +368,8 @@ class CaseFile:
     def declined(self, request_id: str, provider_id: str, reason: DeclineReason) -> Ignored:
         """Declined (before or after accepting): the next candidate is asked."""
         attempt = self._attempt(request_id)
-        why = why_ignored(attempt, provider_id, self.case.status)
+        ensure_sent_to(attempt, provider_id)
+        why = why_ignored(attempt, self.case.status)
         if why is not None or attempt is None:
             return why
         self._pass_over(

@@ -1,5 +1,5 @@
 """Activation's Kafka entrypoint: each handler unpacks its event and calls the use case in
-``cases``; what providers see on ``activation.services`` is described in ``notices``."""
+``cases``; what providers and others are told is described in ``notices``."""
 
 from __future__ import annotations
 

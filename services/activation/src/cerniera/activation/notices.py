@@ -1,5 +1,9 @@
-"""What activation tells providers (and their adapters) and monitoring on ``activation.services``.
+"""What activation tells providers (and their adapters) and the rest of the platform.
 Pure: each function builds one event of the contract from a case and one of its requests.
+Where each goes is the contract's (``Topics.destinations``): a request only to its provider's
+own topic ``activation.requests.<provider_id>``; a deactivation to ``activation.services`` and,
+as a copy, to the provider's topic; activations and escalations to ``activation.services``,
+which carries no personal data.
 
 - ``ServiceActivationRequested`` asks one provider to start one service; ``request_id`` is
   ``<case_id>/<service_type>/<n>``, ``n`` counting the requests made for that service.
@@ -15,7 +19,9 @@ Pure: each function builds one event of the contract from a case and one of its 
 - ``ServiceActivationEscalated`` when an operator must step in.
 
 Answers to requests that are unknown, already answered or withdrawn, or for ended cases are
-ignored and logged: the inbox already drops redeliveries, so these are genuinely stale.
+ignored and logged: the inbox already drops redeliveries, so these are genuinely stale. An
+answer naming a request sent to another provider is refused (``source.not_allowed``: it is
+dead-lettered).
 """
 
 from __future__ import annotations
@@ -56,7 +62,7 @@ def _request(case: Case, attempt: Attempt) -> _Request:
 
 
 def requested(case: Case, attempt: Attempt) -> ServiceActivationRequested:
-    """Only what the provider needs: no fiscal code, no clinical data."""
+    """Only what the provider needs: no fiscal code, no clinical data; for its eyes alone."""
     assert case.beneficiary is not None, "a case is planned once its contact is known"
     return ServiceActivationRequested(
         **_request(case, attempt),

@@ -33,6 +33,8 @@ class Readiness:
     ready: bool
     services: list[ServiceReadiness]
     waiting_for: str | None = None
+    ambito_id: str | None = None
+    """The district that took the case in charge (None before its decision)."""
 
 
 def readiness(case: Case, attempts: Sequence[Attempt]) -> Readiness:
@@ -48,7 +50,9 @@ def readiness(case: Case, attempts: Sequence[Attempt]) -> Readiness:
         and bool(services)
         and all(s.late is None for s in services)
     )
-    return Readiness(case.case_id, case.status, case.discharge_on, ready, services, waiting_for)
+    return Readiness(
+        case.case_id, case.status, case.discharge_on, ready, services, waiting_for, case.ambito_id
+    )
 
 
 def _service_readiness(

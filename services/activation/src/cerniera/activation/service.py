@@ -28,12 +28,15 @@ def spec(config: ActivationConfig | None = None, *, deadline_check_s: float = 1.
     return service_spec(
         metadata,
         MIGRATIONS,
+        # Each registered provider's answers on its own topic: an explicit list (no pattern
+        # subscription), so a topic nobody registered is never read.
         subscribes=lambda topics: [
             topics.hospital_discharges,
             topics.intake_cases,
-            topics.providers_reports,
+            *(topics.provider_reports(p) for p in config.provider_ids),
             topics.monitoring_cases,
         ],
+        publishes=lambda topics: [topics.provider_requests(p) for p in config.provider_ids],
         handlers=lambda runtime: make_handlers(Activation(config, runtime.clock)),
         periodic=check_deadlines,
         period_s=deadline_check_s,

@@ -1,17 +1,24 @@
 """Billing's service layer: one method per use case, called by the Kafka handlers and the HTTP
 routes alike. Each loads through ``store``, decides through ``domain``, saves and emits.
 
-Events come from three topics with no order between them, so each use case stores what it
+Events come from four topics with no order between them, so each use case stores what it
 learns and prices whatever has become priceable: a delivery waits (``pending``) for its case's
 EligibilityConfirmed, and a closure that arrives after lines delivered later than it were
-priced takes those lines back. Everything that prices, or reads a total to announce it, holds
-the pricing lock (``store.lock_pricing``) for its transaction.
+priced takes those lines back. Activations work the same way: a line priced before billing
+learnt of its activation is refused (``delivery.not_authorised``, shown to the district), and
+priced again when the ServiceActivated arrives; a ServiceDeactivated that arrives after lines
+delivered later than its last day were paid takes those lines back. No parking or retrying is
+needed: the line is never lost, and its final outcome does not depend on the order.
+
+Everything that prices, or reads a total to announce it, holds the pricing lock
+(``store.lock_pricing``) for its transaction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import structlog
@@ -20,7 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from cerniera.billing import domain, store
 from cerniera.billing.config import Ambito, BillingConfig
 from cerniera.shared.clock import Clock
-from cerniera.shared.contract import BudgetThresholdReached, HoursDelivered, ProviderStatementIssued
+from cerniera.shared.contract import (
+    BudgetThresholdReached,
+    HoursDelivered,
+    ProviderStatementIssued,
+    ServiceLine,
+    ServiceType,
+)
 from cerniera.shared.persistence.outbox import UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -53,9 +66,16 @@ class BillingCases:
     # --- what the events tell --------------------------------------------------------------
 
     async def confirm(
-        self, uow: UnitOfWork, case_id: str, ambito_id: str, *, correlation_id: str
+        self,
+        uow: UnitOfWork,
+        case_id: str,
+        ambito_id: str,
+        services: Sequence[ServiceLine],
+        *,
+        correlation_id: str,
     ) -> None:
-        """The case is eligible in ``ambito_id``: its waiting lines are priced now."""
+        """The case is eligible in ``ambito_id`` with the package ``services``: its waiting
+        lines are priced now."""
         domain.district(self.config, ambito_id)  # an unknown district is refused, not stored
         await store.lock_pricing(uow.conn)
         case = await store.save_case(
@@ -64,6 +84,7 @@ class BillingCases:
             ambito_id=ambito_id,
             status=domain.CaseStatus.CONFIRMED.value,
             correlation_id=correlation_id,
+            weekly_quantities={s.service_type.value: str(s.weekly_quantity) for s in services},
         )
         await store.assign_ambito(uow.conn, case_id, ambito_id)
         for line in await store.deliveries_of(uow.conn, case_id, [domain.LineStatus.PENDING]):
@@ -128,6 +149,46 @@ class BillingCases:
                 self._spent = None  # its budget shares were given back: read the totals again
                 await self._price(uow, line, case)
 
+    async def authorise(
+        self,
+        uow: UnitOfWork,
+        case_id: str,
+        request_id: str,
+        provider_id: str,
+        service: ServiceType,
+        *,
+        active_from: date | None = None,
+        until: date | None = None,
+    ) -> None:
+        """A service was activated (``active_from``) or deactivated (``until``, its last
+        day): the provider's lines of that service for the case that this changes are priced
+        again (refused ones waiting for it, or paid ones now outside the period)."""
+        await store.lock_pricing(uow.conn)
+        values = {"active_from": active_from} if active_from is not None else {"until": until}
+        await store.save_authorisation(
+            uow.conn,
+            request_id,
+            case_id=case_id,
+            provider_id=provider_id,
+            service_type=service,
+            **values,
+        )
+        case = await store.case(uow.conn, case_id)
+        if case is None or case.status is not domain.CaseStatus.CONFIRMED:
+            return  # its lines wait for the eligibility, and are priced then
+        for line in await store.deliveries_of(uow.conn, case_id, domain.PRICED):
+            if (line.delivery.provider_id, line.delivery.service_type) != (provider_id, service):
+                continue
+            if line.awaits_activation():
+                await self._price(uow, line, case)
+            elif line.billing.counted_quantity > 0:
+                grant = await store.grant_of(uow.conn, case, line)
+                if not any(a.covers(line.delivery.delivered_on) for a in grant.authorisations):
+                    log.warning("delivery.after_deactivation", delivery_ref=line.delivery_ref)
+                    await store.unprice(uow.conn, line.id)
+                    self._spent = None  # its budget shares were given back: read them again
+                    await self._price(uow, line, case)
+
     async def _price(self, uow: UnitOfWork, line: domain.Line, case: domain.Case) -> None:
         """Price one stored line of a confirmed case, and announce the thresholds it crosses
         in the line's own chain (whatever event made billing price it now)."""
@@ -135,6 +196,7 @@ class BillingCases:
         ambito = self.config.ambiti[case.ambito_id]
         state = domain.CaseState(
             ambito_id=ambito.id,
+            grant=await store.grant_of(uow.conn, case, line),
             closed_on=case.closed_on,
             sad_hours_used=await store.sad_hours_used(uow.conn, line.case_id),
         )

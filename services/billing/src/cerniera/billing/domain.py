@@ -5,6 +5,11 @@ district's), with the surcharge on evening and holiday SAD hours, cut at the SAD
 beneficiary, and paid from the district's funding sources in their order. Money is ``Decimal``
 euros throughout, rounded to the cent (half-up) once per line; never a float.
 
+A delivery is paid only for a service activated for that provider, case and service
+(``ServiceActivated``, until ``ServiceDeactivated``), on a day of the authorised period and
+within the package's weekly quantity (``authorise``): billing keeps its own copy of the
+activations, written from activation's events.
+
 A delivery ends in one of these statuses, and is shown on the statement as one or more
 *portions* (the part billed to each funding source, the part refused for each reason):
 ``billed`` (at least a part is paid), ``refused`` (nothing is paid, with the reasons),
@@ -21,7 +26,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Final
@@ -45,6 +50,12 @@ CASE_CLOSED: Final = "case.closed"
 CAP_EXCEEDED: Final = "sad.cap_exceeded"
 BUDGET_EXHAUSTED: Final = "budget.exhausted"
 DUPLICATE: Final = "delivery.duplicate"
+NOT_AUTHORISED: Final = "delivery.not_authorised"
+OUTSIDE_PERIOD: Final = "delivery.outside_period"
+OVER_QUANTITY: Final = "delivery.over_quantity"
+AWAITING_ACTIVATION: Final = (NOT_AUTHORISED, OUTSIDE_PERIOD)
+"""Refusals an activation arriving later may lift (activation's events come on another
+topic): lines refused for them are priced again when it does."""
 PENDING: Final = "case.awaiting_eligibility"
 
 # Refusal codes: a request (or an event) billing cannot act on.
@@ -173,10 +184,106 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class Authorisation:
+    """One activation request of a provider for a case and service, as activation's events
+    told billing: active from ``active_from`` (ServiceActivated) through ``until``
+    (ServiceDeactivated, the last day of service)."""
+
+    request_id: str
+    active_from: date | None = None
+    """None while only its deactivation is known: such a request authorises nothing."""
+    until: date | None = None
+
+    def covers(self, day: date) -> bool:
+        return (
+            self.active_from is not None
+            and self.active_from <= day
+            and (self.until is None or day <= self.until)
+        )
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What authorises one provider's deliveries of one service for one case."""
+
+    weekly_quantity: Decimal | None
+    """The case's package for the service (EligibilityConfirmed); None if not in it."""
+    authorisations: tuple[Authorisation, ...] = ()
+    counted: tuple[tuple[date, Decimal], ...] = ()
+    """(day, quantity) of the provider's lines of this service already counted against the
+    weekly quantity."""
+
+
+_UNITS: Final = {ServiceType.SAD: "ore", ServiceType.MEALS: "pasti"}
+
+
+def week_of(day: date) -> tuple[date, date]:
+    """The calendar week of ``day``, Monday to Sunday: its first day and the next Monday."""
+    monday = day - timedelta(days=day.weekday())
+    return monday, monday + timedelta(days=7)
+
+
+def authorise(grant: Grant, delivery: Delivery) -> Reason | None:
+    """None when the line is authorised; else the reason it is refused, in Italian for the
+    district. Weeks are calendar weeks: each gets the package's weekly quantity, and a line
+    that would take its week's total beyond it is refused as a whole."""
+    day, service = delivery.delivered_on, delivery.service_type
+    activated = [a for a in grant.authorisations if a.active_from is not None]
+    if not activated:
+        return Reason(
+            code=NOT_AUTHORISED,
+            text=(
+                f"Nessuna attivazione del servizio {service} presso {delivery.provider_id} "
+                "per questo caso: prestazione non autorizzata, non pagata."
+            ),
+        )
+    if not any(a.covers(day) for a in activated):
+        periods = ", ".join(_period(a) for a in activated)
+        return Reason(
+            code=OUTSIDE_PERIOD,
+            text=f"Prestazione del {_it(day)} fuori dal periodo autorizzato ({periods}).",
+        )
+    if grant.weekly_quantity is None:
+        return Reason(
+            code=NOT_AUTHORISED,
+            text=f"Il servizio {service} non è nel pacchetto autorizzato del caso.",
+        )
+    start, end = week_of(day)
+    used = sum((q for d, q in grant.counted if start <= d < end), ZERO)
+    if used + delivery.quantity > grant.weekly_quantity:
+        unit = _UNITS.get(service, "giorni")
+        return Reason(
+            code=OVER_QUANTITY,
+            text=(
+                f"Settimana dal {_it(start)}: autorizzate {_n(grant.weekly_quantity)} {unit}, "
+                f"già riconosciute {_n(used)}; questa riga di {_n(delivery.quantity)} le supera."
+            ),
+        )
+    return None
+
+
+def _it(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def _n(quantity: Decimal) -> str:
+    """A quantity as Italians write it: "1,5", "6"."""
+    return format(quantity.normalize(), "f").replace(".", ",")
+
+
+def _period(authorisation: Authorisation) -> str:
+    assert authorisation.active_from is not None
+    start = f"dal {_it(authorisation.active_from)}"
+    return f"{start} al {_it(authorisation.until)}" if authorisation.until else start
+
+
+@dataclass(frozen=True)
 class CaseState:
     """The case as billing knows it when pricing a line."""
 
     ambito_id: str
+    grant: Grant
+    """What authorises the line's provider and service for the case."""
     closed_on: date | None = None
     sad_hours_used: Decimal = ZERO
     """SAD hours already counted toward the cap (billed or unfunded)."""
@@ -191,6 +298,11 @@ class Case:
     ambito_id: str | None = None
     closed_at: datetime | None = None
     correlation_id: str | None = None
+    weekly_quantities: Mapping[str, Decimal] = field(default_factory=dict)
+    """The package once eligible: weekly quantity by service type."""
+
+    def weekly_quantity(self, service: ServiceType) -> Decimal | None:
+        return self.weekly_quantities.get(service.value)
 
     @property
     def closed_on(self) -> date | None:
@@ -244,6 +356,8 @@ class Billing:
     unfunded_quantity: Decimal = ZERO
     over_cap_quantity: Decimal = ZERO
     over_cap_amount: Decimal = ZERO
+    counted_quantity: Decimal = ZERO
+    """Counted against the week's authorised quantity: the whole of an authorised line."""
     thresholds: tuple[ThresholdCrossed, ...] = field(default=(), compare=False)
 
     @property
@@ -322,6 +436,14 @@ def bill(
             unit_tariff=tariff,
             surcharge=surcharge,
         )
+    if (unauthorised := authorise(case.grant, delivery)) is not None:
+        return refused(
+            quantity,
+            unauthorised.code,
+            unauthorised.text,
+            unit_tariff=tariff,
+            surcharge=surcharge,
+        )
 
     reasons: list[Reason] = []
     within, beyond = quantity, ZERO
@@ -376,6 +498,7 @@ def bill(
         unfunded_quantity=quantities[-1] if unfunded > 0 else ZERO,
         over_cap_quantity=beyond,
         over_cap_amount=price(beyond, tariff, surcharge) if beyond > 0 else ZERO,
+        counted_quantity=quantity,
         thresholds=crossed,
     )
 
@@ -446,6 +569,12 @@ class Line:
     """The chain of the HoursDelivered it came from: what its pricing emits joins it."""
     delivery: Delivery
     billing: Billing
+
+    def awaits_activation(self) -> bool:
+        """Refused for want of an activation, which may come yet: priced again when one
+        does."""
+        first = self.billing.reasons[0].code if self.billing.reasons else None
+        return self.billing.status is LineStatus.REFUSED and first in AWAITING_ACTIVATION
 
     def taken_back_by(self, closed_on: date | None) -> bool:
         """Priced for a day after the case closed (the closure reached billing late): its

@@ -1,7 +1,8 @@
 """Billing's event handlers: thin. Each unpacks its event and calls ``cases``.
 
-Eligibility from intake, deliveries from provider adapters, closures from monitoring: three
-topics with no order between them (``cases`` explains how billing copes).
+Eligibility from intake, activations from activation, deliveries from provider adapters,
+closures from monitoring: four topics with no order between them (``cases`` explains how
+billing copes).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from cerniera.shared.contract import (
     EligibilityConfirmed,
     EligibilityRejected,
     HoursDelivered,
+    ServiceActivated,
+    ServiceDeactivated,
 )
 from cerniera.shared.envelope import Envelope
 from cerniera.shared.messaging.consumer import Handlers, per_event
@@ -25,7 +28,9 @@ def make_handlers(config: BillingConfig, clock: Clock) -> Handlers:
 
     async def on_confirmed(uow: UnitOfWork, event: Envelope) -> None:
         data = event.data_as(EligibilityConfirmed)
-        await cases.confirm(uow, data.case_id, data.ambito_id, correlation_id=event.chain_id)
+        await cases.confirm(
+            uow, data.case_id, data.ambito_id, data.services, correlation_id=event.chain_id
+        )
 
     async def on_rejected(uow: UnitOfWork, event: Envelope) -> None:
         data = event.data_as(EligibilityRejected)
@@ -37,6 +42,28 @@ def make_handlers(config: BillingConfig, clock: Clock) -> Handlers:
             uow, data, event_source=event.source, event_id=event.id, correlation_id=event.chain_id
         )
 
+    async def on_activated(uow: UnitOfWork, event: Envelope) -> None:
+        data = event.data_as(ServiceActivated)
+        await cases.authorise(
+            uow,
+            data.case_id,
+            data.request_id,
+            data.provider_id,
+            data.service_type,
+            active_from=data.active_from,
+        )
+
+    async def on_deactivated(uow: UnitOfWork, event: Envelope) -> None:
+        data = event.data_as(ServiceDeactivated)
+        await cases.authorise(
+            uow,
+            data.case_id,
+            data.request_id,
+            data.provider_id,
+            data.service_type,
+            until=data.until,
+        )
+
     async def on_closed(uow: UnitOfWork, event: Envelope) -> None:
         data = event.data_as(CaseClosed)
         await cases.close(uow, data.case_id, data.closed_at)
@@ -44,6 +71,8 @@ def make_handlers(config: BillingConfig, clock: Clock) -> Handlers:
     return {
         EligibilityConfirmed: per_event(on_confirmed),
         EligibilityRejected: per_event(on_rejected),
+        ServiceActivated: per_event(on_activated),
+        ServiceDeactivated: per_event(on_deactivated),
         HoursDelivered: per_event(on_delivered),
         CaseClosed: per_event(on_closed),
     }

@@ -17,13 +17,16 @@ HTTP_PORT = 8003
 
 def spec(config: BillingConfig | None = None) -> ServiceSpec:
     config = config or load_config()
+    # Each registered provider's own reports topic: an explicit list, no pattern subscription.
+    providers = list(dict.fromkeys(p.id for a in config.ambiti.values() for p in a.providers))
     return service_spec(
         metadata,
         MIGRATIONS,
-        # Eligibility (the case's district), deliveries, closures; nothing else is read.
+        # Eligibility (district, package), activations, deliveries, closures; nothing else.
         subscribes=lambda topics: [
             topics.intake_cases,
-            topics.providers_reports,
+            topics.activation_services,  # activations: what a provider is authorised to bill
+            *(topics.provider_reports(p) for p in providers),
             topics.monitoring_cases,
         ],
         handlers=lambda runtime: make_handlers(config, runtime.clock),

@@ -20,7 +20,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cerniera.billing import domain
-from cerniera.billing.tables import allocations, cases, deliveries, statements_issued
+from cerniera.billing.tables import (
+    allocations,
+    authorisations,
+    cases,
+    deliveries,
+    statements_issued,
+)
 from cerniera.billing.tables import thresholds_reached as thresholds
 from cerniera.shared.contract import HoursDelivered, Reason, ServiceType
 from cerniera.shared.persistence.rows import entity, row_of
@@ -37,7 +43,8 @@ async def lock_pricing(conn: AsyncConnection) -> None:
 
 
 def _case(row: Row[Any]) -> domain.Case:
-    return entity(domain.Case, row, status=domain.CaseStatus(row.status))
+    weekly = {service: Decimal(q) for service, q in row.weekly_quantities.items()}
+    return entity(domain.Case, row, status=domain.CaseStatus(row.status), weekly_quantities=weekly)
 
 
 async def case(conn: AsyncConnection, case_id: str) -> domain.Case | None:
@@ -56,6 +63,56 @@ async def save_case(conn: AsyncConnection, case_id: str, **values: Any) -> domai
     return _case((await conn.execute(stmt.returning(*cases.c))).one())
 
 
+# --- authorisations --------------------------------------------------------------------------
+
+
+async def save_authorisation(
+    conn: AsyncConnection,
+    request_id: str,
+    *,
+    case_id: str,
+    provider_id: str,
+    service_type: ServiceType,
+    **values: Any,
+) -> None:
+    """Insert or update the request's authorisation with ``values`` (active_from, until)."""
+    key = {"case_id": case_id, "provider_id": provider_id, "service_type": service_type.value}
+    stmt = insert(authorisations).values(request_id=request_id, **key, **values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[authorisations.c.request_id], set_={**values, "updated_at": func.now()}
+    )
+    await conn.execute(stmt)
+
+
+async def grant_of(conn: AsyncConnection, case: domain.Case, line: domain.Line) -> domain.Grant:
+    """What authorises the line's provider and service for the case: the package's weekly
+    quantity, the activations, and the quantities already counted (of other lines)."""
+    provider, service = line.delivery.provider_id, line.delivery.service_type
+    found = await conn.execute(
+        select(authorisations)
+        .where(
+            authorisations.c.case_id == line.case_id,
+            authorisations.c.provider_id == provider,
+            authorisations.c.service_type == service.value,
+        )
+        .order_by(authorisations.c.request_id)
+    )
+    counted = await conn.execute(
+        select(deliveries.c.delivered_on, deliveries.c.counted_quantity).where(
+            deliveries.c.case_id == line.case_id,
+            deliveries.c.provider_id == provider,
+            deliveries.c.service_type == service.value,
+            deliveries.c.counted_quantity > 0,
+            deliveries.c.id != line.id,
+        )
+    )
+    return domain.Grant(
+        weekly_quantity=case.weekly_quantity(service),
+        authorisations=tuple(entity(domain.Authorisation, row) for row in found),
+        counted=tuple((day, Decimal(q)) for day, q in counted.all()),
+    )
+
+
 # --- deliveries ------------------------------------------------------------------------------
 
 
@@ -72,6 +129,7 @@ def _billing_values(billing: domain.Billing) -> dict[str, Any]:
         "unfunded_quantity": billing.unfunded_quantity,
         "over_cap_quantity": billing.over_cap_quantity,
         "over_cap_amount": billing.over_cap_amount,
+        "counted_quantity": billing.counted_quantity,
     }
 
 
@@ -163,10 +221,13 @@ async def spent(conn: AsyncConnection, ambito_id: str) -> dict[str, Decimal]:
 
 
 async def unprice(conn: AsyncConnection, delivery_id: int) -> None:
-    """Undo a delivery's pricing: its budget shares and its hours under the cap are freed."""
+    """Undo a delivery's pricing: its budget shares, its hours under the cap and its quantity
+    counted against the week's authorisation are freed."""
     await conn.execute(delete(allocations).where(allocations.c.delivery_id == delivery_id))
     await conn.execute(
-        update(deliveries).where(deliveries.c.id == delivery_id).values(cap_hours=domain.ZERO)
+        update(deliveries)
+        .where(deliveries.c.id == delivery_id)
+        .values(cap_hours=domain.ZERO, counted_quantity=domain.ZERO)
     )
 
 
@@ -255,6 +316,7 @@ def _line(row: Row[Any], shares: Sequence[Row[Any]]) -> domain.Line:
             unfunded_quantity=row.unfunded_quantity,
             over_cap_quantity=row.over_cap_quantity,
             over_cap_amount=row.over_cap_amount,
+            counted_quantity=row.counted_quantity,
         ),
     )
 

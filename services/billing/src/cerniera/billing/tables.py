@@ -40,6 +40,23 @@ cases = Table(
     columns.correlation_id(nullable=True),
     columns.moment("closed_at", nullable=True),
     columns.timestamp("updated_at"),
+    # The package once eligible: {service_type: weekly quantity as a decimal string}.
+    Column("weekly_quantities", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+)
+
+# Billing's own copy of the activations (from activation's events, never its tables): what a
+# provider is authorised to bill for a case and service, and from when until when.
+authorisations = Table(
+    "authorisations",
+    metadata,
+    Column("request_id", Text, primary_key=True),
+    Column("case_id", Text, nullable=False),
+    Column("provider_id", Text, nullable=False),
+    Column("service_type", Text, nullable=False),
+    Column("active_from", Date, nullable=True),  # null while only a deactivation is known
+    Column("until", Date, nullable=True),
+    columns.timestamp("updated_at"),
+    Index("authorisations_grant", "case_id", "provider_id", "service_type"),
 )
 
 deliveries = Table(
@@ -66,6 +83,8 @@ deliveries = Table(
     Column("over_cap_quantity", QUANTITY, nullable=False),
     Column("over_cap_amount", MONEY, nullable=False),
     Column("cap_hours", QUANTITY, nullable=False),  # SAD hours counted toward the cap
+    # Counted against its week's authorised quantity (the whole of an authorised line).
+    Column("counted_quantity", QUANTITY, nullable=False, server_default=text("0")),
     # The HoursDelivered this row came from: events caused later carry its correlation.
     Column("event_source", Text, nullable=False),
     Column("event_id", Text, nullable=False),

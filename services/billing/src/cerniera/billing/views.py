@@ -128,6 +128,9 @@ def budget_of(ambito: Ambito, figures: store.BudgetFigures) -> DistrictBudget:
     )
 
 
+_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""
@@ -135,12 +138,20 @@ def _text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, Decimal):
         return f"{value:.2f}"
-    return str(value)
+    return _inert(str(value))
+
+
+def _inert(cell: str) -> str:
+    """A cell a spreadsheet will not run as a formula (OWASP CSV injection): one that starts
+    with = + - @, tab or carriage return gets a leading single quote. Ids and reasons come
+    from providers and hospitals, and the district opens the statement in a spreadsheet."""
+    return f"'{cell}" if cell.startswith(_FORMULA_START) else cell
 
 
 def to_csv(lines: Iterable[StatementLine]) -> str:
     """Semicolon-separated, a header row, amounts and quantities with two decimals and a
-    decimal point ("22.00"); CRLF line ends (RFC 4180)."""
+    decimal point ("22.00"); CRLF line ends (RFC 4180); no cell a spreadsheet runs as a
+    formula."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=CSV_DELIMITER, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)

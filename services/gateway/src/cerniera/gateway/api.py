@@ -1,12 +1,19 @@
 """The FHIR door, thin: read with ``fhir``, apply with ``cases.receive``, answer 202 with the
 events produced, or an OperationOutcome (``application/fhir+json``) saying what is wrong, as
 FHIR clients expect. ``/health``, ``/metrics`` and every other error come from the shared
-toolkit."""
+toolkit, in its error body: a body that is not FHIR JSON (415) or too big (413, counted while
+it streams in, never read whole).
+
+Who may post: a hospital's system, with its access token (client credentials, role
+``hospital``), for its own hospital only: a discharge of another hospital is a 403
+(``access.hospital``), refused before anything is stored. The token is checked before the
+body is read.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Annotated, Any, Final
 
 import structlog
 from fastapi import FastAPI, Request
@@ -15,12 +22,20 @@ from pydantic import BaseModel, Field
 
 from cerniera.gateway import cases, fhir
 from cerniera.gateway.domain import DischargeNotice
-from cerniera.shared.http import EXAMPLE_CASE, service_app
+from cerniera.shared.access import Action, Principal
+from cerniera.shared.access.web import allow
+from cerniera.shared.http import EXAMPLE_CASE, ApiError, ErrorBody, service_app
 from cerniera.shared.runtime import ServiceRuntime
 
 log = structlog.get_logger(__name__)
 
 Reader = Callable[[object, Mapping[str, str]], DischargeNotice]
+HospitalCheck = Callable[[str], None]
+"""Raises when the caller may not speak for the hospital it is given."""
+MEDIA_TYPES: Final = (fhir.FHIR_JSON, "application/json")
+MAX_BODY_BYTES: Final = 1 << 20
+Hospital = Annotated[Principal, allow(Action.DISCHARGE_SUBMIT)]
+"""A hospital's system, authenticated: speaks for its own hospital only."""
 
 
 class EventRef(BaseModel):
@@ -53,12 +68,19 @@ def _outcome(description: str) -> dict[str, Any]:
 
 _REFUSALS: dict[int | str, dict[str, Any]] = {
     400: _outcome("Not JSON, not an Encounter or Bundle, or not valid FHIR"),
+    413: {"model": ErrorBody, "description": "The body is bigger than the gateway takes."},
+    415: {"model": ErrorBody, "description": "Not application/fhir+json or application/json."},
     422: _outcome("Valid FHIR lacking what a discharge needs; the issue names the element"),
     500: _outcome("Not stored; nothing was applied, send it again"),
 }
 
 
-def create_app(runtime: ServiceRuntime, hospitals: Mapping[str, str]) -> FastAPI:
+def create_app(
+    runtime: ServiceRuntime,
+    hospitals: Mapping[str, str],
+    *,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> FastAPI:
     app = service_app(
         runtime,
         title="Cerniera hospital gateway (FHIR R4)",
@@ -67,8 +89,9 @@ def create_app(runtime: ServiceRuntime, hospitals: Mapping[str, str]) -> FastAPI
     )
     app.add_exception_handler(fhir.FhirError, _operation_outcome)
 
-    async def accept(request: Request, read: Reader) -> Accepted:
-        notice = read(fhir.load(await request.body()), hospitals)
+    async def accept(request: Request, read: Reader, may_speak_for: HospitalCheck) -> Accepted:
+        notice = read(fhir.load(await _body(request, max_body_bytes)), hospitals)
+        may_speak_for(notice.hospital_id)
         try:
             async with cases.speaking_for(runtime.db, notice.hospital_id) as uow:
                 summary = await cases.receive(uow, notice)
@@ -84,16 +107,39 @@ def create_app(runtime: ServiceRuntime, hospitals: Mapping[str, str]) -> FastAPI
         )
 
     @app.post("/fhir/Encounter", status_code=202, responses=_REFUSALS, openapi_extra=_FHIR_BODY)
-    async def post_encounter(request: Request) -> Accepted:
+    async def post_encounter(request: Request, who: Hospital) -> Accepted:
         """An Encounter (Patient contained) or a Bundle with one Encounter and its Patient."""
-        return await accept(request, fhir.read_encounter)
+        return await accept(request, fhir.read_encounter, who.require_hospital)
 
     @app.post("/fhir", status_code=202, responses=_REFUSALS, openapi_extra=_FHIR_BODY)
-    async def post_message(request: Request) -> Accepted:
+    async def post_message(request: Request, who: Hospital) -> Accepted:
         """A Da Vinci notification Bundle (``notification-discharge``)."""
-        return await accept(request, fhir.read_notification)
+        return await accept(request, fhir.read_notification, who.require_hospital)
 
     return app
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The request body if it is FHIR JSON of at most ``limit`` bytes: the declared length is
+    checked first, and the bytes are counted as they arrive (a chunked body declares none), so
+    a huge body is refused after ``limit`` bytes, never held whole."""
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type not in MEDIA_TYPES:
+        raise ApiError(
+            415,
+            "request.media_type",
+            "Il corpo deve essere application/fhir+json o application/json.",
+        )
+    too_large = ApiError(413, "request.too_large", f"Il corpo supera il limite di {limit} byte.")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
 
 
 async def _operation_outcome(request: Request, problem: Exception) -> Response:

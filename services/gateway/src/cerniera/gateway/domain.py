@@ -202,14 +202,20 @@ def hospital_id_for(code: str, hospitals: Mapping[str, str]) -> str:
     """The project's hospital id for a sender's code: from the configured map, else the code
     lower-cased with hyphens (``ASST_VIMERCATE`` → ``asst-vimercate``). The result may still be
     invalid (empty); the contract's validation says so."""
+    configured = configured_hospital(code, hospitals)
+    if configured is not None:
+        return configured
+    ascii_code = unicodedata.normalize("NFKD", code).encode("ascii", "ignore").decode()
+    return _NOT_ID.sub("-", ascii_code.lower()).strip("-")
+
+
+def configured_hospital(code: str, hospitals: Mapping[str, str]) -> str | None:
+    """The hospital id the configured map gives a sender's code (case aside), else ``None``."""
     code = code.strip()
     if code in hospitals:
         return hospitals[code]
     folded = {k.casefold(): v for k, v in hospitals.items()}
-    if code.casefold() in folded:
-        return folded[code.casefold()]
-    ascii_code = unicodedata.normalize("NFKD", code).encode("ascii", "ignore").decode()
-    return _NOT_ID.sub("-", ascii_code.lower()).strip("-")
+    return folded.get(code.casefold())
 
 
 def start_of_day(day: date) -> datetime:

@@ -65,6 +65,12 @@ FISCAL_CODE_TYPES: Final = frozenset({"NNITA", "CF"})
 """PID-3.5 identifier types of the codice fiscale (NNITA: national person identifier, Italy)."""
 GATEWAY_APPLICATION: Final = "CERNIERA"
 MSA_TEXT_MAX: Final = 80  # MSA-3 is 80 characters long in v2.5; ERR-8 carries the full text
+MAX_SEPARATORS: Final = 5_000
+"""Fields, components and repetitions a message may have: an ADT message has a few hundred,
+and hl7apy takes about 0.1 ms for each, so 50,000 repetitions of a field would keep it busy
+for seconds."""
+NOT_ADMITTED: Final = "mittente non autorizzato / sender not authorised"
+TOO_LARGE: Final = "messaggio troppo grande / message too large"
 
 _fiscal_codes: Final = TypeAdapter(FiscalCode)
 _hospital_ids: Final = TypeAdapter(HospitalId)
@@ -171,6 +177,16 @@ def read(text: str, hospitals: Mapping[str, str]) -> Received | Refused:
         return Refused(
             Hl7Error(AckCode.REJECT, 100, "not an HL7 v2 message: it must start with MSH")
         )
+    if sum(text.count(separator) for separator in set(text[3:8])) > MAX_SEPARATORS:
+        return Refused(
+            Hl7Error(
+                AckCode.REJECT,
+                100,
+                f"message too complex: more than {MAX_SEPARATORS} fields, components and "
+                "repetitions",
+            ),
+            peek(text) or Header(),
+        )
     try:
         message = parse_message(text, validation_level=VALIDATION_LEVEL.TOLERANT, find_groups=False)
     except UnsupportedVersion as exc:
@@ -183,6 +199,31 @@ def read(text: str, hospitals: Mapping[str, str]) -> Received | Refused:
         return Received(header, reader.notice(header, hospitals))
     except Hl7Error as error:
         return Refused(error, header)
+
+
+def peek(text: str) -> Header | None:
+    """The MSH read by hand, without parsing the message: who sends it (MSH-4), and what its
+    ACK needs, before anything else is read. ``None`` when the text does not start with MSH."""
+    msh = re.split(r"[\r\n]", text.lstrip(), maxsplit=1)[0]
+    if not msh.startswith("MSH") or len(msh) < 8:
+        return None
+    fields = msh.split(msh[3])  # fields[n - 1] is MSH-n (MSH-1 is the separator itself)
+    splitter = re.compile(f"[{re.escape(msh[4:6])}]")  # component and repetition separators
+
+    def component(n: int, k: int = 1) -> str:
+        parts = splitter.split(fields[n - 1]) if len(fields) >= n else []
+        return parts[k - 1].strip() if len(parts) >= k else ""
+
+    return Header(
+        sending_application=component(3),
+        sending_facility=component(4),
+        receiving_application=component(5),
+        receiving_facility=component(6),
+        control_id=component(10),
+        processing_id=component(11) or "P",
+        version=component(12),
+        trigger=component(9, 2),
+    )
 
 
 def _segments(text: str) -> str:
@@ -595,6 +636,18 @@ def refusal(refused: Refused, now: datetime) -> str:
     """The ACK (AE or AR, with its ERR segment) for a message that is not accepted."""
     error = refused.error
     return ack(refused.header, error.ack_code, error.text, now, error)
+
+
+def not_admitted(header: Header, now: datetime) -> str:
+    """The AR for a sender that may not speak on this connection: a fixed text, and no id but
+    the message's own control id (nothing about other hospitals, patients or cases)."""
+    bare = Header(control_id=_hd(header.control_id), trigger=_hd(header.trigger))
+    return ack(bare, AckCode.REJECT, NOT_ADMITTED, now)
+
+
+def too_large(now: datetime) -> str:
+    """The AR for a message over the size limit, before its connection is closed."""
+    return ack(Header(), AckCode.REJECT, TOO_LARGE, now)
 
 
 def _hd(value: str) -> str:

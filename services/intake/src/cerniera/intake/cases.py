@@ -31,6 +31,7 @@ from cerniera.intake.domain import (
     TakingChargeVersion,
 )
 from cerniera.intake.eligibility import Decision
+from cerniera.shared.access import Principal
 from cerniera.shared.causation import handling
 from cerniera.shared.clock import Clock
 from cerniera.shared.contract import AnswerValue, DischargeAnnounced, Intensity
@@ -145,10 +146,11 @@ class IntakeCases:
 
     # the team's requests
 
-    async def case_file(self, conn: AsyncConnection, case_id: str) -> CaseFile:
+    async def case_file(self, conn: AsyncConnection, case_id: str, who: Principal) -> CaseFile:
         case = await store.case(conn, case_id)
         if case is None:
             raise _no_case(case_id)
+        who.require_district(case.ambito_id)
         return CaseFile(
             case=case,
             ambito=self._district(case),
@@ -166,11 +168,12 @@ class IntakeCases:
         brass_score: int | None,
         brass_items: BrassItems | None,
         notes: str | None,
-        assessed_by: str,
+        who: Principal,
     ) -> Assessed:
         """A new version of the team's assessment (none if the same again); the rule decides
         a waiting case, and a new decision supersedes the one in force only if it changes it."""
-        case = await _open_case(uow.conn, case_id)
+        case = await _open_case(uow.conn, case_id, who)
+        assessed_by = who.actor
         ambito = domain.checklist_of(self._district(case), case_id, answers)
         bands = domain.brass_bands(ambito)
         content = AssessmentContent.filled(answers, brass_score, brass_items, notes)
@@ -206,11 +209,12 @@ class IntakeCases:
         eligible: bool,
         intensity: Intensity | None,
         reason: str,
-        decided_by: str,
+        who: Principal,
     ) -> Overridden:
         """The team's decision instead of the rule's: always recorded, published only if it
         changes the decision in force."""
-        case = await _open_case(uow.conn, case_id)
+        case = await _open_case(uow.conn, case_id, who)
+        decided_by = who.actor
         ambito = self._district(case)
         versions = await store.assessment_versions(uow.conn, case_id)
         content = domain.assessment_in_force(case, versions)
@@ -224,7 +228,6 @@ class IntakeCases:
             ambito,
             eligible=eligible,
             intensity=intensity,
-            reason=reason,
             decided_by=decided_by,
             in_force=case.decision,
             rule=rule,
@@ -248,16 +251,16 @@ class IntakeCases:
         return Overridden(case, record, published)
 
     async def record_taking_charge(
-        self, uow: UnitOfWork, case_id: str, content: TakingCharge, recorded_by: str
+        self, uow: UnitOfWork, case_id: str, content: TakingCharge, who: Principal
     ) -> TakingChargeVersion:
         """A new version of the information for taking charge and the PAI (none if the same
         again). Kept in intake: nothing is published."""
-        await _open_case(uow.conn, case_id)
+        await _open_case(uow.conn, case_id, who)
         versions = await store.taking_charge_versions(uow.conn, case_id)
         number = domain.new_version(versions, content)
         if number is None:
             return versions[-1]
-        recorded = TakingChargeVersion(number, content, recorded_by, self._clock.now())
+        recorded = TakingChargeVersion(number, content, who.actor, self._clock.now())
         await store.add_taking_charge(uow.conn, case_id, recorded)
         return recorded
 
@@ -287,12 +290,14 @@ def _emit_decision(
     return uow.emit(data, subject=case.case_id, correlation_id=correlation_id)
 
 
-async def _open_case(conn: AsyncConnection, case_id: str) -> Case:
+async def _open_case(conn: AsyncConnection, case_id: str, who: Principal) -> Case:
     """The case, locked until the transaction ends (two requests, or a request and the
-    consumer, never decide it at once), if the team may still work on it."""
+    consumer, never decide it at once), if ``who`` may work on it (their district's; a case
+    of no district is no team's) and it is still open."""
     case = await store.case(conn, case_id, lock=True)
     if case is None:
         raise _no_case(case_id)
+    who.require_district(case.ambito_id)  # before its state is told or anything changes
     domain.ensure_open(case)
     return case
 

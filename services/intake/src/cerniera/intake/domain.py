@@ -337,24 +337,27 @@ def rule_says(
     return decide(ambito, assessment, brass)
 
 
+OVERRIDE_TEXT = "Decisione dell'équipe in deroga alla regola del distretto."
+"""The published text of ``override.team``: fixed, whatever reason the operator gave."""
+
+
 def override(
     ambito: Ambito | None,
     *,
     eligible: bool,
     intensity: Intensity | None,
-    reason: str,
     decided_by: str,
     in_force: Decision | None,
     rule: Decision | None,
 ) -> Override:
-    """The team's decision instead of the rule's, with who and why first in its reasons and the
+    """The team's decision instead of the rule's, ``override.team`` first in its reasons and the
     rule's own evaluation after them for the record (codes prefixed ``rule.``). Published only
-    if it changes the decision in force."""
+    if it changes the decision in force. The operator's reason is not an input: it is kept
+    with the override record (``OverrideRecord``), never published."""
     if not eligible and intensity is not None:
         raise OverrideError("a not eligible decision has no intensity")
-    who = _reason(
-        "override.team", f"decided by {decided_by}, overriding the district rule: {reason}"
-    )
+    # Free text may hold clinical detail: the event says who (``decided_by``) and this code.
+    who = _reason("override.team", OVERRIDE_TEXT)
     record = [
         _reason("override.rule_decision", f"the district rule: {describe(rule)}"),
         *(_reason(f"rule.{r.code}", r.text) for r in (rule.reasons if rule else [])),

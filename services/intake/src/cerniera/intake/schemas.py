@@ -22,7 +22,6 @@ from cerniera.intake.eligibility import Decision, Eligible
 from cerniera.shared.contract import (
     AnswerValue,
     Caregiver,
-    Identifier,
     Intensity,
     Patient,
     Reason,
@@ -39,14 +38,12 @@ OverrideReason = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=TEXT_PATTERN),
 ]
 
-_OPERATOR = "op-lbianchi"
-
-
 # --- requests --------------------------------------------------------------------------------
 
 
 class AssessmentRequest(RequestBody):
-    """The Phase-2 answers and the BRASS index, as the team submits or corrects them."""
+    """The Phase-2 answers and the BRASS index, as the team submits or corrects them. Who
+    assessed is the bearer of the access token, never a field of the body."""
 
     answers: dict[RequirementId, AnswerValue] = Field(
         min_length=1,
@@ -70,9 +67,6 @@ class AssessmentRequest(RequestBody):
     notes: Note | None = Field(
         default=None, description="Free notes of the assessor.", examples=["Vive sola."]
     )
-    assessed_by: Identifier = Field(
-        description="Id of the operator who assessed.", examples=[_OPERATOR]
-    )
 
     @model_validator(mode="after")
     def _score_matches_items(self) -> AssessmentRequest:
@@ -87,7 +81,8 @@ class AssessmentRequest(RequestBody):
 
 
 class OverrideRequest(RequestBody):
-    """The team's decision instead of the rule's."""
+    """The team's decision instead of the rule's. Who decided is the bearer of the access
+    token, never a field of the body."""
 
     decision: Literal["eligible", "not_eligible"] = Field(
         description="The team's decision.", examples=["eligible"]
@@ -98,10 +93,12 @@ class OverrideRequest(RequestBody):
         examples=["high"],
     )
     reason: OverrideReason = Field(
-        description="Why the team decides against (or confirms) the rule; published.",
+        description=(
+            "Why the team decides against (or confirms) the rule; kept with the case, never "
+            "published (the decision event says 'override.team' with a fixed text)."
+        ),
         examples=["Caregiver ricoverato: la rete familiare è di fatto assente."],
     )
-    decided_by: Identifier = Field(description="Id of the deciding operator.", examples=[_OPERATOR])
 
     @model_validator(mode="after")
     def _intensity_iff_eligible(self) -> OverrideRequest:
@@ -180,13 +177,11 @@ class TakingChargeInformation(RequestBody):
 
 
 class TakingChargeRequest(RequestBody):
-    """The information for taking the person in charge and the PAI draft, as recorded."""
+    """The information for taking the person in charge and the PAI draft, as recorded. Who
+    recorded it is the bearer of the access token, never a field of the body."""
 
     pai: Pai = Field(description="The PAI draft.")
     information: TakingChargeInformation = Field(description="Information for taking charge.")
-    recorded_by: Identifier = Field(
-        description="Id of the operator who records it.", examples=[_OPERATOR]
-    )
 
 
 # --- responses -------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ team's list of cases. No decisions here: ``domain`` and ``eligibility`` make the
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -84,10 +84,17 @@ async def set_status(
 
 
 async def cases_page(
-    conn: AsyncConnection, status: CaseStatus | None, limit: int, offset: int
+    conn: AsyncConnection,
+    status: CaseStatus | None,
+    limit: int,
+    offset: int,
+    ambiti: Collection[str] | None = None,
 ) -> tuple[int, list[Row[Any]]]:
-    """One page of cases (most urgent discharge first) and how many there are in all."""
+    """One page of cases (most urgent discharge first) and how many there are in all, of the
+    districts ``ambiti`` (``None``: every case)."""
     where = [cases.c.status == status] if status is not None else []
+    if ambiti is not None:
+        where.append(cases.c.ambito_id.in_(sorted(ambiti)))
     total = await conn.scalar(select(func.count()).select_from(cases).where(*where))
     rows = (
         await conn.execute(

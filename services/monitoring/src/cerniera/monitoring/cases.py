@@ -30,6 +30,7 @@ from cerniera.monitoring.domain import (
     FollowUp,
     by_urgency,
 )
+from cerniera.shared.access import Principal
 from cerniera.shared.clock import italian_date
 from cerniera.shared.contract import CaseClosed, EligibilityConfirmed, WeeklyCheckDone
 from cerniera.shared.persistence.outbox import UnitOfWork
@@ -123,11 +124,17 @@ async def readmit(uow: UnitOfWork, case_id: str, readmitted_at: datetime) -> Non
 
 
 # --- the équipe ------------------------------------------------------------------------------
+# ``who`` is the bearer of the request's token: a follow-up of another district is refused
+# (403) before anything about it is told or changed.
 
 
-async def record_check(uow: UnitOfWork, case_id: str, report: CheckReport, now: datetime) -> Check:
-    """Record a weekly check and publish ``WeeklyCheckDone``."""
-    followup = await _existing(uow.conn, case_id, lock=True)
+async def record_check(
+    uow: UnitOfWork, who: Principal, case_id: str, report: CheckReport, now: datetime
+) -> Check:
+    """Record the weekly check ``who`` reported (``report.checked_by`` is ``who.actor``) and
+    publish ``WeeklyCheckDone``: its codes only, the team's notes (clinical free text) stay in
+    monitoring's database."""
+    followup = await _existing(uow.conn, case_id, lock=True, who=who)
     recorded = (await store.checks_of(uow.conn, [case_id]))[case_id]
     check = followup.check(recorded, report, now)
     stored = await store.add_check(uow.conn, check)
@@ -141,15 +148,15 @@ async def record_check(uow: UnitOfWork, case_id: str, report: CheckReport, now: 
 
 async def close_early(
     uow: UnitOfWork,
+    who: Principal,
     case_id: str,
     outcome: EarlyOutcome,
-    closed_by: str,
     note: str | None,
     now: datetime,
 ) -> None:
-    """The équipe ends an open case before its time."""
-    followup = await _existing(uow.conn, case_id, lock=True)
-    await _close(uow, followup.closed(outcome.case_outcome, now, closed_by=closed_by, note=note))
+    """The équipe (``who``) ends an open case before its time."""
+    followup = await _existing(uow.conn, case_id, lock=True, who=who)
+    await _close(uow, followup.closed(outcome.case_outcome, now, closed_by=who.actor, note=note))
 
 
 # --- the clock -------------------------------------------------------------------------------
@@ -172,17 +179,24 @@ async def close_due(uow: UnitOfWork, now: datetime) -> int:
 # --- reads -----------------------------------------------------------------------------------
 
 
-async def follow_up(conn: AsyncConnection, case_id: str) -> tuple[FollowUp, list[Check]]:
+async def follow_up(
+    conn: AsyncConnection, who: Principal, case_id: str
+) -> tuple[FollowUp, list[Check]]:
     """A case's follow-up and its checks, by week."""
-    followup = await _existing(conn, case_id)
+    followup = await _existing(conn, case_id, who=who)
     return followup, (await store.checks_of(conn, [case_id]))[case_id]
 
 
 async def due_checks(
-    conn: AsyncConnection, on: date, ambito_id: str | None = None
+    conn: AsyncConnection, who: Principal, on: date, ambito_id: str | None = None
 ) -> list[DueCheck]:
-    """The weekly checks due by ``on`` and not recorded, of one district or all, overdue first."""
-    followups = await store.open_discharged_before(conn, on, ambito_id)
+    """The weekly checks due by ``on`` and not recorded, overdue first: of ``ambito_id`` (one
+    of ``who``'s districts, else refused) or of all ``who``'s districts."""
+    ambiti = who.districts()
+    if ambito_id is not None:
+        who.require_district(ambito_id)
+        ambiti = frozenset({ambito_id})
+    followups = await store.open_discharged_before(conn, on, ambiti)
     done = await store.checks_of(conn, [f.case_id for f in followups])
     return by_urgency(
         check
@@ -194,10 +208,13 @@ async def due_checks(
 # --- shared steps ----------------------------------------------------------------------------
 
 
-async def _existing(conn: AsyncConnection, case_id: str, *, lock: bool = False) -> FollowUp:
+async def _existing(
+    conn: AsyncConnection, case_id: str, *, lock: bool = False, who: Principal
+) -> FollowUp:
     followup = await store.load(conn, case_id, lock=lock)
     if followup is None:
         raise NotFound("case.unknown", f"no follow-up for case {case_id}")
+    who.require_district(followup.ambito_id)
     return followup
 
 

@@ -14,19 +14,18 @@ from cerniera.monitoring.domain import (
     FollowUp,
     FollowUpStatus,
 )
-from cerniera.shared.contract import CaseOutcome, CheckOutcome, Identifier, Recommendation
+from cerniera.shared.contract import CaseOutcome, CheckOutcome, Recommendation
 from cerniera.shared.http import EXAMPLE_CASE, Note, RequestBody, view
-
-_OPERATOR = "op-lbianchi"
 
 
 class CheckRequest(RequestBody):
-    """A weekly check done by the équipe."""
+    """A weekly check done by the équipe. Who did it is the bearer of the access token, never
+    a field of the body."""
 
     outcome: CheckOutcome = Field(description="The équipe's finding.", examples=["stable"])
     notes: Note | None = Field(
         default=None,
-        description="Free notes; published with the check.",
+        description="Free notes; kept here, never published (WeeklyCheckDone carries codes).",
         examples=["Aumentare SAD a 9 ore/settimana."],
     )
     recommendation: Recommendation | None = Field(
@@ -36,9 +35,6 @@ class CheckRequest(RequestBody):
             "the end of the period: hand_over_to_municipality hands it over, else completed."
         ),
         examples=["continue"],
-    )
-    checked_by: Identifier = Field(
-        description="Id of the operator who did the check.", examples=[_OPERATOR]
     )
     week: int | None = Field(
         default=None,
@@ -56,15 +52,15 @@ class CheckRequest(RequestBody):
         examples=["2024-10-10T15:00:00+02:00"],
     )
 
-    def report(self) -> CheckReport:
-        return CheckReport(**self.model_dump())
+    def report(self, checked_by: str) -> CheckReport:
+        return CheckReport(**self.model_dump(), checked_by=checked_by)
 
 
 class CloseRequest(RequestBody):
-    """An early end of the case, decided by the équipe."""
+    """An early end of the case, decided by the équipe. Who closed it is the bearer of the
+    access token, never a field of the body."""
 
     outcome: EarlyOutcome = Field(description="Why the case ends.", examples=["deceased"])
-    closed_by: Identifier = Field(description="Id of the closing operator.", examples=[_OPERATOR])
     note: Note | None = Field(
         default=None, description="Free note, kept here (not published).", examples=["Decesso."]
     )
@@ -80,7 +76,7 @@ class CheckView(BaseModel):
     outcome: CheckOutcome = Field(description="The équipe's finding.")
     notes: str | None = Field(description="Free notes.")
     recommendation: Recommendation | None = Field(description="What to do next.")
-    checked_by: str = Field(description="Id of the operator who did the check.")
+    checked_by: str = Field(description="The operator who did the check (from the token).")
     recorded_at: datetime = Field(description="When the check was recorded here.")
 
 
@@ -110,7 +106,9 @@ class FollowUpView(BaseModel):
     checks: list[CheckView] = Field(description="The checks recorded, by week.")
     outcome: CaseOutcome | None = Field(description="How the case ended, once closed.")
     closed_at: datetime | None = Field(description="When the case ended.")
-    closed_by: str | None = Field(description="The operator who closed it early, if any.")
+    closed_by: str | None = Field(
+        description="The operator who closed it early, if any (from the token)."
+    )
     close_note: str | None = Field(description="The operator's note at an early closure.")
     correlation_id: str = Field(description="Carried by every event about the case.")
 

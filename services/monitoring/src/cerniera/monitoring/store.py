@@ -104,14 +104,15 @@ async def open_past_period(conn: AsyncConnection, today: date, limit: int) -> li
 
 
 async def open_discharged_before(
-    conn: AsyncConnection, day: date, ambito_id: str | None = None
+    conn: AsyncConnection, day: date, ambiti: Collection[str] | None = None
 ) -> list[FollowUp]:
-    """Open follow-ups whose discharge day is before ``day``, of one district or all."""
+    """Open follow-ups whose discharge day is before ``day``, of the districts ``ambiti``
+    (``None``: all)."""
     query = select(followups).where(
         followups.c.status == FollowUpStatus.OPEN, followups.c.discharge_on < day
     )
-    if ambito_id is not None:
-        query = query.where(followups.c.ambito_id == ambito_id)
+    if ambiti is not None:
+        query = query.where(followups.c.ambito_id.in_(sorted(ambiti)))
     return [_follow_up(row) for row in await conn.execute(query)]
 
 

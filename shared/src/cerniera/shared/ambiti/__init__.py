@@ -44,3 +44,16 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
         else:
             merged[key] = value
     return merged
+
+
+def provider_ids(document: dict[str, Any] | None = None) -> list[str]:
+    """Every provider (ente gestore) the districts register, each once, in document order:
+    whose per-provider topics exist (see ``contract.Topics.all``)."""
+    document = document if document is not None else load_document()
+    return list(
+        dict.fromkeys(
+            provider["id"]
+            for district in district_tables(document).values()
+            for provider in district.get("providers", [])
+        )
+    )

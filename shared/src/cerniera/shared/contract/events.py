@@ -35,13 +35,16 @@ from cerniera.shared.contract.types import (
 )
 
 __all__ = [
+    "ACTIVATION_REQUESTS",
     "ACTIVATION_SERVICES",
     "BILLING_LEDGER",
     "EVENT_TYPES",
     "HOSPITAL_DISCHARGES",
     "INTAKE_CASES",
     "MONITORING_CASES",
+    "PER_PROVIDER_TOPICS",
     "PROVIDERS_REPORTS",
+    "PROVIDER_ID_PATTERN",
     "TOPIC_NAMES",
     "Assessment",
     "Beneficiary",
@@ -57,6 +60,7 @@ __all__ = [
     "HoursDelivered",
     "Patient",
     "PatientReadmitted",
+    "ProviderId",
     "ProviderStatementIssued",
     "Reason",
     "ServiceActivated",
@@ -74,17 +78,32 @@ __all__ = [
 HOSPITAL_DISCHARGES: Final = "hospital.discharges"
 INTAKE_CASES: Final = "intake.cases"
 ACTIVATION_SERVICES: Final = "activation.services"
+ACTIVATION_REQUESTS: Final = "activation.requests"
+"""One topic per provider, ``activation.requests.<provider_id>``: the requests (the only events
+with the beneficiary's contact) and their deactivations, read by that provider alone."""
 PROVIDERS_REPORTS: Final = "providers.reports"
+"""One topic per provider, ``providers.reports.<provider_id>``: its answers and deliveries,
+written by that provider alone."""
 MONITORING_CASES: Final = "monitoring.cases"
 BILLING_LEDGER: Final = "billing.ledger"
 TOPIC_NAMES: Final = (
     HOSPITAL_DISCHARGES,
     INTAKE_CASES,
     ACTIVATION_SERVICES,
+    ACTIVATION_REQUESTS,
     PROVIDERS_REPORTS,
     MONITORING_CASES,
     BILLING_LEDGER,
 )
+PER_PROVIDER_TOPICS: Final = frozenset({ACTIVATION_REQUESTS, PROVIDERS_REPORTS})
+"""The topic families with one topic per provider, so that broker ACLs (literal, per topic) let
+each provider read only its own requests and write only its own reports."""
+
+PROVIDER_ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+# A provider id names its own topics: Kafka's topic characters, and no dot, so that
+# "<family>.<provider_id>" reads back unambiguously.
+ProviderId = Annotated[str, StringConstraints(pattern=PROVIDER_ID_PATTERN)]
+"""A provider's id (ente gestore): letters, digits, hyphens and underscores, at most 64."""
 
 RequirementId = Annotated[str, StringConstraints(pattern=r"^R[1-9][0-9]?$")]
 ReasonCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+(?:\.[a-z0-9_]+)*$")]
@@ -127,7 +146,11 @@ class EventData(BaseModel):
     event_type: ClassVar[str]
     """The CloudEvents `ce_type` (the event name, exactly)."""
     topic: ClassVar[str]
-    """The topic the event is written to, without the configurable prefix."""
+    """The topic the event is written to, without the configurable prefix; for a per-provider
+    family (``PER_PROVIDER_TOPICS``), the topic of the event's ``provider_id``."""
+    copied_to: ClassVar[tuple[str, ...]] = ()
+    """Other topics that get a copy of the event, under its own ``ce_id`` (a deactivation goes
+    to the provider's request topic too, so that a provider reads its own topic only)."""
 
 
 # --- nested models ----------------------------------------------------------------------
@@ -215,7 +238,9 @@ class ServiceLine(_NestedModel):
 
 
 class Beneficiary(_NestedModel):
-    """Only what a provider needs to deliver the service (data minimisation)."""
+    """Only what a provider needs to reach the person and start the service (data
+    minimisation): no fiscal code, no birth date, no clinical data. Sent to the provider asked,
+    on its own request topic only."""
 
     name: ShortText = Field(description="Full name of the beneficiary.", examples=["Mario Rossi"])
     address: ShortText = Field(
@@ -280,7 +305,7 @@ _RequestIdField = Annotated[
     ),
 ]
 _ProviderIdField = Annotated[
-    Identifier, Field(description="The provider (ente gestore).", examples=[_PROVIDER])
+    ProviderId, Field(description="The provider (ente gestore).", examples=[_PROVIDER])
 ]
 
 
@@ -432,7 +457,10 @@ class EligibilityConfirmed(EventData):
         examples=["rule", "op-lbianchi"],
     )
     reasons: list[Reason] = Field(
-        description="Why; an operator's override of the rule states who and why.",
+        description=(
+            "Why, as codes with fixed texts: an operator's override is `override.team` (who: "
+            "`decided_by`); the operator's own words stay in intake, never published."
+        ),
         examples=[[{"code": "phase2.requirements_met", "text": "Requisiti soddisfatti."}]],
     )
 
@@ -457,7 +485,10 @@ class EligibilityRejected(EventData):
     case_id: _CaseIdField
     reasons: list[Reason] = Field(
         min_length=1,
-        description="Machine codes plus text.",
+        description=(
+            "Machine codes plus fixed texts; an operator's override is `override.team`, its "
+            "words kept in intake, never published."
+        ),
         examples=[[{"code": "phase2.primary_requirement_missing", "text": "Requisito 1/2."}]],
     )
     decided_by: Identifier = Field(
@@ -470,7 +501,7 @@ class EligibilityRejected(EventData):
     )
 
 
-# --- dp.activation.services ---------------------------------------------------------------
+# --- dp.activation.services and dp.activation.requests.<provider_id> -----------------------
 
 
 class _RequestEvent(EventData):
@@ -485,9 +516,11 @@ class _RequestEvent(EventData):
 
 
 class ServiceActivationRequested(_RequestEvent):
-    """Activation asks one provider to start one service for a case."""
+    """Activation asks one provider to start one service for a case. The only event with the
+    beneficiary's contact: it goes to that provider's own request topic, nowhere else."""
 
     event_type: ClassVar[str] = "ServiceActivationRequested"
+    topic: ClassVar[str] = ACTIVATION_REQUESTS
     model_config = _examples(
         {
             "case_id": _CASE,
@@ -553,9 +586,12 @@ class ServiceActivationEscalated(EventData):
 
 
 class ServiceDeactivated(_RequestEvent):
-    """A service stops for the case (closure, readmission, plan change)."""
+    """A service stops for the case (closure, readmission, plan change, the provider passed
+    over). Published on `activation.services`, and a copy (its own `ce_id`) on the provider's
+    request topic, so that the provider stops the service reading its own topic alone."""
 
     event_type: ClassVar[str] = "ServiceDeactivated"
+    copied_to: ClassVar[tuple[str, ...]] = (ACTIVATION_REQUESTS,)
     model_config = _examples(
         {
             "case_id": _CASE,
@@ -569,7 +605,7 @@ class ServiceDeactivated(_RequestEvent):
     until: date = Field(description="Last day of service.", examples=["2024-11-02"])
 
 
-# --- dp.providers.reports -----------------------------------------------------------------
+# --- dp.providers.reports.<provider_id> -----------------------------------------------------
 
 
 class ServiceActivationAccepted(EventData):
@@ -659,7 +695,7 @@ class HoursDelivered(EventData):
 
 
 class WeeklyCheckDone(EventData):
-    """The team checked the case (weekly from discharge, or whenever needed)."""
+    """The team checked the case (weekly from discharge, or whenever needed): codes only."""
 
     event_type: ClassVar[str] = "WeeklyCheckDone"
     topic: ClassVar[str] = MONITORING_CASES
@@ -669,7 +705,6 @@ class WeeklyCheckDone(EventData):
             "week": 2,
             "checked_at": "2024-10-17T15:00:00+02:00",
             "outcome": "needs_adjustment",
-            "notes": "Aumentare SAD a 9 ore/settimana.",
             "recommendation": "continue",
         },
         {
@@ -685,9 +720,12 @@ class WeeklyCheckDone(EventData):
     checked_at: AwareDatetime = Field(
         description="When the check was done.", examples=["2024-10-17T15:00:00+02:00"]
     )
-    outcome: CheckOutcome = Field(description="The team's finding.", examples=["stable"])
-    notes: Text | None = Field(
-        default=None, description="Free notes.", examples=["Aumentare SAD a 9 ore/settimana."]
+    outcome: CheckOutcome = Field(
+        description=(
+            "The team's finding. The team's notes stay in monitoring: clinical free text is "
+            "never published (removed from the contract in 2.0)."
+        ),
+        examples=["stable"],
     )
     recommendation: Recommendation | None = Field(
         default=None, description="What to do next.", examples=["continue"]
@@ -802,7 +840,8 @@ EVENT_TYPES: Final[dict[str, type[EventData]]] = {
 
 
 def topic_events(topic: str) -> list[type[EventData]]:
-    """The event models written to ``topic`` (a name without prefix, e.g. "intake.cases")."""
+    """The event models written to ``topic`` (a name without prefix, e.g. "intake.cases"; for
+    a per-provider family, e.g. "activation.requests"), copies included."""
     if topic not in TOPIC_NAMES:
         raise ValueError(f"unknown topic {topic!r}; expected one of {', '.join(TOPIC_NAMES)}")
-    return [model for model in EVENT_TYPES.values() if model.topic == topic]
+    return [m for m in EVENT_TYPES.values() if m.topic == topic or topic in m.copied_to]

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cerniera.shared import metrics
 from cerniera.shared.causation import handling
-from cerniera.shared.contract import EventData
+from cerniera.shared.contract import EventData, Topics, provenance
 from cerniera.shared.envelope import Envelope, InvalidRecord, decode
 from cerniera.shared.messaging.dlq import Record
 from cerniera.shared.messaging.parking import (
@@ -40,7 +40,7 @@ from cerniera.shared.messaging.parking import (
 )
 from cerniera.shared.outages import is_transient
 from cerniera.shared.persistence.outbox import UnitOfWork
-from cerniera.shared.refusals import NotFound, Refused
+from cerniera.shared.refusals import Forbidden, NotFound, Refused
 
 log = structlog.get_logger(__name__)
 
@@ -133,13 +133,16 @@ class EventConsumer:
         inbox: Claims,
         handlers: Handlers,
         dead_letters: DeadLetterSink,
+        topics: Topics,
         parking: Parking | None = None,
         max_attempts: int = 6,
         retry_delay: float = 0.25,
     ) -> None:
         """A record that fails alone is tried ``max_attempts`` times, waiting ``retry_delay``
-        and then twice as long each time (by default about 8 s in all: a database restart)."""
+        and then twice as long each time (by default about 8 s in all: a database restart).
+        ``topics`` gives the prefix under which a record's topic is checked (``provenance``)."""
         self.name = name
+        self._prefix = topics.prefix
         self._db = db
         self._inbox = inbox
         self._handlers = handlers
@@ -191,6 +194,8 @@ class EventConsumer:
                 event = decode(record.value, record.headers)
             except InvalidRecord as invalid:
                 await self._dead_letter(record, invalid.code, invalid.detail, parked=parked)
+                continue
+            if not await self._trusted(record, event):
                 continue
             if type(event.data) in self._handlers:
                 batch.append((record, event))
@@ -252,8 +257,9 @@ class EventConsumer:
                 return True
             except Refused as refused:  # a verdict on the event: retrying cannot help
                 # A case this service does not know yet has nothing to hold back: its
-                # announcement, still to come, must not wait behind this dead letter.
-                hold = None if isinstance(refused, NotFound) else parked
+                # announcement, still to come, must not wait behind this dead letter. Nor
+                # does a forgery (Forbidden): a stranger must not stall the real case.
+                hold = None if isinstance(refused, NotFound | Forbidden) else parked
                 await self._dead_letter(record, refused.code, refused.message, attempt, hold)
                 return False
             except Exception as error:
@@ -284,6 +290,17 @@ class EventConsumer:
             # The case's later events wait for this one (replayed or discarded).
             await self._parking.park_case(key, dead_letter_id(record), code, reason)
             parked.add(key)
+
+    async def _trusted(self, record: Record, event: Envelope) -> bool:
+        """Whether the record's source may publish its event on its topic; if not, it is
+        dead-lettered at once. Its case is not parked: a forged event must not hold back the
+        case's real ones."""
+        why = provenance.refusal(record.topic, event.data, event.source, self._prefix)
+        if why is None:
+            return True
+        log.warning("event.source_not_allowed", topic=record.topic, type=event.type)
+        await self._dead_letter(record, provenance.NOT_ALLOWED, why)
+        return False
 
     async def _parked_among(self, records: Sequence[Record]) -> set[str]:
         if self._parking is None:
@@ -317,6 +334,9 @@ class EventConsumer:
             await self._dead_letter(waiting, invalid.code, invalid.detail, parked=parked)
             await parking.forget_now(waiting.seq)
             return False
+        if not await self._trusted(waiting, event):
+            await parking.forget_now(waiting.seq)
+            return True
         if type(event.data) not in self._handlers:
             self._ignored()
             await parking.forget_now(waiting.seq)

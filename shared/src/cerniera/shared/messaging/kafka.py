@@ -19,6 +19,9 @@ from cerniera.shared.settings import KafkaSettings
 log = structlog.get_logger(__name__)
 
 TOPIC_EXISTS = 36  # TopicAlreadyExistsError: returned inside the response, not raised
+# The principal may not create it: with ACLs the operator provisions the topics
+# (deploy/kafka/setup-acls.sh), and a topic a service may not even see looks missing to it.
+TOPIC_AUTHORIZATION_FAILED = 29
 
 
 def make_broker(
@@ -105,10 +108,17 @@ async def provision_topics(settings: KafkaSettings, topics: Iterable[str]) -> li
                 for name in missing
             ]
         )
+        refused: list[str] = []
         for name, code, *_ in getattr(response, "topic_errors", []):
-            if code not in (0, TOPIC_EXISTS):
+            if code == TOPIC_AUTHORIZATION_FAILED:
+                refused.append(name)
+            elif code not in (0, TOPIC_EXISTS):
                 raise RuntimeError(f"cannot create topic {name}: Kafka error code {code}")
-        log.info("topics.created", topics=missing, partitions=settings.topic_partitions)
-        return missing
+        if refused:
+            log.info("topics.not_authorized", topics=refused)
+        created = [name for name in missing if name not in refused]
+        if created:
+            log.info("topics.created", topics=created, partitions=settings.topic_partitions)
+        return created
     finally:
         await admin.close()

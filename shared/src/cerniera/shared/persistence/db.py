@@ -12,6 +12,9 @@ def make_engine(url: str | DatabaseSettings, *, schema: str, pool_size: int = 5)
 
     asyncpg prepared-statement caching stays on: statements are the same few thousand times
     a second, and re-planning them would cost more than the round trip.
+
+    ``hide_parameters``: a failed statement's error names the SQL, never the values bound to
+    it (fiscal codes, names, notes), so no error text or log line can carry them.
     """
     if isinstance(url, DatabaseSettings):
         pool_size = url.database_pool_size
@@ -21,5 +24,6 @@ def make_engine(url: str | DatabaseSettings, *, schema: str, pool_size: int = 5)
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
+        hide_parameters=True,
         connect_args={"server_settings": {"search_path": f"{schema},public"}},
     )

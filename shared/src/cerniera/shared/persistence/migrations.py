@@ -73,7 +73,7 @@ def run_env(metadata: MetaData) -> None:
         return
 
     async def main() -> None:
-        engine = create_async_engine(url, poolclass=NullPool)
+        engine = create_async_engine(url, poolclass=NullPool, hide_parameters=True)
         try:
             async with engine.begin() as conn:
                 # Replicas starting together take turns; checked first because CREATE SCHEMA

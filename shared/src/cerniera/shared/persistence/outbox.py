@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -63,17 +64,21 @@ class UnitOfWork:
             return
         rows = []
         for event in self.emitted:
-            payload, headers = event.to_binary()
-            rows.append(
-                {
-                    "event_id": event.id,
-                    "topic": self._topics.for_event(type(event.data)),
-                    "key": event.subject,
-                    "event_type": event.type,
-                    "headers": [[name, value.decode()] for name, value in headers],
-                    "payload": payload,
-                }
-            )
+            # An event the contract also copies to another topic (a deactivation to the
+            # provider's own topic) is published there as an event of its own: a new ce_id.
+            for n, topic in enumerate(self._topics.destinations(event.data)):
+                sent = event if n == 0 else dataclasses.replace(event, id=str(uuid.uuid4()))
+                payload, headers = sent.to_binary()
+                rows.append(
+                    {
+                        "event_id": sent.id,
+                        "topic": topic,
+                        "key": sent.subject,
+                        "event_type": sent.type,
+                        "headers": [[name, value.decode()] for name, value in headers],
+                        "payload": payload,
+                    }
+                )
         await self.conn.execute(insert(self._outbox), rows)
 
 

@@ -1,0 +1,1 @@
+"""The embedded identity provider (development, demo, tests) and the token client."""
