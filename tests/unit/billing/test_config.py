@@ -48,7 +48,7 @@ def document(
     tmp_path: Path,
     *,
     thresholds: str = "[100, 50, 80, 80]",
-    teleassistance: str = 'teleassistance = "0.50"',
+    teleassistance: str = 'teleassistance = "0.50"\nemergency_alarm = "0.40"',
     funding: str = FUNDING,
     tariff: str = '"21.50"',
 ) -> Path:
@@ -86,7 +86,7 @@ def test_a_valid_document_sorts_thresholds(tmp_path: Path) -> None:
     ("changes", "message"),
     [
         ({"funding": ""}, "ambiti.north.funding"),
-        ({"teleassistance": ""}, "tariffs missing for ['teleassistance']"),
+        ({"teleassistance": ""}, "tariffs missing for ['emergency_alarm', 'teleassistance']"),
         ({"thresholds": "[50, 120]"}, "between 1 and 100"),
         ({"tariff": '"0.00"'}, "tariffs must be positive"),
         ({"tariff": "21.5"}, "never a float"),

@@ -37,7 +37,7 @@ from cerniera.shared.contract import (
     topic_events,
 )
 
-# The topic table of the contract: 17 event types on seven topics (names without prefix; two
+# The topic table of the contract: 24 event types on seven topics (names without prefix; two
 # of them are one topic per provider), copies included.
 CONTRACT: dict[str, list[str]] = {
     "hospital.discharges": [
@@ -45,11 +45,20 @@ CONTRACT: dict[str, list[str]] = {
         "DischargeRescheduled",
         "DischargeCancelled",
         "PatientReadmitted",
+        "PatientDetailsUpdated",
     ],
-    "intake.cases": ["EligibilityConfirmed", "EligibilityRejected"],
+    "intake.cases": [
+        "EligibilityConfirmed",
+        "EligibilityRejected",
+        "PlanRevised",
+        "NetworkTaskOpened",
+        "NetworkTaskCompleted",
+    ],
     "activation.services": [
         "ServiceActivated",
         "ServiceActivationEscalated",
+        "EscalationResolved",
+        "DischargePostponementRequested",
         "ServiceDeactivated",
     ],
     "activation.requests": ["ServiceActivationRequested", "ServiceDeactivated"],
@@ -58,7 +67,7 @@ CONTRACT: dict[str, list[str]] = {
         "ServiceActivationDeclined",
         "HoursDelivered",
     ],
-    "monitoring.cases": ["WeeklyCheckDone", "CaseClosed"],
+    "monitoring.cases": ["WeeklyCheckDone", "CaseHandedOver", "CaseClosed"],
     "billing.ledger": ["BudgetThresholdReached", "ProviderStatementIssued"],
 }
 NESTED: list[type[BaseModel]] = [
@@ -93,7 +102,7 @@ ALL_EXAMPLES = [
 
 def test_registry_covers_every_contract_event_type() -> None:
     expected = {name for names in CONTRACT.values() for name in names}
-    assert len(expected) == 17
+    assert len(expected) == 24
     assert set(EVENT_TYPES) == expected
     for name, model in EVENT_TYPES.items():
         assert model.event_type == name

@@ -50,7 +50,11 @@ def test_every_event_type_has_a_channel_per_topic_with_its_schema() -> None:
 def test_channels_come_in_the_contract_order_so_regenerating_changes_nothing() -> None:
     spec = json.loads(specification({}).to_json())
     order = [title for title, _, _ in channels()]
-    assert [name.split(":")[1] for name in order][9:11] == ["ServiceDeactivated"] * 2
+    deactivations = [name for name in order if name.endswith(":ServiceDeactivated")]
+    assert [name.split(":")[0] for name in deactivations] == [
+        "dp.activation.services",
+        "dp.activation.requests.{provider_id}",
+    ]
     assert list(spec["channels"]) == order
     assert list(spec["operations"]) == order
     assert [name.removesuffix(":Message") for name in spec["components"]["messages"]] == order

@@ -34,7 +34,7 @@ from cerniera.shared.contract.topics import Topics
 # 2.0: per-provider topics activation.requests.<provider_id> (requests, deactivation copies)
 #      and providers.reports.<provider_id>; no WeeklyCheckDone.notes; override.team with a
 #      fixed text; provider ids topic-safe. The changelog is docs/contract.md.
-VERSION = "2.0.0"
+VERSION = "2.1.0"
 
 PRODUCERS = {
     "hospital.discharges": "hospital systems (directly, or via the HL7 v2 / FHIR gateway)",

@@ -26,8 +26,11 @@ from cerniera.shared.contract.types import (
     Intensity,
     IstatCode,
     Money,
+    NetworkOutcome,
+    NetworkResource,
     Quantity,
     Recommendation,
+    Resolution,
     ServiceType,
     ShortText,
     Text,
@@ -51,15 +54,22 @@ __all__ = [
     "BudgetThresholdReached",
     "Caregiver",
     "CaseClosed",
+    "CaseHandedOver",
     "DischargeAnnounced",
     "DischargeCancelled",
+    "DischargePostponementRequested",
     "DischargeRescheduled",
     "EligibilityConfirmed",
     "EligibilityRejected",
+    "EscalationResolved",
     "EventData",
     "HoursDelivered",
+    "NetworkTaskCompleted",
+    "NetworkTaskOpened",
     "Patient",
+    "PatientDetailsUpdated",
     "PatientReadmitted",
+    "PlanRevised",
     "ProviderId",
     "ProviderStatementIssued",
     "Reason",
@@ -408,6 +418,33 @@ class PatientReadmitted(_HospitalVisitEvent):
     )
 
 
+class PatientDetailsUpdated(_HospitalVisitEvent):
+    """The hospital corrected the patient's contact details (HL7 ADT^A08): where the services
+    are delivered, how to reach the person and their caregiver. Added in 2.1."""
+
+    event_type: ClassVar[str] = "PatientDetailsUpdated"
+    model_config = _examples(
+        {
+            "hospital_id": _HOSPITAL,
+            "discharge_ref": _REF,
+            "address": "Via Manzoni 3, 20871 Vimercate (MB)",
+            "phone": "+39 039 7654321",
+        }
+    )
+
+    address: ShortText = Field(
+        description="Home address, where services will be delivered.", examples=[_ADDRESS]
+    )
+    phone: ShortText | None = Field(
+        default=None, description="Phone number, if known.", examples=["+39 039 1234567"]
+    )
+    caregiver: Caregiver | None = Field(
+        default=None,
+        description="The caregiver as now known; absent: unchanged.",
+        examples=[{"present": True, "name": "Lucia Rossi", "phone": "+39 333 1234567"}],
+    )
+
+
 # --- dp.intake.cases ----------------------------------------------------------------------
 
 
@@ -463,6 +500,103 @@ class EligibilityConfirmed(EventData):
         ),
         examples=[[{"code": "phase2.requirements_met", "text": "Requisiti soddisfatti."}]],
     )
+    person_ref: Identifier | None = Field(
+        default=None,
+        description=(
+            "A pseudonym of the person (keyed hash of the fiscal code, the same across visits "
+            "and hospitals): what per-person limits such as the SAD hours cap count on, "
+            "without the fiscal code. Added in 2.1."
+        ),
+        examples=["p-3f9a1c0e5b7d2a48"],
+    )
+    plan_version: int = Field(
+        default=1,
+        ge=1,
+        description="The version of the individual plan (PAI) these services are. Added in 2.1.",
+        examples=[1],
+    )
+
+
+class PlanRevised(EventData):
+    """The team changed a confirmed case's individual plan (PAI): the services and their
+    weekly quantities from now on (a service absent is stopped). Activation re-plans: adds,
+    changes and stops requests. Added in 2.1."""
+
+    event_type: ClassVar[str] = "PlanRevised"
+    topic: ClassVar[str] = INTAKE_CASES
+    model_config = _examples(
+        {
+            "case_id": _CASE,
+            "ambito_id": _AMBITO,
+            "plan_version": 2,
+            "services": [
+                {"service_type": "sad", "weekly_quantity": 9},
+                {"service_type": "emergency_alarm", "weekly_quantity": 7},
+            ],
+            "revised_by": "op-lbianchi",
+            "reason": {"code": "plan.check_adjustment", "text": "Piano adeguato alla verifica."},
+        }
+    )
+
+    case_id: _CaseIdField
+    ambito_id: Identifier = Field(description="The district in charge.", examples=[_AMBITO])
+    plan_version: int = Field(ge=2, description="The plan's new version.", examples=[2])
+    services: list[ServiceLine] = Field(
+        description="Every service of the plan from now on; an empty list stops them all.",
+        examples=[[{"service_type": "sad", "weekly_quantity": 9}]],
+    )
+    revised_by: Identifier = Field(description="The operator.", examples=["op-lbianchi"])
+    reason: Reason = Field(
+        description="Why, as a code with a fixed text (`plan.tailored`, "
+        "`plan.check_adjustment`, `plan.escalation_resolved`); the operator's words stay in "
+        "intake.",
+        examples=[{"code": "plan.tailored", "text": "Piano personalizzato dall'équipe."}],
+    )
+
+
+class NetworkTaskOpened(EventData):
+    """A case without a caregiver: the team engages the territorial network (volunteers,
+    parish, neighbours, the family and community nurse). Added in 2.1."""
+
+    event_type: ClassVar[str] = "NetworkTaskOpened"
+    topic: ClassVar[str] = INTAKE_CASES
+    model_config = _examples(
+        {
+            "case_id": _CASE,
+            "ambito_id": _AMBITO,
+            "task_id": "net-1",
+            "opened_at": "2024-10-01T09:00:00+02:00",
+        }
+    )
+
+    case_id: _CaseIdField
+    ambito_id: Identifier = Field(description="The district in charge.", examples=[_AMBITO])
+    task_id: Identifier = Field(description="The task's id.", examples=["net-1"])
+    opened_at: AwareDatetime = Field(description="When.", examples=["2024-10-01T09:00:00+02:00"])
+
+
+class NetworkTaskCompleted(EventData):
+    """The territorial network's answer for a case: who takes part. Added in 2.1."""
+
+    event_type: ClassVar[str] = "NetworkTaskCompleted"
+    topic: ClassVar[str] = INTAKE_CASES
+    model_config = _examples(
+        {
+            "case_id": _CASE,
+            "task_id": "net-1",
+            "outcome": "engaged",
+            "resources": ["volunteers", "family_community_nurse"],
+            "completed_at": "2024-10-02T17:00:00+02:00",
+        }
+    )
+
+    case_id: _CaseIdField
+    task_id: Identifier = Field(description="The task's id.", examples=["net-1"])
+    outcome: NetworkOutcome = Field(description="The outcome.", examples=["engaged"])
+    resources: list[NetworkResource] = Field(
+        description="Who takes part.", examples=[["volunteers"]]
+    )
+    completed_at: AwareDatetime = Field(description="When.", examples=["2024-10-02T17:00:00+02:00"])
 
 
 class EligibilityRejected(EventData):
@@ -583,6 +717,82 @@ class ServiceActivationEscalated(EventData):
         description="Why activation could not be completed automatically.",
         examples=["all_providers_declined"],
     )
+
+
+class EscalationResolved(EventData):
+    """The team resolved an escalated service: a provider by hand, covered by the family or
+    the territorial network, dropped, or the discharge to be postponed. Added in 2.1."""
+
+    event_type: ClassVar[str] = "EscalationResolved"
+    topic: ClassVar[str] = ACTIVATION_SERVICES
+    model_config = _examples(
+        {
+            "case_id": _CASE,
+            "service_type": "meals",
+            "resolution": "manual_provider",
+            "provider_id": _PROVIDER,
+            "resolved_by": "op-lbianchi",
+            "resolved_at": "2024-10-01T11:00:00+02:00",
+        },
+        {
+            "case_id": _CASE,
+            "service_type": "meals",
+            "resolution": "territorial_network",
+            "covered_by": "volunteers",
+            "resolved_by": "op-lbianchi",
+            "resolved_at": "2024-10-01T11:00:00+02:00",
+        },
+    )
+
+    case_id: _CaseIdField
+    service_type: ServiceType = Field(description="The service.", examples=["meals"])
+    resolution: Resolution = Field(description="How.", examples=["manual_provider"])
+    provider_id: ProviderId | None = Field(
+        default=None,
+        description="The provider assigned by hand (manual_provider).",
+        examples=[_PROVIDER],
+    )
+    covered_by: NetworkResource | None = Field(
+        default=None,
+        description="Who covers it (family, territorial_network).",
+        examples=["volunteers"],
+    )
+    reason_code: ReasonCode | None = Field(
+        default=None, description="Why it was dropped (dropped).", examples=["plan.not_needed"]
+    )
+    resolved_by: Identifier = Field(description="The operator.", examples=["op-lbianchi"])
+    resolved_at: AwareDatetime = Field(description="When.", examples=["2024-10-01T11:00:00+02:00"])
+
+
+class DischargePostponementRequested(EventData):
+    """The team asks the ward to postpone a discharge until the services can start; the
+    gateway turns it into a message back to the hospital. Added in 2.1."""
+
+    event_type: ClassVar[str] = "DischargePostponementRequested"
+    topic: ClassVar[str] = ACTIVATION_SERVICES
+    model_config = _examples(
+        {
+            "case_id": _CASE,
+            "hospital_id": _HOSPITAL,
+            "discharge_ref": _REF,
+            "postpone_until": "2024-10-07",
+            "waiting_for": ["meals"],
+            "requested_by": "op-lbianchi",
+            "requested_at": "2024-10-01T11:00:00+02:00",
+        }
+    )
+
+    case_id: _CaseIdField
+    hospital_id: HospitalId = Field(description="The hospital.", examples=[_HOSPITAL])
+    discharge_ref: DischargeRef = Field(description="The hospital's visit.", examples=[_REF])
+    postpone_until: date = Field(
+        description="The earliest day every service can be running.", examples=["2024-10-07"]
+    )
+    waiting_for: list[ServiceType] = Field(
+        min_length=1, description="The services not ready before.", examples=[["meals"]]
+    )
+    requested_by: Identifier = Field(description="The operator.", examples=["op-lbianchi"])
+    requested_at: AwareDatetime = Field(description="When.", examples=["2024-10-01T11:00:00+02:00"])
 
 
 class ServiceDeactivated(_RequestEvent):
@@ -732,6 +942,37 @@ class WeeklyCheckDone(EventData):
     )
 
 
+class CaseHandedOver(EventData):
+    """The case passes to the municipality's social services: the services that continue
+    under the municipality are not stopped when the follow-up ends (the hand-over summary
+    for the municipality is served by monitoring, in Italian). Followed by `CaseClosed` with
+    outcome `handed_over_to_municipality`. Added in 2.1."""
+
+    event_type: ClassVar[str] = "CaseHandedOver"
+    topic: ClassVar[str] = MONITORING_CASES
+    model_config = _examples(
+        {
+            "case_id": _CASE,
+            "ambito_id": _AMBITO,
+            "municipality_code": "108050",
+            "continuing": ["sad", "emergency_alarm"],
+            "handed_over_at": "2024-11-02T12:00:00+01:00",
+        }
+    )
+
+    case_id: _CaseIdField
+    ambito_id: Identifier = Field(description="The district.", examples=[_AMBITO])
+    municipality_code: IstatCode = Field(
+        description="ISTAT code of the municipality taking over.", examples=["108050"]
+    )
+    continuing: list[ServiceType] = Field(
+        description="The services that go on under the municipality.", examples=[["sad"]]
+    )
+    handed_over_at: AwareDatetime = Field(
+        description="When.", examples=["2024-11-02T12:00:00+01:00"]
+    )
+
+
 class CaseClosed(EventData):
     """The case ended: after the follow-up period (30 days by default) or early."""
 
@@ -821,16 +1062,23 @@ EVENT_TYPES: Final[dict[str, type[EventData]]] = {
         DischargeRescheduled,
         DischargeCancelled,
         PatientReadmitted,
+        PatientDetailsUpdated,
         EligibilityConfirmed,
         EligibilityRejected,
+        PlanRevised,
+        NetworkTaskOpened,
+        NetworkTaskCompleted,
         ServiceActivationRequested,
         ServiceActivated,
         ServiceActivationEscalated,
+        EscalationResolved,
+        DischargePostponementRequested,
         ServiceDeactivated,
         ServiceActivationAccepted,
         ServiceActivationDeclined,
         HoursDelivered,
         WeeklyCheckDone,
+        CaseHandedOver,
         CaseClosed,
         BudgetThresholdReached,
         ProviderStatementIssued,

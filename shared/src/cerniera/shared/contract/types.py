@@ -39,8 +39,11 @@ __all__ = [
     "Intensity",
     "IstatCode",
     "Money",
+    "NetworkOutcome",
+    "NetworkResource",
     "Quantity",
     "Recommendation",
+    "Resolution",
     "ServiceType",
     "ShortText",
     "Text",
@@ -243,6 +246,9 @@ class ServiceType(StrEnum):
     SAD = "sad"
     MEALS = "meals"
     TELEASSISTANCE = "teleassistance"
+    """Teleassistenza: scheduled calls and remote follow-up (days of service)."""
+    EMERGENCY_ALARM = "emergency_alarm"
+    """Telesoccorso: the alarm button answered day and night (days of service). Added in 2.1."""
 
 
 class DeclineReason(StrEnum):
@@ -280,6 +286,39 @@ class CaseOutcome(StrEnum):
     DECEASED = "deceased"
     INSTITUTIONALISED = "institutionalised"
     WITHDRAWN = "withdrawn"
+
+
+class Resolution(StrEnum):
+    """How the team resolved an escalated service (added in 2.1)."""
+
+    MANUAL_PROVIDER = "manual_provider"
+    """A provider assigned by hand, outside the rotation, with its own lead time."""
+    FAMILY = "family"
+    """Covered by the family."""
+    TERRITORIAL_NETWORK = "territorial_network"
+    """Covered by the territorial network (volunteers, parish, neighbours, community nurse)."""
+    DROPPED = "dropped"
+    """Not needed after all: dropped from the plan, with a reason."""
+    POSTPONEMENT_REQUESTED = "postponement_requested"
+    """The ward is asked to postpone the discharge until the service can start."""
+
+
+class NetworkResource(StrEnum):
+    """Who in the territorial network takes part in a case without a caregiver (2.1)."""
+
+    VOLUNTEERS = "volunteers"
+    PARISH = "parish"
+    NEIGHBOURS = "neighbours"
+    FAMILY_COMMUNITY_NURSE = "family_community_nurse"
+    FAMILY = "family"
+
+
+class NetworkOutcome(StrEnum):
+    """The outcome of a territorial-network task (2.1)."""
+
+    ENGAGED = "engaged"
+    PARTIALLY_ENGAGED = "partially_engaged"
+    NOT_AVAILABLE = "not_available"
 
 
 class EscalationReason(StrEnum):
