@@ -51,6 +51,17 @@ class Action(StrEnum):
     STATEMENT_ISSUE = "statement.issue"
     DISCHARGE_SUBMIT = "discharge.submit"
     AUDIT_READ = "audit.read"
+    CASE_CONFIRM = "case.confirm"
+    CASE_CONSENT = "case.consent"
+    PLAN_REVISE = "plan.revise"
+    PLAN_CAP_EXCEPTION = "plan.cap_exception"
+    NETWORK_TASK_RECORD = "network_task.record"
+    MEDIATION_NOTE = "case.mediation_note"
+    ESCALATION_RESOLVE = "escalation.resolve"
+    CASE_HAND_OVER = "case.hand_over"
+    REPORTS_READ = "reports.read"
+    FUNDER_EXPORT = "reports.funder_export"
+    TASKS_READ = "tasks.read"
 
     @property
     def reads(self) -> bool:
@@ -65,6 +76,9 @@ _READS: Final = frozenset(
         Action.BUDGET_READ,
         Action.STATEMENT_READ,
         Action.AUDIT_READ,
+        Action.REPORTS_READ,
+        Action.FUNDER_EXPORT,
+        Action.TASKS_READ,
     }
 )
 
@@ -84,6 +98,17 @@ GRANTS: Final[Mapping[Action, frozenset[Role]]] = {
     Action.STATEMENT_ISSUE: frozenset({A}),
     Action.DISCHARGE_SUBMIT: frozenset({H}),
     Action.AUDIT_READ: frozenset(),
+    Action.CASE_CONFIRM: frozenset({E}),
+    Action.CASE_CONSENT: frozenset({E}),
+    Action.PLAN_REVISE: frozenset({E}),
+    Action.PLAN_CAP_EXCEPTION: frozenset({A}),
+    Action.NETWORK_TASK_RECORD: frozenset({E}),
+    Action.MEDIATION_NOTE: frozenset({E}),
+    Action.ESCALATION_RESOLVE: frozenset({E}),
+    Action.CASE_HAND_OVER: frozenset({E}),
+    Action.REPORTS_READ: frozenset({A, E}),
+    Action.FUNDER_EXPORT: frozenset({A}),
+    Action.TASKS_READ: frozenset({H}),
 }
 """Who may do each action; the auditor may besides do every action that only reads."""
 

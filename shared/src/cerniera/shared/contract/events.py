@@ -235,6 +235,15 @@ class Assessment(_NestedModel):
         description="Free notes of the assessor.",
         examples=["Vive sola al secondo piano senza ascensore; figlia a Milano."],
     )
+    consent: bool | None = Field(
+        default=None,
+        description=(
+            "Whether the person (or their guardian) gave informed consent to the protected "
+            "discharge, collected by the ward with the checklist; absent: the team collects "
+            "it. No provider is contacted without it. Added in 2.1."
+        ),
+        examples=[True],
+    )
 
 
 class ServiceLine(_NestedModel):
