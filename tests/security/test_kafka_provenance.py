@@ -118,8 +118,18 @@ async def test_events_from_sources_not_allowed_are_dead_lettered_and_change_noth
         known = await eventually(
             intake_knows, lambda ids: genuine.subject in ids, what="the genuine announcement"
         )
+
+        async def billing_knows() -> list[Any]:
+            async with billing_rt.engine.connect() as conn:
+                return list((await conn.execute(select(billing_cases))).all())
+
+        # Intake's decision on the genuine case reaches billing a moment later.
+        billed = await eventually(
+            billing_knows,
+            lambda rows: genuine.subject in {r.case_id for r in rows},
+            what="the genuine decision in billing",
+        )
         async with billing_rt.engine.connect() as conn:
-            billed = (await conn.execute(select(billing_cases))).all()
             status = await conn.scalar(select(deliveries.c.status))
 
     refused = {
