@@ -8,14 +8,16 @@
 # Every principal is a SCRAM-SHA-512 user; every ACL names one topic literally (never a
 # prefix), so a principal reads and writes exactly the topics listed below and nothing else:
 #
-#   cerniera-intake       READ  hospital.discharges            WRITE intake.cases
+#   cerniera-intake       READ  hospital.discharges, monitoring.cases   WRITE intake.cases
 #   cerniera-activation   READ  hospital.discharges, intake.cases, monitoring.cases,
 #                               providers.reports.<p> (each provider)
 #                         WRITE activation.services, activation.requests.<p> (each provider)
-#   cerniera-monitoring   READ  intake.cases, hospital.discharges  WRITE monitoring.cases
+#   cerniera-monitoring   READ  intake.cases, hospital.discharges, activation.services
+#                         WRITE monitoring.cases
 #   cerniera-billing      READ  intake.cases, activation.services, monitoring.cases,
 #                               providers.reports.<p> (each)     WRITE billing.ledger
-#   cerniera-gateway      READ  intake.cases, monitoring.cases   WRITE hospital.discharges
+#   cerniera-gateway      READ  intake.cases, monitoring.cases, activation.services
+#                         WRITE hospital.discharges
 #   provider-<p>          READ  activation.requests.<p>          WRITE providers.reports.<p>
 #   hospital-<h>          WRITE hospital.discharges (only for HOSPITALS sending CloudEvents
 #                         straight to Kafka; the gateway is the door that checks who sends)
@@ -179,19 +181,19 @@ reports=$(each_provider providers.reports | tr '\n' ' ')
 requests=$(each_provider activation.requests | tr '\n' ' ')
 
 consumer cerniera-intake intake \
-  "$(t hospital.discharges)" \
+  "$(t hospital.discharges) $(t monitoring.cases)" \
   "$(t intake.cases)"
 consumer cerniera-activation activation \
   "$(t hospital.discharges) $(t intake.cases) $(t monitoring.cases) $reports" \
   "$(t activation.services) $requests"
 consumer cerniera-monitoring monitoring \
-  "$(t intake.cases) $(t hospital.discharges)" \
+  "$(t intake.cases) $(t hospital.discharges) $(t activation.services)" \
   "$(t monitoring.cases)"
 consumer cerniera-billing billing \
   "$(t intake.cases) $(t activation.services) $reports $(t monitoring.cases)" \
   "$(t billing.ledger)"
 consumer cerniera-gateway gateway \
-  "$(t intake.cases) $(t monitoring.cases)" \
+  "$(t intake.cases) $(t monitoring.cases) $(t activation.services)" \
   "$(t hospital.discharges)"
 
 for p in "${providers[@]}"; do

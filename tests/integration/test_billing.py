@@ -80,6 +80,7 @@ thresholds_percent = [50, 80, 100]
 sad = "22.00"
 meals = "7.50"
 teleassistance = "0.50"
+emergency_alarm = "0.40"
 
 [ambiti.magentino]
 name = "Ambito del Magentino"

@@ -20,7 +20,9 @@ from aiokafka import ConsumerRecord
 from sqlalchemy import Row, func, select
 
 from cerniera.intake.config import load_config
+from cerniera.intake.eligibility import Eligible
 from cerniera.intake.service import runtime
+from cerniera.intake.store import decision_from_record
 from cerniera.intake.tables import cases, inbox, outbox
 from cerniera.shared.contract import (
     DischargeAnnounced,
@@ -59,6 +61,9 @@ pytestmark = pytest.mark.integration
 INTAKE_SOURCE = "urn:dp:service:intake"
 
 Record: TypeAlias = "ConsumerRecord[Any, Any]"
+
+PERSONS = ("VRDGPP40A01F205N", "BNCMRA41B02F205Y", "NREFNC42C03F205P")
+"""Fiscal codes of three different persons."""
 
 HIGH = {
     ServiceType.SAD: Decimal(12),
@@ -133,9 +138,13 @@ async def barrier(
     await outbox_drained(rt)
 
 
+DECISIONS = (EligibilityConfirmed.event_type, EligibilityRejected.event_type)
+
+
 def decisions_for(records: list[Record], case_id: str) -> list[tuple[Record, Envelope]]:
+    """The case's decisions (not the network tasks a case without a caregiver opens)."""
     decoded = [(r, decode(r.value, r.headers)) for r in records]
-    return [(r, e) for r, e in decoded if e.subject == case_id]
+    return [(r, e) for r, e in decoded if e.subject == case_id and e.type in DECISIONS]
 
 
 def reason_codes(data: EligibilityConfirmed | EligibilityRejected) -> list[str]:
@@ -208,7 +217,14 @@ async def test_announcements_become_one_decision_each(
             e.subject: await case_row(rt, e.subject or "") for e in (eligible, by_rule, outside)
         }
 
-    assert len(records) == 3
+    # Three decisions, and the territorial network engaged for the eligible person, who has no
+    # caregiver.
+    assert sorted(decode(r.value, r.headers).type for r in records) == [
+        "EligibilityConfirmed",
+        "EligibilityRejected",
+        "EligibilityRejected",
+        "NetworkTaskOpened",
+    ]
 
     # Eligible: intensity from BRASS 25 (high), not Desio's default (medium).
     [(record, event)] = decisions_for(records, "asst-vimercate:A-ELIGIBLE")
@@ -223,6 +239,11 @@ async def test_announcements_become_one_decision_each(
     assert confirmed.decided_by == "rule"
     assert confirmed.expected_discharge_at == EXPECTED_DISCHARGE
     assert reason_codes(confirmed) == ["phase2.primary_met", "phase2.others_met", "intensity.brass"]
+    # The person as a keyed pseudonym (never the fiscal code), and version 1 of the plan.
+    assert confirmed.person_ref is not None
+    assert confirmed.person_ref.startswith("p-")
+    assert "RSSMRA" not in confirmed.model_dump_json()
+    assert confirmed.plan_version == 1
 
     row = rows[eligible.subject]
     assert row is not None
@@ -281,17 +302,18 @@ async def test_structured_content_mode_is_accepted(
             topics.hospital_discharges,
             [(case_id.encode(), event.to_structured(), [("content-type", STRUCTURED.encode())])],
         )
-        record, decision = await one_decision(kafka_settings, topics, case_id)
-        row = await case_row(rt, case_id)
+        # Magentino's team confirms the rule's proposals: kept, not published.
+        row = await wait_for_case(rt, case_id, status="awaiting_confirmation")
+        await outbox_drained(rt)
+        records = await read_quiet(kafka_settings, topics.intake_cases, quiet=0.5)
 
-    assert_published_by_intake(record, decision, event)
-    assert isinstance(decision.data, EligibilityConfirmed)
-    assert decision.data.ambito_id == "magentino"
-    assert decision.data.intensity is Intensity.LOW
-    assert quantities(decision.data) == LOW
-    assert reason_codes(decision.data)[-1] == "intensity.default"
-    assert row is not None
-    assert row.status == "eligible"
+    assert decisions_for(records, case_id) == []
+    proposal = decision_from_record(row.decision, row.ambito_id)
+    assert isinstance(proposal, Eligible)
+    assert proposal.ambito_id == "magentino"
+    assert proposal.intensity is Intensity.LOW
+    assert {s.service_type: s.weekly_quantity for s in proposal.services} == LOW
+    assert [r.code for r in proposal.reasons][-1] == "intensity.default"
     assert row.patient["given_name"] == "Mario"
 
 
@@ -348,13 +370,22 @@ async def test_the_same_event_three_times_is_decided_once(
 async def test_a_discharge_announced_again_is_decided_once(
     kafka_settings: KafkaSettings, topics: Topics, database_settings: DatabaseSettings
 ) -> None:
-    decided = announced(discharge_ref="R-1", assessment=assessment(brass_score=15))
-    waiting = announced(discharge_ref="R-2")  # no assessment yet
-    assessed = announced(discharge_ref="R-2", assessment=assessment(brass_score=25))
+    # Three persons: one person's three plans would pass the SAD hours cap.
+    decided = announced(
+        discharge_ref="R-1", assessment=assessment(brass_score=15), fiscal_code=PERSONS[0]
+    )
+    waiting = announced(discharge_ref="R-2", fiscal_code=PERSONS[1])  # no assessment yet
+    assessed = announced(
+        discharge_ref="R-2", assessment=assessment(brass_score=25), fiscal_code=PERSONS[1]
+    )
     # The same two announcements back to back, most likely in one batch.
     together = [
-        from_hospital(announced(discharge_ref="R-3")),
-        from_hospital(announced(discharge_ref="R-3", assessment=assessment(brass_score=0))),
+        from_hospital(announced(discharge_ref="R-3", fiscal_code=PERSONS[2])),
+        from_hospital(
+            announced(
+                discharge_ref="R-3", assessment=assessment(brass_score=0), fiscal_code=PERSONS[2]
+            )
+        ),
     ]
 
     async with running(kafka_settings, database_settings) as rt:
@@ -400,7 +431,8 @@ async def test_a_discharge_announced_again_is_decided_once(
     assert in_batch.causation_id == together[1].id
     assert isinstance(in_batch.data, EligibilityConfirmed)
     assert in_batch.data.intensity is Intensity.LOW
-    assert len(records) == 3
+    # Three decisions, and the network engaged for each person (none has a caregiver).
+    assert len(records) == 6
     assert_published_by_intake(record, decision, second)
     assert isinstance(decision.data, EligibilityConfirmed)
     assert decision.data.intensity is Intensity.HIGH
@@ -528,7 +560,8 @@ async def test_outbox_survives_a_stop_between_commit_and_publish(
         async def pending() -> int:
             return await count(first, outbox, outbox.c.key == case_id)
 
-        await eventually(pending, lambda n: n == 1, what="the decision in the outbox")
+        # The decision, and the territorial network's task (the person has no caregiver).
+        await eventually(pending, lambda n: n == 2, what="the decision in the outbox")
         await wait_for_case(first, case_id, status="eligible")
         assert await read_quiet(kafka_settings, topics.intake_cases, quiet=0.5) == []
 
@@ -548,7 +581,10 @@ async def test_outbox_survives_a_stop_between_commit_and_publish(
     assert_published_by_intake(record, decision, event)
     assert isinstance(decision.data, EligibilityConfirmed)
     assert decision.data.intensity is Intensity.HIGH
-    assert len(records) == 1
+    assert [decode(r.value, r.headers).type for r in records] == [
+        "EligibilityConfirmed",
+        "NetworkTaskOpened",
+    ]
     assert skipped in (1, 2)  # the redelivery, and the original if its offset was not committed
     assert outbox_rows == 0
     assert inbox_rows == 1

@@ -91,14 +91,18 @@ async def case_arrived(client: httpx.AsyncClient, case_id: str) -> dict[str, Any
     return body
 
 
+DECISIONS = (EligibilityConfirmed.event_type, EligibilityRejected.event_type)
+
+
 async def decisions_for(
     kafka: KafkaSettings, topics: Topics, case_id: str, count: int
 ) -> list[Envelope]:
-    """The case's decisions on intake.cases, once ``count`` are there and the topic is quiet."""
+    """The case's decisions on intake.cases (not its network tasks), once ``count`` are
+    there and the topic is quiet."""
 
     def of_case(records: list[Any]) -> list[Envelope]:
         decoded = [decode(r.value, r.headers) for r in records]
-        return [e for e in decoded if e.subject == case_id]
+        return [e for e in decoded if e.subject == case_id and e.type in DECISIONS]
 
     await read_topic(
         kafka, topics.intake_cases, until=lambda rs: len(of_case(rs)) >= count, timeout=20
@@ -156,6 +160,17 @@ async def test_a_waiting_case_is_assessed_decided_by_the_rule_and_corrected(
         assert entry["ambito_id"] == "desio"
         assert datetime.fromisoformat(entry["expected_discharge_at"]) == EXPECTED_DISCHARGE
 
+        # The person's consent, collected by the team (none came from the ward): without it
+        # the rule's decision would wait.
+        consent = await client.put(
+            f"/cases/{case_id}/consent", json={"given_by": "person"}, headers=operator(identity)
+        )
+        assert consent.status_code == 200, consent.text
+        assert (consent.json()["status"], consent.json()["published"]) == (
+            "awaiting_assessment",
+            None,
+        )
+
         # The team's assessment: the rule decides, from the BRASS items.
         first = await client.put(
             f"/cases/{case_id}/assessment",
@@ -212,14 +227,14 @@ async def test_a_waiting_case_is_assessed_decided_by_the_rule_and_corrected(
     assert confirmed.decided_by == "rule"
     assert confirmed.intensity is Intensity.MEDIUM
     assert codes(confirmed) == ["phase2.primary_met", "phase2.others_met", "intensity.brass"]
-    assert "driven by functional status (ADL/IADL) 5, age 3" in confirmed.reasons[-1].text
+    assert "determinata da stato funzionale (ADL/IADL) 5, età 3" in confirmed.reasons[-1].text
     assert isinstance(rejected, EligibilityRejected)
     assert codes(rejected) == [
         "assessment.corrected",
         "phase2.primary_not_met",
         "phase2.others_met",
     ]
-    assert "version 2 by op-mverdi" in rejected.reasons[0].text
+    assert "versione 2 di op-mverdi" in rejected.reasons[0].text
     # Both stay in the case's chain, though no event caused them.
     assert [e.correlation_id for e in decisions] == ["ward-flow-7", "ward-flow-7"]
     assert [e.causation_id for e in decisions] == [None, None]

@@ -23,18 +23,27 @@ from cerniera.monitoring.config import load_config
 from cerniera.monitoring.service import runtime
 from cerniera.monitoring.tables import inbox, pending_discharge_dates
 from cerniera.shared.clock import ROME, Clock
-from cerniera.shared.contract import CaseClosed, Topics, WeeklyCheckDone
+from cerniera.shared.contract import (
+    CaseClosed,
+    CaseHandedOver,
+    ServiceType,
+    Topics,
+    WeeklyCheckDone,
+)
 from cerniera.shared.envelope import Envelope, decode
 from cerniera.shared.runtime import ServiceRuntime
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
-from support.discharges import EXPECTED_DISCHARGE, cancelled, rescheduled
+from support.discharges import EXPECTED_DISCHARGE, MAGENTA, cancelled, rescheduled
 from support.districts import EXAMPLE
 from support.identity import Identity
 from support.kafka import headers_of, publish, read_topic
 from support.monitoring_events import (
+    activated,
+    announcement,
     case_id,
     confirmed,
     from_intake,
+    from_source,
     hospital_event,
     readmitted,
 )
@@ -123,6 +132,12 @@ def assert_published_by_monitoring(record: Record, case: str, correlation_id: st
 
 def moment(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+def closure_of(records: list[Record], case: str) -> datetime:
+    [closure] = [e.data for _, e in published(records, case) if isinstance(e.data, CaseClosed)]
+    assert isinstance(closure, CaseClosed)
+    return closure.closed_at
 
 
 async def count(rt: ServiceRuntime, table: Any, *where: Any) -> int:
@@ -383,8 +398,13 @@ async def test_closure_after_30_days_follows_the_last_check_and_readmission_ends
         for case, ref in ((handed, "C-HAND"), (completed, "C-DONE"), (back, "C-BACK"))
     }
     readmission = hospital_event(readmitted("C-BACK", epoch + timedelta(days=2, hours=3)))
+    # C-HAND lives in Magenta; its SAD runs (teleassistance, in its plan, never started).
+    home = announcement("C-HAND", epoch - timedelta(days=4), municipality_code=MAGENTA)
+    sad = activated("C-HAND", ServiceType.SAD, "coop-il-melograno", epoch.date())
 
     async with running(kafka_settings, database_settings, clock) as (rt, client):
+        await publish(kafka_settings, topics.hospital_discharges, home)
+        await publish(kafka_settings, topics.activation_services, from_source(sad))
         await publish(kafka_settings, topics.intake_cases, *decisions.values())
         for case in decisions:
             await follow_up(client, case, status="open")
@@ -408,6 +428,7 @@ async def test_closure_after_30_days_follows_the_last_check_and_readmission_ends
         # Quiet for a while longer: the periodic closure has run again over every case.
         records = await read_quiet(kafka_settings, topics.monitoring_cases, quiet=1.5)
         handed_view = await follow_up(client, handed)
+        summary = (await client.get(f"/cases/{handed}/hand-over-summary")).json()
         now = rt.clock.now()
 
     end_of_period = datetime(2024, 11, 2, tzinfo=ROME)
@@ -415,7 +436,7 @@ async def test_closure_after_30_days_follows_the_last_check_and_readmission_ends
         (handed, "handed_over_to_municipality"),
         (completed, "completed"),
     ):
-        events = published(records, case)
+        events = [(r, e) for r, e in published(records, case) if e.type != "CaseHandedOver"]
         assert [e.type for _, e in events] == ["WeeklyCheckDone"] * 2 + ["CaseClosed"]
         checks = [e.data for _, e in events[:2]]
         assert [c.week for c in checks if isinstance(c, WeeklyCheckDone)] == [1, 2]
@@ -431,6 +452,19 @@ async def test_closure_after_30_days_follows_the_last_check_and_readmission_ends
         "handed_over_to_municipality",
     )
     assert handed_view["closes_on"] == "2024-11-02"
+    # The team recommended the hand-over but did not do the step: at the closure the case
+    # passes to the municipality of residence with the services running, just before closing.
+    [handing] = [(r, e) for r, e in published(records, handed) if e.type == "CaseHandedOver"]
+    assert [e.type for _, e in published(records, handed)][-2:] == ["CaseHandedOver", "CaseClosed"]
+    assert_published_by_monitoring(handing[0], handed, decisions[handed].correlation_id or "")
+    handover = handing[1].data
+    assert isinstance(handover, CaseHandedOver)
+    assert (handover.municipality_code, handover.continuing) == (MAGENTA, [ServiceType.SAD])
+    assert (handover.ambito_id, handover.handed_over_at) == ("desio", closure_of(records, handed))
+    assert (summary["handed_over"], summary["continuing"]) == (True, ["sad"])
+    assert "Passaggio al Comune" in summary["text"]
+    assert "alla chiusura del monitoraggio" in summary["text"]
+    assert not any(e.type == "CaseHandedOver" for _, e in published(records, completed))
 
     # Readmitted: closed at the readmission, under the case's correlation id (not the
     # hospital's), caused by the readmission; and never closed again at the end of the period.
@@ -498,8 +532,8 @@ async def test_hospital_events_before_and_after_the_decision(
         left_pending = await pending()
 
         # After the decisions: a reschedule before the discharge moves it, one after is
-        # ignored; a cancellation cancels without an event; a readmission closes; events for
-        # unknown cases change nothing.
+        # ignored; a cancellation cancels without an event; a readmission closes; a
+        # readmission for a case not (yet) followed is kept, in case its decision comes.
         await publish(kafka_settings, topics.intake_cases, again)
         await publish(
             kafka_settings,
@@ -528,6 +562,8 @@ async def test_hospital_events_before_and_after_the_decision(
             kafka_settings, topics.dlq(topics.hospital_discharges), quiet=0.5
         )
         pending_at_end = await pending()
+        async with rt.engine.connect() as conn:
+            kept = (await conn.execute(select(pending_discharge_dates))).all()
 
     assert waiting == {moved: (latest_move, False), gone: (None, True)}
     # The reschedule that came first applies when the follow-up opens.
@@ -560,4 +596,5 @@ async def test_hospital_events_before_and_after_the_decision(
         (started, "CaseClosed")
     ]
     assert hospital_dead == []
-    assert pending_at_end == {}
+    assert [(r.case_id, r.readmitted_at) for r in kept] == [(unknown.subject, EXPECTED_DISCHARGE)]
+    assert pending_at_end == {unknown.subject: (None, False)}

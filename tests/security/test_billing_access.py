@@ -123,3 +123,56 @@ async def test_each_caller_sees_and_issues_only_what_is_theirs(
     assert issued_events == []
     assert issued.status_code == 201
     assert issued.json()["ambito_id"] == "desio"
+
+
+async def test_reports_and_the_funder_export_are_the_districts_own(
+    kafka_settings: KafkaSettings,
+    database_settings: DatabaseSettings,
+    identity: Identity,
+) -> None:
+    desio_admin = identity.headers("district_admin", ambito_id="desio")
+    magentino_admin = identity.headers("district_admin", ambito_id="magentino")
+    desio_team = identity.headers("equipe", ambito_id="desio")
+    magentino_team = identity.headers("equipe", ambito_id="magentino")
+    provider = identity.headers("provider", provider_id=MELOGRANO)
+    auditor = identity.headers("auditor")
+    desio = {"ambito_id": "desio"}
+    plan = {**desio, "services": [{"service_type": "sad", "weekly_quantity": 6}], "weeks": 4}
+    reads = ("/reports/spending", "/reports/beneficiaries")
+    exports = ("/reports/funder-export.json", "/reports/funder-export.csv")
+    rt = runtime(
+        kafka_settings,
+        database_settings,
+        load_config(EXAMPLE),
+        clock=Clock(epoch=NOW),
+        service=ServiceSettings(http_port=0),
+    )
+    async with serving(rt, headers=desio_admin) as (_, http):
+
+        async def answers(headers: dict[str, str], paths: tuple[str, ...]) -> list[Any]:
+            return [(await http.get(p, params=desio, headers=headers)) for p in paths]
+
+        # Another district's administration and team: 403 on Desio's reports and export.
+        neighbour_reads = await answers(magentino_admin, reads + exports)
+        neighbour_team_reads = await answers(magentino_team, reads)
+        neighbour_forecast = await http.post("/budget/forecast", json=plan, headers=magentino_team)
+        # Desio's team reads the reports and forecasts, but the export is the administration's.
+        team_reads = await answers(desio_team, reads)
+        team_forecast = await http.post("/budget/forecast", json=plan, headers=desio_team)
+        team_exports = await answers(desio_team, exports)
+        provider_reads = await answers(provider, reads + exports)
+        own = await answers(desio_admin, reads + exports)
+        audited = await answers(auditor, reads + exports)
+        unscoped = await http.get("/reports/spending", headers=magentino_admin)
+
+    assert [refusal(r) for r in neighbour_reads] == [(403, "access.district")] * 4
+    assert [refusal(r) for r in neighbour_team_reads] == [(403, "access.district")] * 2
+    assert refusal(neighbour_forecast) == (403, "access.district")
+    assert [r.status_code for r in team_reads] == [200, 200]
+    assert team_forecast.status_code == 200
+    assert [refusal(r) for r in team_exports] == [(403, "access.role")] * 2
+    assert [refusal(r) for r in provider_reads] == [(403, "access.role")] * 4
+    assert [r.status_code for r in own] == [200] * 4
+    assert [r.status_code for r in audited] == [200] * 4
+    # Without a district: the caller's own only.
+    assert [d["ambito_id"] for d in unscoped.json()] == ["magentino"]

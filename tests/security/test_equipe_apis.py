@@ -28,7 +28,7 @@ from cerniera.intake.config import load_config as intake_config
 from cerniera.intake.service import runtime as intake_runtime
 from cerniera.monitoring.config import load_config as monitoring_config
 from cerniera.monitoring.service import runtime as monitoring_runtime
-from cerniera.shared.access import Action
+from cerniera.shared.access import Action, Role, allowed_roles
 from cerniera.shared.clock import ROME, Clock
 from cerniera.shared.contract import Topics
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
@@ -46,7 +46,12 @@ CASE = case_id("SEC-INTAKE")
 """Desio's, in intake, awaiting its assessment."""
 FOLLOWED = case_id("SEC-FOLLOW")
 """Desio's, followed by monitoring: week 1 due on 10 October."""
+HANDED = case_id("SEC-HANDOVER")
+"""Desio's, followed by monitoring: the one the hand-over route hands over (the close route
+closes ``FOLLOWED``)."""
 TODAY = datetime(2024, 10, 12, 10, 0, tzinfo=ROME)
+ADMIN = "adm-desio"
+"""Desio's administration (the exception to the SAD hours cap is theirs)."""
 
 BRASS_ITEMS: dict[str, Any] = {
     "age": 82,
@@ -72,12 +77,16 @@ class Route:
     body: dict[str, Any] | None = None
     actor_field: str | None = None
     """The field a body once carried for who acted: now refused."""
+    on: str | None = None
+    """The case it acts on, when not the service's usual one."""
+    role: str = "equipe"
+    """Who does it: the district's team, or its administration."""
 
     @property
     def case(self) -> str | None:
         if "{case_id}" not in self.template:
             return None
-        return CASE if self.service == "intake" else FOLLOWED
+        return self.on or (CASE if self.service == "intake" else FOLLOWED)
 
     @property
     def path(self) -> str:
@@ -111,6 +120,56 @@ ROUTES = [
         {"pai": {"objectives": ["Rientro a domicilio"]}, "information": {"consent": True}},
         "recorded_by",
     ),
+    Route(
+        "intake",
+        "PUT",
+        "/cases/{case_id}/consent",
+        Action.CASE_CONSENT,
+        {"given_by": "person"},
+        "recorded_by",
+    ),
+    Route("intake", "POST", "/cases/{case_id}/confirm", Action.CASE_CONFIRM, {}, "decided_by"),
+    Route(
+        "intake",
+        "PUT",
+        "/cases/{case_id}/plan",
+        Action.PLAN_REVISE,
+        {
+            "services": [
+                {"service_type": "sad", "weekly_quantity": 9},
+                {"service_type": "emergency_alarm", "weekly_quantity": 7},
+            ],
+            "reason_code": "plan.tailored",
+            "reason": "Pranza con la figlia: niente pasti.",
+        },
+        "revised_by",
+    ),
+    Route(
+        "intake",
+        "POST",
+        "/cases/{case_id}/cap-exception",
+        Action.PLAN_CAP_EXCEPTION,
+        {"reason": "Deroga approvata dal responsabile d'ambito."},
+        "granted_by",
+        role="district_admin",
+    ),
+    Route(
+        "intake",
+        "POST",
+        "/cases/{case_id}/network-task",
+        Action.NETWORK_TASK_RECORD,
+        {"outcome": "engaged", "resources": ["volunteers"]},
+        "completed_by",
+    ),
+    Route(
+        "intake",
+        "POST",
+        "/cases/{case_id}/mediation-notes",
+        Action.MEDIATION_NOTE,
+        {"text": "Il figlio chiede l'RSA: concordata una prova di due settimane."},
+        "written_by",
+    ),
+    Route("intake", "GET", "/reports/decisions", Action.REPORTS_READ),
     Route("intake", "POST", "/brass", Action.BRASS_SCORE, BRASS_ITEMS),
     Route("monitoring", "GET", "/checks/due", Action.CHECKS_READ),
     Route("monitoring", "GET", "/cases/{case_id}", Action.CASE_READ),
@@ -130,6 +189,18 @@ ROUTES = [
         {"outcome": "deceased"},
         "closed_by",
     ),
+    Route("monitoring", "GET", "/cases/{case_id}/hand-over-summary", Action.CASE_READ),
+    Route("monitoring", "GET", "/reports/outcomes", Action.REPORTS_READ),
+    Route("monitoring", "GET", "/reports/beneficiaries", Action.REPORTS_READ),
+    Route(
+        "monitoring",
+        "POST",
+        "/cases/{case_id}/hand-over",
+        Action.CASE_HAND_OVER,
+        {"continuing": ["sad"], "municipality_code": "108023", "needs": "Spesa settimanale."},
+        "handed_over_by",
+        on=HANDED,
+    ),
 ]
 
 
@@ -146,6 +217,12 @@ class Stack:
     def auditor(self) -> dict[str, str]:
         return self.identity.headers("auditor", username="aud-garante")
 
+    def of_desio(self, route: Route) -> dict[str, str]:
+        """Desio's member of the route's role: its team, or its administration."""
+        if route.role == "equipe":
+            return self.desio
+        return self.identity.headers(route.role, ambito_id="desio", username=ADMIN)
+
     async def send(
         self, route: Route, headers: dict[str, str], body: dict[str, Any] | None = None
     ) -> httpx.Response:
@@ -154,14 +231,15 @@ class Stack:
         )
 
     async def state(self) -> tuple[Any, ...]:
-        """Both cases and the checks due, as Desio's team reads them."""
+        """The cases and the checks due, as Desio's team reads them."""
         intake, monitoring = self.clients["intake"], self.clients["monitoring"]
         found = (
             await intake.get(f"/cases/{CASE}", headers=self.desio),
             await monitoring.get(f"/cases/{FOLLOWED}", headers=self.desio),
             await monitoring.get("/checks/due", headers=self.desio),
+            await monitoring.get(f"/cases/{HANDED}", headers=self.desio),
         )
-        assert [r.status_code for r in found] == [200] * 3, [r.text for r in found]
+        assert [r.status_code for r in found] == [200] * 4, [r.text for r in found]
         return tuple(r.json() for r in found)
 
     async def audit(self, service: str, **params: str) -> list[dict[str, Any]]:
@@ -196,8 +274,17 @@ async def running(
         await publish(
             kafka, topics.hospital_discharges, from_hospital(announced(discharge_ref="SEC-INTAKE"))
         )
-        await publish(kafka, topics.intake_cases, from_intake(confirmed("SEC-FOLLOW")))
-        for client, case in ((clients["intake"], CASE), (clients["monitoring"], FOLLOWED)):
+        await publish(
+            kafka,
+            topics.intake_cases,
+            from_intake(confirmed("SEC-FOLLOW")),
+            from_intake(confirmed("SEC-HANDOVER")),
+        )
+        for client, case in (
+            (clients["intake"], CASE),
+            (clients["monitoring"], FOLLOWED),
+            (clients["monitoring"], HANDED),
+        ):
 
             async def probe(client: httpx.AsyncClient = client, case: str = case) -> int:
                 return (await client.get(f"/cases/{case}", headers=running.desio)).status_code
@@ -290,8 +377,11 @@ async def test_without_a_valid_token_every_route_answers_401_and_changes_nothing
 async def test_another_districts_team_is_refused_and_changes_nothing(stack: Stack) -> None:
     before = await stack.state()
     magentino = stack.identity.headers("equipe", ambito_id="magentino", username="op-magenta")
+    magentino_admin = stack.identity.headers(
+        "district_admin", ambito_id="magentino", username="adm-magenta"
+    )
     for route in ROUTES:
-        response = await stack.send(route, magentino)
+        response = await stack.send(route, magentino if route.role == "equipe" else magentino_admin)
         if route.case is not None:
             assert refusal(response) == (403, "access.district"), (route, response.text)
         else:
@@ -307,16 +397,24 @@ async def test_another_districts_team_is_refused_and_changes_nothing(stack: Stac
     assert [
         c["case_id"] for c in (await intake.get("/cases", headers=stack.desio)).json()["items"]
     ] == [CASE]
-    assert [c["case_id"] for c in before[2]] == [FOLLOWED]
+    assert [c["case_id"] for c in before[2]] == [FOLLOWED, HANDED]
+    # Its reports leave Desio out; Desio's, asked for by name, are refused.
+    for report in ("/reports/outcomes", "/reports/beneficiaries"):
+        mine = (await monitoring.get(report, headers=magentino)).json()
+        assert "desio" not in str(mine), report
+        asked = await monitoring.get(report, params={"ambito_id": "desio"}, headers=magentino)
+        assert refusal(asked) == (403, "access.district")
     # Each refusal of a case is in the audit log as denied, after the entry that let it in.
     for service in ("intake", "monitoring"):
         entries = [e for e in await stack.audit(service) if e["actor"] == "op-magenta"]
         refused = {(e["action"], e["case_id"]) for e in entries if e["outcome"] == "denied"}
         expected: set[tuple[str, str | None]] = {
-            (r.action.value, r.case) for r in ROUTES if r.service == service and r.case
+            (r.action.value, r.case)
+            for r in ROUTES
+            if r.service == service and r.case and r.role == "equipe"
         }
-        if service == "monitoring":  # Desio's due checks, asked for by name
-            expected.add(("checks.read", None))
+        if service == "monitoring":  # Desio's due checks and reports, asked for by name
+            expected |= {("checks.read", None), ("reports.read", None)}
         assert refused == expected
 
     assert await stack.state() == before
@@ -335,11 +433,18 @@ async def test_providers_hospitals_and_administrators_are_refused_every_route(
         ),
         "hospital": stack.identity.headers("hospital", hospital_id="asst-vimercate"),
         "district_admin": stack.identity.headers("district_admin", ambito_id="desio"),
+        "equipe": stack.desio,
         "no role": stack.identity.headers((), ambito_id="desio", username="op-nobody"),
     }
     for route in ROUTES:
         for who, headers in outsiders.items():
+            if who == route.role:
+                continue  # the route's own role: tried by the other tests
             response = await stack.send(route, headers)
+            if who == "district_admin" and Role.DISTRICT_ADMIN in allowed_roles(route.action):
+                # The district's reports are its administration's too (a read: nothing moves).
+                assert response.status_code == 200, (route, who, response.text)
+                continue
             assert refusal(response) == (403, "access.role"), (route, who, response.text)
     assert await stack.state() == before
     # Each refusal is in the audit log, as denied, with the case it was about.
@@ -365,7 +470,7 @@ async def test_an_actor_named_in_the_body_is_refused_and_changes_nothing(stack: 
         assert route.body is not None
         for forged in ("op-lbianchi", "op-someone-else"):
             response = await stack.send(
-                route, stack.desio, {**route.body, route.actor_field: forged}
+                route, stack.of_desio(route), {**route.body, route.actor_field: forged}
             )
             assert refusal(response) == (422, "request.invalid"), (route, response.text)
             assert route.actor_field in response.json()["detail"]["message"]
@@ -376,32 +481,46 @@ async def test_the_actor_is_the_tokens_and_the_audit_log_shows_who_did_what(
     stack: Stack,
 ) -> None:
     for route in ROUTES:  # reads first, the closure last
-        response = await stack.send(route, stack.desio)
+        response = await stack.send(route, stack.of_desio(route))
         assert response.status_code in (200, 201), (route, response.text)
-    case, followup, _ = await stack.state()
+    case, followup, _, handed = await stack.state()
 
     assert [a["assessed_by"] for a in case["assessment_history"]] == ["op-lbianchi"]
     assert [o["decided_by"] for o in case["overrides"]] == ["op-lbianchi"]
     assert case["decision"]["decided_by"] == "op-lbianchi"
     assert [t["recorded_by"] for t in case["taking_charge_history"]] == ["op-lbianchi"]
+    assert case["consent"]["recorded_by"] == "op-lbianchi"
+    assert [p["revised_by"] for p in case["plan_history"]] == ["op-lbianchi"] * 2
+    assert [e["granted_by"] for e in case["cap"]["exceptions"]] == [ADMIN]
+    assert [t["completed_by"] for t in case["network_tasks"]] == ["op-lbianchi"]
+    assert [n["written_by"] for n in case["mediation_notes"]] == ["op-lbianchi"]
     assert [c["checked_by"] for c in followup["checks"]] == ["op-lbianchi"]
     assert (followup["status"], followup["closed_by"]) == ("closed", "op-lbianchi")
+    assert (handed["outcome"], handed["closed_by"]) == (
+        "handed_over_to_municipality",
+        "op-lbianchi",
+    )
 
     # The audit log of each service: every change and read, by whom, on which case.
     seen = {
-        service: [
+        (service, actor): [
             (e["action"], e["method"], e["case_id"], e["outcome"])
-            for e in await stack.audit(service, actor="op-lbianchi")
+            for e in await stack.audit(service, actor=actor)
         ]
         for service in stack.clients
+        for actor in ("op-lbianchi", ADMIN)
     }
     for route in ROUTES:
         logged = (route.action.value, route.method, route.case, "allowed")
-        assert logged in seen[route.service], route
+        actor = "op-lbianchi" if route.role == "equipe" else ADMIN
+        assert logged in seen[route.service, actor], route
     # One case's history, for the auditor: only that case.
     only = await stack.audit("intake", case_id=CASE)
     assert {e["case_id"] for e in only} == {CASE}
-    assert {(e["actor"], e["roles"]) for e in only} == {("op-lbianchi", "equipe")}
+    assert {(e["actor"], e["roles"]) for e in only} == {
+        ("op-lbianchi", "equipe"),
+        (ADMIN, "district_admin"),
+    }
     assert all(e["subject"] for e in only)  # the token's sub, besides the username
     # Reading the log is itself logged; the team may not read it.
     reads = await stack.audit("intake", actor="aud-garante")
@@ -425,7 +544,7 @@ async def test_the_auditor_reads_every_district_and_changes_nothing(stack: Stack
     listed = (await intake.get("/cases", headers=stack.auditor)).json()
     assert [c["case_id"] for c in listed["items"]] == [CASE]
     due = await monitoring.get("/checks/due", params={"ambito_id": "desio"}, headers=stack.auditor)
-    assert [c["case_id"] for c in due.json()] == [FOLLOWED]
+    assert [c["case_id"] for c in due.json()] == [FOLLOWED, HANDED]
     case = (await intake.get(f"/cases/{CASE}", headers=stack.auditor)).json()
     assert case == before[0]
     assert await stack.state() == before

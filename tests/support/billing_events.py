@@ -17,6 +17,7 @@ from cerniera.shared.contract import (
     EventData,
     HoursDelivered,
     Intensity,
+    PlanRevised,
     Reason,
     ServiceActivated,
     ServiceDeactivated,
@@ -33,10 +34,11 @@ DESIO = "desio"  # Ambito di Desio (ISTAT 108023 is the town of Desio)
 MAGENTINO = "magentino"
 MELOGRANO = "coop-il-melograno"  # Desio, SAD at its own tariff of 21.50
 RISTORAZIONE = "brianza-ristorazione-sociale"  # Desio, meals at the district's 7.50
-TELESOCCORSO = "telesoccorso-lombardia"  # Desio and Magentino, teleassistance at 0.50
+TELESOCCORSO = "telesoccorso-lombardia"  # Desio and Magentino, teleassistance at 0.50, alarm 0.40
 ASC_MAGENTINO = "asc-servizi-alla-persona"  # Magentino only, SAD at the district's 22.00
 
 SAD, MEALS, TELE = ServiceType.SAD, ServiceType.MEALS, ServiceType.TELEASSISTANCE
+ALARM = ServiceType.EMERGENCY_ALARM
 PACKAGE: tuple[tuple[ServiceType, int], ...] = ((SAD, 6), (MEALS, 5), (TELE, 7))
 """The medium package: weekly hours of SAD, meals, days of teleassistance."""
 
@@ -68,9 +70,11 @@ def confirmed(
     event_id: str | None = None,
     correlation_id: str | None = None,
     package: tuple[tuple[ServiceType, int], ...] = PACKAGE,
+    person_ref: str | None = None,
 ) -> Envelope:
-    """The EligibilityConfirmed intake would publish for ``case``."""
+    """The EligibilityConfirmed intake would publish for ``case`` (of ``person_ref``)."""
     data = EligibilityConfirmed(
+        person_ref=person_ref,
         case_id=case,
         ambito_id=ambito_id,
         intensity=Intensity.MEDIUM,
@@ -80,6 +84,28 @@ def confirmed(
         reasons=[Reason(code="phase2.primary_met", text="R1 yes")],
     )
     return _envelope(data, INTAKE_SOURCE, case, event_id, correlation_id or str(uuid.uuid4()))
+
+
+def revised(
+    case: str,
+    package: tuple[tuple[ServiceType, int], ...],
+    on: datetime,
+    *,
+    version: int = 2,
+    ambito_id: str = DESIO,
+) -> Envelope:
+    """The PlanRevised intake would publish when the team changes the plan at ``on``."""
+    data = PlanRevised(
+        case_id=case,
+        ambito_id=ambito_id,
+        plan_version=version,
+        services=[ServiceLine(service_type=s, weekly_quantity=Decimal(q)) for s, q in package],
+        revised_by="op-lbianchi",
+        reason=Reason(code="plan.check_adjustment", text="Piano adeguato alla verifica."),
+    )
+    return Envelope(
+        data=data, source=INTAKE_SOURCE, subject=case, time=on, correlation_id=str(uuid.uuid4())
+    )
 
 
 def rejected(case: str) -> Envelope:

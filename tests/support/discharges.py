@@ -43,9 +43,14 @@ def not_met_answers() -> dict[str, AnswerValue]:
 
 
 def assessment(
-    given: dict[str, AnswerValue] | None = None, brass_score: int | None = None
+    given: dict[str, AnswerValue] | None = None,
+    brass_score: int | None = None,
+    consent: bool | None = True,
 ) -> Assessment:
-    return Assessment(answers=met_answers() if given is None else given, brass_score=brass_score)
+    """The ward's assessment; with the person's consent unless told (None: not collected)."""
+    return Assessment(
+        answers=met_answers() if given is None else given, brass_score=brass_score, consent=consent
+    )
 
 
 def announced(**fields: Any) -> DischargeAnnounced:

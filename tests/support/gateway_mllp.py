@@ -58,14 +58,21 @@ class Ack:
     def __init__(self, text: str) -> None:
         self.text = text
         message = parse_message(text, validation_level=VALIDATION_LEVEL.TOLERANT, find_groups=False)
-        self.message_type = message.msh.msh_9.to_er7()
+        msh = message.msh
+        self.version = msh.msh_12.to_er7()
+        self.parties = tuple(f.to_er7() for f in (msh.msh_3, msh.msh_4, msh.msh_5, msh.msh_6))
+        self.message_type = msh.msh_9.to_er7()
         self.code = message.msa.msa_1.to_er7()
         self.control_id = message.msa.msa_2.to_er7()
         self.reason = message.msa.msa_3.to_er7()
         errors = list(message.err)
-        self.error_location = errors[0].err_2.to_er7() if errors else ""
-        self.error_code = errors[0].err_3.to_er7() if errors else ""
-        self.error_text = errors[0].err_8.to_er7() if errors else ""
+        self.error_location = self.error_code = self.error_text = ""
+        if errors and self.version in ("2.3", "2.3.1", "2.4"):
+            self.error_code = errors[0].err_1.to_er7()  # ERR-1 alone before 2.5
+        elif errors:
+            self.error_location = errors[0].err_2.to_er7()
+            self.error_code = errors[0].err_3.to_er7()
+            self.error_text = errors[0].err_8.to_er7()
 
     def __repr__(self) -> str:
         return f"Ack({self.text!r})"

@@ -20,6 +20,7 @@ from cerniera.activation.planning import (
     RequestStatus,
     Step,
     Timing,
+    assign,
     attempt_number,
     candidates_for,
     change_package,
@@ -32,7 +33,7 @@ from cerniera.activation.planning import (
     reschedule,
 )
 from cerniera.shared.contract import EscalationReason, ServiceLine, ServiceType
-from cerniera.shared.refusals import Forbidden
+from cerniera.shared.refusals import Forbidden, Refused
 from support.activation_attempts import CASE, MONDAY, MONDAY_9AM, attempt
 from support.districts import EXAMPLE
 
@@ -401,3 +402,46 @@ def test_the_same_package_changes_nothing_and_closed_requests_are_left_alone() -
     tried = [declined_sad, pending_sad, expired_meals]
     change = change_package(MEDIUM, [line(SAD, 12), line(TELE, 7)], tried)
     assert change == PackageChange(added=(), dropped=(), requantified=(pending_sad,))
+
+
+# --- a provider assigned by hand ---------------------------------------------------------------
+
+
+def test_a_provider_by_hand_starts_on_the_discharge_day_when_it_can(desio: Ambito) -> None:
+    # Its own lead time (coop-solidarieta-brianza: 1 day), even for a municipality outside
+    # its area (Varedo): the team knows better than the rotation.
+    assert assign(desio, SAD, "coop-solidarieta-brianza", Timing(MONDAY, MARCH[5])) == Ask(
+        SAD, "coop-solidarieta-brianza", MARCH[5], MARCH[3]
+    )
+    assert candidates_for(desio, SAD, VAREDO) == [Candidate("coop-il-melograno", 2)]
+
+
+def test_a_provider_by_hand_too_slow_starts_on_its_earliest_day(desio: Ambito) -> None:
+    # Friday 6 March + 3 working days: Wednesday 11, after a Tuesday 10 discharge.
+    assert assign(desio, MEALS, "pasti-a-casa-desio", Timing(MARCH[6], MARCH[10])) == Ask(
+        MEALS, "pasti-a-casa-desio", MARCH[11], MARCH[11]
+    )
+
+
+def test_the_emergency_alarm_is_planned_like_any_service(desio: Ambito) -> None:
+    alarm = ServiceType.EMERGENCY_ALARM
+
+    assert candidates_for(desio, alarm, DESIO) == [Candidate("telesoccorso-lombardia", 3)]
+    assert plan_package(desio, [alarm], DESIO, Timing(MONDAY, MARCH[5])) == [
+        Ask(alarm, "telesoccorso-lombardia", MARCH[5], MARCH[5])
+    ]
+
+
+@pytest.mark.parametrize(
+    ("provider_id", "service", "code"),
+    [
+        ("coop-sconosciuta", SAD, "provider.unknown"),
+        ("coop-il-melograno", MEALS, "provider.service_not_offered"),
+    ],
+)
+def test_a_provider_by_hand_is_one_of_the_district_for_the_service(
+    desio: Ambito, provider_id: str, service: ServiceType, code: str
+) -> None:
+    with pytest.raises(Refused) as refused:
+        assign(desio, service, provider_id, Timing(MONDAY, MARCH[5]))
+    assert refused.value.code == code

@@ -10,7 +10,7 @@ from cerniera.activation.domain import Case, CaseStatus
 from cerniera.activation.planning import Attempt, RequestStatus
 from cerniera.activation.readiness import readiness
 from cerniera.shared.contract import ServiceLine, ServiceType
-from support.activation_attempts import CASE, attempt
+from support.activation_attempts import CASE, MONDAY, attempt
 
 SAD, MEALS, TELE = ServiceType.SAD, ServiceType.MEALS, ServiceType.TELEASSISTANCE
 THURSDAY = date(2026, 3, 5)
@@ -45,7 +45,7 @@ def test_ready_when_every_service_starts_by_discharge() -> None:
         accepted(TELE, "telesoccorso-lombardia"),
     ]
 
-    r = readiness(case(), attempts)
+    r = readiness(case(), attempts, MONDAY)
 
     assert r.ready is True
     assert [(s.service_type, s.status, s.late) for s in r.services] == [
@@ -63,7 +63,7 @@ def test_a_pending_answer_names_the_provider_and_its_deadline() -> None:
         attempt(TELE, "telesoccorso-lombardia"),
     ]
 
-    r = readiness(case(), attempts)
+    r = readiness(case(), attempts, MONDAY)
 
     assert r.ready is False
     tele = r.services[2]
@@ -71,8 +71,8 @@ def test_a_pending_answer_names_the_provider_and_its_deadline() -> None:
     assert tele.request_id == "asst-vimercate:V2026-000042/teleassistance/1"
     assert tele.status == "requested"
     assert tele.late == (
-        "waiting for answer from telesoccorso-lombardia since 2026-03-02 09:00, "
-        "deadline 2026-03-03 09:00"
+        "in attesa della risposta di telesoccorso-lombardia dal 2026-03-02 09:00, "
+        "scadenza 2026-03-03 09:00"
     )
 
 
@@ -82,32 +82,35 @@ def test_a_decline_says_who_declined_and_who_is_asked_now() -> None:
         attempt(SAD, "coop-solidarieta-brianza", number=2),
     ]
 
-    [sad] = readiness(case(services=(SAD,)), attempts).services
+    [sad] = readiness(case(services=(SAD,)), attempts, MONDAY).services
 
     assert sad.provider_id == "coop-solidarieta-brianza"
     assert sad.late is not None
     assert sad.late.startswith(
-        "declined by coop-il-melograno (capacity), now asking coop-solidarieta-brianza: "
-        "waiting for answer from coop-solidarieta-brianza since 2026-03-02 09:00"
+        "rifiutato da coop-il-melograno (capacity), ora si chiede a coop-solidarieta-brianza: "
+        "in attesa della risposta di coop-solidarieta-brianza dal 2026-03-02 09:00"
     )
 
 
 def test_a_start_after_discharge_is_late() -> None:
-    r = readiness(case(services=(SAD,)), [accepted(SAD, "coop-il-melograno", date(2026, 3, 6))])
+    r = readiness(
+        case(services=(SAD,)), [accepted(SAD, "coop-il-melograno", date(2026, 3, 6))], MONDAY
+    )
 
     assert r.ready is False
     assert r.services[0].late == (
-        "starts after discharge: coop-il-melograno starts on 2026-03-06, discharge on 2026-03-05"
+        "inizia dopo la dimissione: coop-il-melograno inizia il 2026-03-06, "
+        "dimissione il 2026-03-05"
     )
 
 
 def test_a_pending_request_that_cannot_start_in_time_says_so() -> None:
     late = attempt(TELE, "croce-azzurra-teleassistenza", start_by=date(2026, 3, 6))
 
-    [tele] = readiness(case(services=(TELE,)), [late]).services
+    [tele] = readiness(case(services=(TELE,)), [late], MONDAY).services
 
     assert tele.late is not None
-    assert tele.late.endswith("; cannot start before 2026-03-06, after discharge")
+    assert tele.late.endswith("; non può iniziare prima del 2026-03-06, dopo la dimissione")
 
 
 def test_escalated_services_say_why() -> None:
@@ -123,24 +126,27 @@ def test_escalated_services_say_why() -> None:
         attempt(MEALS, "brianza-ristorazione-sociale", status=RequestStatus.EXPIRED),
     ]
 
-    sad, meals, tele = readiness(case(), attempts).services
+    sad, meals, tele = readiness(case(), attempts, MONDAY).services
 
     assert sad.late == (
-        "declined by coop-solidarieta-brianza (capacity); no other provider: escalated"
+        "rifiutato da coop-solidarieta-brianza (capacity); nessun altro fornitore: "
+        "segnalato all'équipe"
     )
     assert meals.late == (
-        "no answer from brianza-ristorazione-sociale by 2026-03-03 09:00; "
-        "no other provider: escalated"
+        "nessuna risposta da brianza-ristorazione-sociale entro il 2026-03-03 09:00; "
+        "nessun altro fornitore: segnalato all'équipe"
     )
     assert (tele.status, tele.provider_id) == ("escalated", None)
-    assert tele.late == "no provider offers teleassistance in municipality 108023: escalated"
+    assert tele.late == (
+        "nessun fornitore offre teleassistance nel comune 108023: segnalato all'équipe"
+    )
 
 
 def test_a_case_waiting_for_its_announcement() -> None:
-    r = readiness(case(CaseStatus.AWAITING_CONTACT), [])
+    r = readiness(case(CaseStatus.AWAITING_CONTACT), [], MONDAY)
 
     assert r.ready is False
-    assert r.waiting_for == "the hospital's announcement (beneficiary's contact)"
+    assert r.waiting_for == "l'annuncio dell'ospedale (recapiti del beneficiario)"
     assert [(s.service_type, s.status) for s in r.services] == [
         (SAD, "waiting"),
         (MEALS, "waiting"),
@@ -149,11 +155,11 @@ def test_a_case_waiting_for_its_announcement() -> None:
 
 
 def test_a_case_waiting_for_its_package() -> None:
-    r = readiness(case(CaseStatus.AWAITING_ELIGIBILITY, services=()), [])
+    r = readiness(case(CaseStatus.AWAITING_ELIGIBILITY, services=()), [], MONDAY)
 
     assert r.ready is False
     assert r.services == []
-    assert r.waiting_for == "the team's eligibility decision (package of services)"
+    assert r.waiting_for == "la decisione sull'idoneità (pacchetto dei servizi)"
 
 
 def test_an_ended_case_is_never_ready() -> None:
@@ -162,8 +168,10 @@ def test_an_ended_case_is_never_ready() -> None:
     ]
 
     r = readiness(
-        case(CaseStatus.ENDED, services=(SAD,), end_reason="readmitted on 2026-03-09"), attempts
+        case(CaseStatus.ENDED, services=(SAD,), end_reason="readmitted on 2026-03-09"),
+        attempts,
+        MONDAY,
     )
 
     assert r.ready is False
-    assert r.services[0].late == "case ended (readmitted on 2026-03-09)"
+    assert r.services[0].late == "caso chiuso (readmitted on 2026-03-09)"

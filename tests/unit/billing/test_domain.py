@@ -611,3 +611,62 @@ def test_lines_refused_for_want_of_an_activation_wait_for_one() -> None:
     assert not line(over).awaits_activation()
     assert not line(domain.not_eligible(D(2), "c")).awaits_activation()
     assert not line(domain.pending(D(2))).awaits_activation()
+
+
+# --- plans: the one confirmed, then each revision from its day -----------------------------------
+
+
+def test_the_plan_in_force_is_the_latest_version_already_in_force() -> None:
+    confirmed = domain.Plan(1, {"sad": D(6), "meals": D(5)})
+    revised = domain.Plan(2, {"sad": D(9), "emergency_alarm": D(7)}, date(2026, 12, 10))
+    stopped = domain.Plan(3, {}, date(2026, 12, 20))
+    case_ = domain.Case(
+        "c", domain.CaseStatus.CONFIRMED, "desio", plans=(stopped, confirmed, revised)
+    )
+
+    assert domain.plan_on(case_.plans, date(2026, 12, 9)) == confirmed
+    assert case_.weekly_quantity(SAD, date(2026, 12, 9)) == D(6)
+    assert case_.weekly_quantity(SAD, date(2026, 12, 10)) == D(9)
+    assert case_.weekly_quantity(MEALS, date(2026, 12, 10)) is None  # no meals in version 2
+    assert case_.weekly_quantity(ServiceType.EMERGENCY_ALARM, date(2026, 12, 19)) == D(7)
+    assert case_.weekly_quantity(SAD, date(2026, 12, 20)) is None  # every service stopped
+    assert domain.plan_on((), date(2026, 12, 9)) is None
+
+
+def test_a_service_the_revised_plan_dropped_is_refused_in_italian(desio: Ambito) -> None:
+    dropped = Grant(None, (domain.Authorisation("r", ACTIVE_FROM),))
+    result = bill(desio, case(desio, grant=dropped), sad("1", date(2026, 12, 11)), {})
+    [reason] = result.reasons
+    assert reason.code == domain.NOT_AUTHORISED
+    assert reason.text == "Il servizio sad non è nel piano del caso in vigore il 11/12/2026."
+
+
+def test_the_emergency_alarm_is_priced_at_its_own_tariff(desio: Ambito) -> None:
+    alarm = Delivery("telesoccorso-lombardia", ServiceType.EMERGENCY_ALARM, WEEKDAY, D(7))
+    result = bill(desio, case(desio), alarm, {})
+    assert result.status is LineStatus.BILLED
+    assert (result.unit_tariff, result.billed_amount) == (D("0.40"), D("2.80"))
+    assert result.cap_hours(ServiceType.EMERGENCY_ALARM) == D(0)  # not SAD: no cap
+
+
+def test_the_cap_and_budget_refusals_read_in_italian(desio: Ambito) -> None:
+    over = bill(small(desio, "10.00"), case(desio, used="79"), sad("2"), {})
+    cap, budget = over.reason(CAP_EXCEEDED), over.reason(BUDGET_EXHAUSTED)
+    assert cap is not None
+    assert budget is not None
+    assert cap.text == (
+        "Tetto SAD di 80 ore per persona: già riconosciute 79 ore, 1 delle 2 ore di questa "
+        "riga non pagate."
+    )
+    assert budget.text == (
+        "Tutte le fonti di finanziamento dell'ambito desio sono esaurite: 11,50 € di questa "
+        "riga senza copertura."
+    )
+
+
+@pytest.mark.parametrize(
+    ("amount", "text"),
+    [("0", "0,00 €"), ("2.8", "2,80 €"), ("1234.5", "1.234,50 €"), ("237600", "237.600,00 €")],
+)
+def test_euros_are_written_the_italian_way(amount: str, text: str) -> None:
+    assert domain.euro(D(amount)) == text

@@ -130,9 +130,14 @@ def test_a04_is_an_admission_too_and_falls_back_to_evn_2_for_the_time() -> None:
     assert notice.admitted_at == datetime(2026, 12, 9, 22, 55, tzinfo=ROME)  # EVN-2
 
 
-def test_an_adt_event_the_gateway_does_not_use_is_accepted_and_ignored() -> None:
-    notice = received(hl7_message(A16, {"ADT^A16^ADT_A16": "ADT^A08^ADT_A01"})).notice
-    assert notice == IgnoredNotice(HL7_HOSPITAL, "ADT^A08")
+@pytest.mark.parametrize(
+    ("trigger", "what"), [("A11", "ADT^A11 (cancel admit)"), ("A02", "ADT^A02")]
+)
+def test_an_adt_event_the_gateway_does_not_use_is_accepted_and_ignored(
+    trigger: str, what: str
+) -> None:
+    notice = received(hl7_message(A16, {"ADT^A16^ADT_A16": f"ADT^{trigger}^ADT_A09"})).notice
+    assert notice == IgnoredNotice(HL7_HOSPITAL, what)
 
 
 # --- fields -----------------------------------------------------------------------------
@@ -272,7 +277,7 @@ def test_a_message_without_pv1_is_an_ae() -> None:
         ("", 100, "must start with MSH"),
         (hl7_message(A16, {"\nPV1|": "\nP V1|"}), 100, "malformed"),
         (hl7_message(A16, {"|P|2.5|": "|P|2.9|"}), 203, "2.9"),
-        (hl7_message(A16, {"|P|2.5|": "|P|2.3|"}), 203, "2.3"),
+        (hl7_message(A16, {"|P|2.5|": "|P|2.2|"}), 203, "2.2"),
         (hl7_message(A16, {"ADT^A16^ADT_A16": "ORU^R01^ORU_R01"}), 200, "ORU^R01"),
         (hl7_message(A16, {"|SIO-20261123-000871|": "||"}), 101, "MSH-10"),
     ],
@@ -285,9 +290,9 @@ def test_an_unacceptable_message_is_an_ar(text: str, code: int, words: str) -> N
 
 
 def test_an_unsupported_version_is_still_answered_with_its_control_id() -> None:
-    result = refused(hl7_message(A16, {"|P|2.5|": "|P|2.3|"}))
+    result = refused(hl7_message(A16, {"|P|2.5|": "|P|2.9|"}))
     assert result.header.control_id == "SIO-20261123-000871"
-    assert result.header.version == "2.3"
+    assert result.header.version == "2.9"
 
 
 def test_line_feeds_are_accepted_as_segment_ends() -> None:

@@ -229,8 +229,8 @@ def test_intensity_reason_names_the_drivers() -> None:
 
     assert intensity is Intensity.HIGH
     assert reason.code == "intensity.brass"
-    assert reason.text.startswith("BRASS 40: high risk band (driven by ")
-    assert "functional status (ADL/IADL) 11" in reason.text
+    assert reason.text.startswith("BRASS 40: fascia di rischio alta (determinata da ")
+    assert "stato funzionale (ADL/IADL) 11" in reason.text
 
 
 # --- validation ------------------------------------------------------------------------------

@@ -206,7 +206,9 @@ def test_answers_are_for_the_checklist_of_the_cases_district(config: IntakeConfi
     assert no_district.value.code == "case.no_district"
     assert "c-1" in no_district.value.message
     assert unknown.value.code == "assessment.unknown_requirements"
-    assert unknown.value.message.startswith("not in the checklist of desio: R12, R10 (it has R1,")
+    assert unknown.value.message.startswith(
+        "non nella lista di controllo di desio: R12, R10 (ha R1,"
+    )
 
 
 # --- versions ----------------------------------------------------------------------------------

@@ -93,7 +93,7 @@ def test_phase2_not_met_with_three_others(desio: Ambito) -> None:
 
     assert result.met is False
     assert codes(result.reasons) == ["phase2.primary_met", "phase2.others_not_met"]
-    assert "3 of 7" in result.reasons[1].text
+    assert "3 su 7" in result.reasons[1].text
 
 
 def test_phase2_partial_primaries_are_not_a_yes(desio: Ambito) -> None:
@@ -103,8 +103,8 @@ def test_phase2_partial_primaries_are_not_a_yes(desio: Ambito) -> None:
 
     assert result.met is False
     assert codes(result.reasons) == ["phase2.primary_not_met", "phase2.others_met"]
-    assert "R1=partial" in result.reasons[0].text
-    assert "R2=partial" in result.reasons[0].text
+    assert "R1=Parzialmente" in result.reasons[0].text
+    assert "R2=Parzialmente" in result.reasons[0].text
 
 
 def test_phase2_no_primary_yes_is_not_met_however_many_others(desio: Ambito) -> None:
@@ -138,7 +138,7 @@ def test_phase2_unanswered_primary_is_not_a_yes(desio: Ambito) -> None:
     result = evaluate_phase2(desio.phase2, given)
 
     assert result.met is False
-    assert "R1=unanswered" in result.reasons[0].text
+    assert "R1=senza risposta" in result.reasons[0].text
     assert "phase2.unanswered" in codes(result.reasons)
 
 

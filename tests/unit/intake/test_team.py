@@ -119,9 +119,9 @@ def test_a_correction_that_flips_eligibility_supersedes_the_decision(desio: Ambi
         "phase2.others_met",
     ]
     why = result.decision.reasons[0].text
-    assert "version 3 by op-lbianchi" in why
-    assert "'eligible, high intensity' to 'not eligible'" in why
-    assert "supersedes" in why
+    assert "versione 3 di op-lbianchi" in why
+    assert "da «idoneo, intensità alta» a «non idoneo»" in why
+    assert "sostituisce la precedente" in why
     assert result.decision.reasons[1:] == result.rule.reasons
 
 
@@ -192,7 +192,7 @@ def test_override_to_eligible_names_the_operator_and_keeps_the_rule_for_the_reco
     # A fixed text: the operator's words (clinical, maybe) stay in intake.
     assert decision.reasons[0].text == OVERRIDE_TEXT
     assert decision.reasons[0].text == "Decisione dell'équipe in deroga alla regola del distretto."
-    assert decision.reasons[2].text == "the district rule: not eligible"
+    assert decision.reasons[2].text == "la regola dell'ambito: non idoneo"
     assert [r.text for r in decision.reasons[3:]] == [r.text for r in rule.reasons]
 
 
@@ -206,7 +206,7 @@ def test_override_to_not_eligible(desio: Ambito) -> None:
     assert result.decision.decided_by == OPERATOR
     assert result.decision.ambito_id == "desio"
     assert codes(result.decision)[:2] == ["override.team", "override.rule_decision"]
-    assert "eligible, medium intensity" in result.decision.reasons[1].text
+    assert "idoneo, intensità media" in result.decision.reasons[1].text
     assert codes(result.decision)[-1] == "rule.intensity.brass"
 
 
@@ -226,15 +226,17 @@ def test_override_before_any_assessment_is_the_first_decision(desio: Ambito) -> 
 
     assert result.publish is True
     assert codes(result.decision) == ["override.team", "intensity.team", "override.rule_decision"]
-    assert result.decision.reasons[2].text == ("the district rule: no decision yet (no assessment)")
+    assert result.decision.reasons[2].text == (
+        "la regola dell'ambito: nessuna decisione (manca la valutazione)"
+    )
 
 
 def test_overrides_the_case_cannot_take(desio: Ambito) -> None:
-    with pytest.raises(OverrideError, match="no district"):
+    with pytest.raises(OverrideError, match="alcun ambito"):
         by_team(None, eligible=True, intensity=Intensity.LOW)
-    with pytest.raises(OverrideError, match="needs its intensity"):
+    with pytest.raises(OverrideError, match="richiede l'intensità"):
         by_team(desio, eligible=True, intensity=None)
-    with pytest.raises(OverrideError, match="no intensity"):
+    with pytest.raises(OverrideError, match="non ha intensità"):
         by_team(desio, eligible=False, intensity=Intensity.LOW)
 
 

@@ -147,5 +147,6 @@ def announcement(
         data["assessment"] = {
             "answers": assessment_answers(rng, rng.random() < eligible_share),
             "brass_score": brass_score(rng),
+            "consent": True,  # the ward collected the person's consent with the checklist
         }
     return DischargeAnnounced.model_validate(data)

@@ -26,6 +26,7 @@ from cerniera.shared.clock import italian_date
 from cerniera.shared.contract import (
     BudgetThresholdReached,
     CaseClosed,
+    CaseHandedOver,
     EligibilityConfirmed,
     EligibilityRejected,
     HoursDelivered,
@@ -84,6 +85,8 @@ class Observed:
     """Case -> event id -> outcome."""
     closed_on: dict[str, date] = field(default_factory=dict)
     """Case -> the (Italian) day of its first closure."""
+    continuing: dict[str, set[str]] = field(default_factory=dict)
+    """Case -> the services that go on under the municipality (``CaseHandedOver``)."""
     thresholds: defaultdict[tuple[str, str, int], set[str]] = field(
         default_factory=lambda: defaultdict(set)
     )
@@ -126,6 +129,8 @@ class Observed:
             self.escalated[data.case_id].add((data.service_type.value, data.reason.value))
         elif isinstance(data, WeeklyCheckDone):
             self.checks[(data.case_id, data.week)].add(eid)
+        elif isinstance(data, CaseHandedOver):
+            self.continuing[data.case_id] = {s.value for s in data.continuing}
         elif isinstance(data, CaseClosed):
             self.closed[data.case_id][eid] = data.outcome.value
             self.closed_on.setdefault(data.case_id, italian_date(data.closed_at))

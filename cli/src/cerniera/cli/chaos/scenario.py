@@ -180,13 +180,16 @@ _CHANGES = {
     # run mostly delivery reports, minutes of billing that test nothing more.
     "[defaults.packages.low]\nsad = 3\nteleassistance = 7\n": "[defaults.packages.low]\nsad = 3\n",
     "meals = 5\nteleassistance = 7\n": "meals = 5\n",
+    # The rule decides in both districts: the run is about faults, and a team confirming
+    # proposals by hand would be one more actor to kill, not one more fault to survive.
+    'decision = "team"': 'decision = "rule"',
 }
 
 
 def districts_document() -> str:
     """The shipped example (Desio and Magentino) with a follow-up of 12 days checked every 4,
-    teleassistance in the high package only, and a long answer deadline: the run is about
-    faults, not about providers' silence."""
+    teleassistance in the high package only, a long answer deadline and the rule deciding in
+    both districts: the run is about faults, not about providers' silence."""
     text = files("cerniera.shared.ambiti").joinpath("example.toml").read_text(encoding="utf-8")
     for old, new in _CHANGES.items():
         if old not in text:

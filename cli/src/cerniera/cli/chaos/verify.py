@@ -244,11 +244,12 @@ def _decision(verdict: Verdict, plan: CasePlan, observed: Observed, snap: Snapsh
     if wrong:
         verdict.add("lost", f"{case} ({plan.kind}): decided the other way too")
     status = {
-        Kind.ELIGIBLE: "eligible",
-        Kind.NOT_ELIGIBLE: "not_eligible",
-        Kind.CANCELLED: "cancelled",
+        # An eligible case ends "closed" in intake once monitoring's closure reaches it.
+        Kind.ELIGIBLE: ("eligible", "closed"),
+        Kind.NOT_ELIGIBLE: ("not_eligible",),
+        Kind.CANCELLED: ("cancelled",),
     }[plan.kind]
-    if snap.intake.get(case) != status:
+    if snap.intake.get(case) not in status:
         verdict.add("lost", f"{case}: intake says {snap.intake.get(case)}, expected {status}")
 
 
@@ -257,6 +258,8 @@ def _followed(verdict: Verdict, plan: CasePlan, observed: Observed, snap: Snapsh
     case = plan.case_id
     package = observed.package.get(case, [])
     requests = observed.requests_of(case)
+    # Handed over: what goes on under the municipality is not stopped at the closure.
+    continuing = observed.continuing.get(case, set())
     for service in package:
         asked = requests.get(service, [])
         if not asked:
@@ -264,7 +267,11 @@ def _followed(verdict: Verdict, plan: CasePlan, observed: Observed, snap: Snapsh
             continue
         for request in asked:
             _once(verdict, observed.activated, request, "ServiceActivated", f"{case} {service}")
-            _once(verdict, observed.deactivated, request, "ServiceDeactivated", f"{case} {service}")
+            if service not in continuing:
+                what = f"{case} {service}"
+                _once(verdict, observed.deactivated, request, "ServiceDeactivated", what)
+            elif observed.deactivated.get(request):
+                verdict.add("lost", f"{case} {service}: stopped, though it goes on")
     for service, reason in sorted(observed.escalated.get(case, set())):
         verdict.add("lost", f"{case}: {service} escalated ({reason})")
     for week in range(1, WEEKS + 1):
@@ -284,7 +291,7 @@ def _followed(verdict: Verdict, plan: CasePlan, observed: Observed, snap: Snapsh
         verdict.add("lost", f"{case}: closed {sorted(outcomes)}, expected {plan.expected_outcome}")
     if snap.followups.get(case) != ("closed", plan.expected_outcome):
         verdict.add("lost", f"{case}: monitoring holds {snap.followups.get(case)}")
-    _ended_in_activation(verdict, case, snap, len(package))
+    _ended_in_activation(verdict, case, snap, len(package), continuing)
     if snap.billing_cases.get(case) != ("confirmed", True):
         verdict.add("lost", f"{case}: billing holds {snap.billing_cases.get(case)}")
 
@@ -314,12 +321,21 @@ def _nothing_started(verdict: Verdict, plan: CasePlan, observed: Observed, snap:
         verdict.add("lost", f"{case} (not eligible): billing holds {snap.billing_cases[case]}")
 
 
-def _ended_in_activation(verdict: Verdict, case: str, snap: Snapshot, services: int | None) -> None:
+def _ended_in_activation(
+    verdict: Verdict,
+    case: str,
+    snap: Snapshot,
+    services: int | None,
+    continuing: set[str] | None = None,
+) -> None:
     status = snap.activation_cases.get(case, (None, None))[0]
     if status != "ended" and (services is not None or status is not None):
         verdict.add("lost", f"{case}: activation holds the case as {status}")
     rows = snap.activation_requests.get(case, [])
-    still_open = [s for s, st in rows if st in ("requested", "accepted")]
+    going_on = continuing or set()
+    still_open = [
+        s for s, st in rows if st == "requested" or (st == "accepted" and s not in going_on)
+    ]
     if still_open:
         verdict.add("lost", f"{case}: activation still has {still_open} open")
     if services is not None:

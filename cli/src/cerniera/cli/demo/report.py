@@ -35,6 +35,19 @@ class Report:
     delivered: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     dead_letters: int = 0
     budget: list[dict[str, Any]] = field(default_factory=list)
+    decided_by_team: int = 0
+    """Plans confirmed by an operator of the team (the rest by the district's rule)."""
+    plan_revisions: Counter[str] = field(default_factory=Counter)
+    """Tailored plans (``PlanRevised``) by reason code."""
+    resolutions: Counter[str] = field(default_factory=Counter)
+    postponements: int = 0
+    network_tasks_opened: int = 0
+    network_outcomes: Counter[str] = field(default_factory=Counter)
+    hand_overs: int = 0
+    continuing_services: Counter[str] = field(default_factory=Counter)
+    district: dict[str, Any] = field(default_factory=dict)
+    """What the services report of the districts: decisions (intake), outcome indicators
+    (monitoring), beneficiaries against the target (billing), per district."""
 
     @property
     def confirmed(self) -> int:
@@ -85,6 +98,9 @@ def build_report(
                 readmitted_before_discharge.add(data.case_id)
         elif isinstance(data, contract.EligibilityConfirmed):
             report.confirmed_by_intensity[data.intensity.value] += 1
+            report.decided_by_team += data.decided_by != "rule"
+            if any(r.code == "plan.tailored" for r in data.reasons):
+                report.plan_revisions["plan.tailored (at confirmation)"] += 1
             confirmed_at[data.case_id] = event.time
             package[data.case_id] = {line.service_type.value for line in data.services}
         elif isinstance(data, contract.EligibilityRejected):
@@ -108,6 +124,19 @@ def build_report(
             report.delivered[data.service_type.value] += float(data.quantity)
         elif isinstance(data, contract.CaseClosed):
             report.outcomes[data.outcome.value] += 1
+        elif isinstance(data, contract.PlanRevised):
+            report.plan_revisions[data.reason.code] += 1
+        elif isinstance(data, contract.EscalationResolved):
+            report.resolutions[data.resolution.value] += 1
+        elif isinstance(data, contract.DischargePostponementRequested):
+            report.postponements += 1
+        elif isinstance(data, contract.NetworkTaskOpened):
+            report.network_tasks_opened += 1
+        elif isinstance(data, contract.NetworkTaskCompleted):
+            report.network_outcomes[data.outcome.value] += 1
+        elif isinstance(data, contract.CaseHandedOver):
+            report.hand_overs += 1
+            report.continuing_services.update(s.value for s in data.continuing)
     report.announced = len(announced)
     going_home = [c for c in package if c not in cancelled and c not in readmitted_before_discharge]
     report.cases_going_home = len(going_home)
@@ -181,6 +210,23 @@ def render_markdown(report: Report, period: str) -> str:
         f"teleassistance {report.delivered.get('teleassistance', 0):.0f} days",
         f"- records dead-lettered: {report.dead_letters}",
         "",
+        "## The team's decisions",
+        "",
+        f"- plans confirmed by the team: {report.decided_by_team}; by the district's rule: "
+        f"{report.confirmed - report.decided_by_team}",
+        f"- tailored plans: {sum(report.plan_revisions.values())} "
+        + _counts(report.plan_revisions),
+        f"- escalations resolved: {sum(report.resolutions.values())} "
+        + _counts(report.resolutions)
+        + f"; postponements asked of the wards: {report.postponements}",
+        f"- territorial-network tasks (no caregiver): {report.network_tasks_opened} opened, "
+        f"{sum(report.network_outcomes.values())} answered " + _counts(report.network_outcomes),
+        f"- handed over to the municipality: {report.hand_overs}, services going on "
+        + _counts(report.continuing_services),
+    ]
+    lines += _district_lines(report.district)
+    lines += [
+        "",
         "## Spending against budget",
         "",
         "| district | funding source | budget € | spent € | remaining € | spent | beneficiaries |",
@@ -199,6 +245,15 @@ def render_markdown(report: Report, period: str) -> str:
             "funding source (budget.exhausted), for the district to decide."
         )
     return "\n".join(lines) + "\n"
+
+
+def _district_lines(district: Mapping[str, Any]) -> list[str]:
+    """What the services themselves report, per district (fetched by the demo over HTTP)."""
+    lines: list[str] = []
+    for ambito_id, figures in sorted(district.items()):
+        lines += ["", f"### {ambito_id}", ""]
+        lines += [f"- {label}: {value}" for label, value in figures.items()]
+    return lines
 
 
 def _counts(counter: Mapping[str, int], order: tuple[str, ...] | None = None) -> str:

@@ -120,12 +120,14 @@ def run_demo(
         try:
             progress = asyncio.run(_simulate(console, stack, clock, timeline, timeout))
             budget = asyncio.run(_budget(stack))
+            district = asyncio.run(_district_reports(stack))
         finally:
             for adapter in adapters:
                 adapter.terminate()
             for adapter in adapters:
                 adapter.wait(timeout=20)
     report = build_report(progress.log, progress.dead_letters, budget)
+    report.district = district
     period = f"{EPOCH:%d %B %Y} to {clock.now().astimezone(ROME):%d %B %Y} (simulated)"
     text = render_markdown(report, period)
     (out / "report.md").write_text(text, encoding="utf-8")
@@ -162,7 +164,18 @@ async def _simulate(
         ambito_id: await asyncio.to_thread(person_token, stack.issuer, f"equipe-{ambito_id}")
         for ambito_id in districts
     }
-    team = Team(stack.url("monitoring"), tokens)
+    admins = {
+        ambito_id: await asyncio.to_thread(person_token, stack.issuer, f"admin-{ambito_id}")
+        for ambito_id in districts
+    }
+    team = Team(
+        stack.url("monitoring"),
+        tokens,
+        intake_url=stack.url("intake"),
+        activation_url=stack.url("activation"),
+        providers=_offering(districts),
+        admin_tokens=admins,
+    )
     watcher = asyncio.create_task(_watch(stack, progress))
     deadline = time.monotonic() + STARTUP_S + timeout
     producer = AIOKafkaProducer(**stack.settings.producer_params())
@@ -301,6 +314,63 @@ def _view(progress: Progress, clock: Clock, team: Team, stack: RunningStack) -> 
     table.add_row("events", f"{sum(progress.events.values())} ({busy})")
     table.add_row("dead letters", str(progress.dead_letters))
     return table
+
+
+def _offering(districts: dict[str, dict[str, Any]]) -> dict[str, dict[str, list[str]]]:
+    """Per district, the providers offering each service (the team's registry)."""
+    found: dict[str, dict[str, list[str]]] = {}
+    for ambito_id, table in districts.items():
+        for provider in table.get("providers", ()):
+            for service in provider.get("services", ()):
+                found.setdefault(ambito_id, {}).setdefault(service, []).append(provider["id"])
+    return found
+
+
+async def _district_reports(stack: RunningStack) -> dict[str, dict[str, Any]]:
+    """What the services report of each district, read as the auditor: the team's decisions
+    (intake), the outcome indicators (monitoring), beneficiaries against the target
+    (billing)."""
+    token = await asyncio.to_thread(person_token, stack.issuer, "auditor")
+    headers = {"Authorization": f"Bearer {token}"}
+    found: dict[str, dict[str, Any]] = {}
+    async with httpx.AsyncClient(timeout=10, headers=headers) as client:
+        decisions = (await client.get(f"{stack.url('intake')}/reports/decisions")).json()
+        outcomes = (
+            await client.get(
+                f"{stack.url('monitoring')}/reports/outcomes", params={"from": "2026-01-01"}
+            )
+        ).json()
+        target = (await client.get(f"{stack.url('billing')}/reports/beneficiaries")).json()
+    for row in decisions.get("districts", []):
+        found.setdefault(row["ambito_id"], {}).update(
+            {
+                "cap refusals (SAD hours per person)": row["cap_refusals"],
+                "persons refused for the cap": row["persons_refused"],
+                "cap exceptions by the administration": row["cap_exceptions"],
+            }
+        )
+    for row in outcomes.get("districts", []):
+        days = row["days_to_every_service_active"]
+        found.setdefault(row["ambito_id"], {}).update(
+            {
+                "readmitted within 30 days": _rate(row["readmitted_within_30_days"]),
+                "institutionalised": _rate(row["institutionalised"]),
+                "at home at day 30": _rate(row["at_home_at_day_30"]),
+                "days from announcement to every service active (median)": days["median"],
+                "bed-days lost waiting for services": row["bed_days_lost"],
+            }
+        )
+    for row in target if isinstance(target, list) else []:
+        if row.get("target"):
+            found.setdefault(row["ambito_id"], {})["beneficiaries against the target"] = (
+                f"{row['beneficiaries']} of {row['target']} over {row['years']} years"
+            )
+    return found
+
+
+def _rate(rate: dict[str, Any]) -> str:
+    percent = rate.get("percent")
+    return f"{rate['count']} of {rate['of']}" + (f" ({percent}%)" if percent is not None else "")
 
 
 async def _budget(stack: RunningStack) -> list[dict[str, Any]]:

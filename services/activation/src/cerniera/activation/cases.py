@@ -9,7 +9,7 @@ answer or a timer belongs to the case's chain, and still names its own cause.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -17,14 +17,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from cerniera.activation import store
 from cerniera.activation.config import ActivationConfig
 from cerniera.activation.domain import Case, CaseFile, Ending, Ignored
+from cerniera.activation.escalations import Resolve
 from cerniera.activation.planning import ITALY, Rules, WorkingCalendar
 from cerniera.activation.readiness import Readiness, readiness
+from cerniera.shared.access import Principal
 from cerniera.shared.clock import Clock
 from cerniera.shared.contract import (
     CaseClosed,
+    CaseHandedOver,
     DischargeAnnounced,
     EligibilityConfirmed,
+    PatientDetailsUpdated,
     PatientReadmitted,
+    PlanRevised,
     ServiceActivationAccepted,
     ServiceActivationDeclined,
     ServiceActivationEscalated,
@@ -85,6 +90,15 @@ class Activation:
             return
         await self._apply(uow, case, lambda file: file.rescheduled(discharge_at), "reschedule")
 
+    async def details_updated(self, uow: UnitOfWork, data: PatientDetailsUpdated) -> None:
+        """New address or phone: the providers asked get them (their requests sent again)."""
+        case = await store.lock_case(uow.conn, data.case_id)
+        if case is None:
+            # Its announcement comes first on this partition: never announced here.
+            log.warning("details.ignored", reason="unknown case")
+            return
+        await self._apply(uow, case, lambda file: file.details_updated(data), "details")
+
     async def cancelled(self, uow: UnitOfWork, case_id: str, chain_id: str) -> None:
         await self._end(uow, case_id, Ending.cancelled(self.clock.today()), chain_id)
 
@@ -103,14 +117,43 @@ class Activation:
             return
         await self._apply(uow, case, lambda file: file.confirmed(data), "eligibility")
 
+    async def revised(self, uow: UnitOfWork, data: PlanRevised) -> None:
+        """The team's revised plan: re-planned under way. It follows the decision on the same
+        topic, so an unknown case is one whose decision never arrived (dead-lettered)."""
+        self._rules().ambito(data.ambito_id)  # refused when unknown, before anything is kept
+        case = await store.lock_case(uow.conn, data.case_id)
+        if case is None:
+            raise NotFound("case.unknown", f"no decision known for case {data.case_id}")
+        await self._apply(uow, case, lambda file: file.revised(data), "plan_revision")
+
     async def rejected(self, uow: UnitOfWork, case_id: str) -> None:
         case = await store.lock_case(uow.conn, case_id)
         if case is not None:
             await self._apply(uow, case, CaseFile.rejected, "rejection")
 
+    async def handed_over(self, uow: UnitOfWork, data: CaseHandedOver) -> None:
+        case = await store.lock_case(uow.conn, data.case_id)
+        if case is None:
+            log.warning("hand_over.ignored", reason="unknown case")
+            return
+        await self._apply(uow, case, lambda file: file.handed_over(data), "hand_over")
+
     async def closed(self, uow: UnitOfWork, data: CaseClosed, chain_id: str) -> None:
         ending = Ending.closed(data.closed_at, data.outcome)
         await self._end(uow, data.case_id, ending, chain_id)
+
+    # --- the team --------------------------------------------------------------------------
+
+    async def resolve(self, uow: UnitOfWork, case_id: str, ask: Resolve, who: Principal) -> None:
+        """The team of the case's district resolves an escalated service (``who`` acts)."""
+        case = await store.lock_case(uow.conn, case_id)
+        if case is None:
+            raise NotFound("case.unknown", f"Attivazione non conosce il caso {case_id!r}.")
+        who.require_district(case.ambito_id)
+        file = await self._open(uow, case)
+        file.resolve(ask, who.actor)
+        log.info("escalation.resolved", service_type=ask.service_type, resolution=ask.resolution)
+        await self._save(uow, file)
 
     # --- providers -------------------------------------------------------------------------
 
@@ -226,7 +269,7 @@ class Activation:
 # --- the readiness view ----------------------------------------------------------------------
 
 
-async def case_readiness(conn: AsyncConnection, case_id: str) -> Readiness:
+async def case_readiness(conn: AsyncConnection, case_id: str, today: date) -> Readiness:
     case = await store.load_case(conn, case_id)
     if case is None:
         raise NotFound(
@@ -234,11 +277,11 @@ async def case_readiness(conn: AsyncConnection, case_id: str) -> Readiness:
             f"activation knows no case {case_id!r}: neither its discharge announcement nor "
             "its eligibility decision has arrived here",
         )
-    return readiness(case, await store.attempts_of(conn, case_id))
+    return readiness(case, await store.attempts_of(conn, case_id), today)
 
 
-async def open_cases_readiness(conn: AsyncConnection) -> list[Readiness]:
+async def open_cases_readiness(conn: AsyncConnection, today: date) -> list[Readiness]:
     """Every case with a package that has not ended, soonest discharge first."""
     found = await store.open_cases(conn)
     attempts = await store.attempts_by_case(conn, [c.case_id for c in found])
-    return [readiness(case, attempts[case.case_id]) for case in found]
+    return [readiness(case, attempts[case.case_id], today) for case in found]

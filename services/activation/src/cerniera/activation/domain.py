@@ -4,9 +4,12 @@ so every transition is tested on its own. Whom to ask and by when is in ``planni
 A case moves ``awaiting_eligibility`` (announced by the hospital) or ``awaiting_contact``
 (package known, announcement not yet seen: they come on different topics, in either order) →
 ``planned`` (one request per service) → ``ended`` (cancelled, readmitted or closed: every open
-request deactivated). While planned, answers, silences, a moved discharge and a superseding
-decision (a new package, or a rejection: back to ``awaiting_eligibility``) change its requests.
-``CaseFile`` applies one input and records what the transaction saves and emits.
+request deactivated, except the running services a hand-over to the municipality continues).
+While planned, answers, silences, a moved discharge, new contact details, a superseding
+decision (a new package, or a rejection: back to ``awaiting_eligibility``), a revised plan
+(``plan_version``: an older one arriving late is ignored) and the team's resolution of an
+escalation (``escalations``) change its requests. ``CaseFile`` applies one input and records
+what the transaction saves and emits.
 """
 
 from __future__ import annotations
@@ -17,14 +20,16 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from cerniera.activation import notices
+from cerniera.activation import escalations, notices
 from cerniera.activation.config import Ambito
+from cerniera.activation.escalations import Escalation, Resolve
 from cerniera.activation.planning import (
     Attempt,
     Escalate,
     RequestStatus,
     Rules,
     Step,
+    assign,
     change_package,
     is_overdue,
     new_request,
@@ -36,16 +41,22 @@ from cerniera.activation.planning import (
 from cerniera.shared.clock import italian_date
 from cerniera.shared.contract import (
     Beneficiary,
+    CaseHandedOver,
     CaseOutcome,
     DeclineReason,
     DischargeAnnounced,
     EligibilityConfirmed,
     EscalationReason,
+    EscalationResolved,
     EventData,
+    PatientDetailsUpdated,
+    PlanRevised,
+    Resolution,
+    ServiceActivationRequested,
     ServiceLine,
     ServiceType,
 )
-from cerniera.shared.refusals import Forbidden
+from cerniera.shared.refusals import Forbidden, Refused
 
 Ignored = str | None
 """Why an input changed nothing (stale, or about an ended case); ``None`` when it applied."""
@@ -79,6 +90,12 @@ class Case:
     discharge_at: datetime | None = None
     discharge_on: date | None = None
     end_reason: str | None = None
+    plan_version: int = 0
+    """The version of the individual plan (PAI) in force; 0 before any decision."""
+    escalations: tuple[Escalation, ...] = ()
+    """Every escalation of the case's services, open or ended, in order."""
+    continuing: tuple[ServiceType, ...] = ()
+    """The services the municipality continues once the case is handed over."""
 
     @classmethod
     def announced(cls, data: DischargeAnnounced, correlation_id: str) -> Case:
@@ -104,6 +121,7 @@ class Case:
             correlation_id,
             ambito_id=data.ambito_id,
             services=tuple(data.services),
+            plan_version=data.plan_version,
         )
         return case.with_discharge(data.expected_discharge_at)
 
@@ -160,6 +178,8 @@ class Ending:
 
     until: date
     reason: str
+    handed_over: bool = False
+    """Closed by a hand-over to the municipality: its continuing services go on."""
 
     @classmethod
     def cancelled(cls, today: date) -> Ending:
@@ -172,7 +192,8 @@ class Ending:
 
     @classmethod
     def closed(cls, closed_at: datetime, outcome: CaseOutcome) -> Ending:
-        return cls(italian_date(closed_at), f"case closed ({outcome.value})")
+        handed_over = outcome is CaseOutcome.HANDED_OVER_TO_MUNICIPALITY
+        return cls(italian_date(closed_at), f"case closed ({outcome.value})", handed_over)
 
 
 def ensure_sent_to(attempt: Attempt | None, provider_id: str) -> None:
@@ -234,8 +255,11 @@ class CaseFile:
             return "case ended"
         if status is CaseStatus.PLANNED:
             # Announced again: the contact may be corrected, and the date may have moved.
+            corrected = contact(data) != self.case.beneficiary
             self.case = replace(self.case, beneficiary=contact(data))
             self._move_discharge(data.expected_discharge_at)
+            if corrected:
+                self._resend_open()
             return None
         self.case = self.case.with_announcement(data)
         if status is CaseStatus.AWAITING_CONTACT:
@@ -248,11 +272,35 @@ class CaseFile:
         self._move_discharge(discharge_at)
         return None
 
+    def details_updated(self, data: PatientDetailsUpdated) -> Ignored:
+        """The hospital corrected the address or the phone (HL7 A08): every open request is
+        sent again (same request id) so its provider has them. A phone left out keeps the
+        one known: an update without it does not make the person unreachable."""
+        if self.case.status is CaseStatus.ENDED:
+            return "case ended"
+        known = self.case.beneficiary
+        if known is None:
+            return "no contact yet: the announcement has not arrived"
+        phone = data.phone if data.phone is not None else known.phone
+        updated = known.model_copy(update={"address": data.address, "phone": phone})
+        if updated == known:
+            return "same details"
+        self.case = replace(self.case, beneficiary=updated)
+        if self.case.status is CaseStatus.PLANNED:
+            self._resend_open()
+        return None
+
     def end(self, ending: Ending) -> Ignored:
-        """Cancelled, readmitted or closed: every open request deactivated, the case ended."""
+        """Cancelled, readmitted or closed: every open request deactivated, the case ended.
+        A hand-over to the municipality keeps the running services it continues."""
         if self.case.status is CaseStatus.ENDED:
             return "case already ended"
-        self._stop(ending.reason, ending.until)
+        continuing = set(self.case.continuing) if ending.handed_over else set()
+        for attempt in [a for a in self.attempts if a.is_open]:
+            # Only a running service can go on; a request still unanswered stops.
+            running = attempt.status is RequestStatus.ACCEPTED
+            if not (running and attempt.service_type in continuing):
+                self._deactivate(attempt, ending.reason, ending.until)
         self.case = replace(self.case, status=CaseStatus.ENDED, end_reason=ending.reason)
         return None
 
@@ -265,20 +313,46 @@ class CaseFile:
         status = self.case.status
         if status is CaseStatus.ENDED:
             return "case ended"
+        if data.plan_version < self.case.plan_version:
+            return f"plan version {data.plan_version} older than {self.case.plan_version}"
         services = tuple(data.services)
+        version = data.plan_version
         if status is CaseStatus.PLANNED:
             self._change_package(data.ambito_id, services)
+            self.case = replace(self.case, plan_version=version)
         elif self.case.beneficiary is not None:
             # Once announced, the hospital's date stays: it may have moved since the decision.
-            self.case = replace(self.case, ambito_id=data.ambito_id, services=services)
+            self.case = replace(
+                self.case, ambito_id=data.ambito_id, services=services, plan_version=version
+            )
             self._start()
         else:
             self.case = replace(
                 self.case,
                 ambito_id=data.ambito_id,
                 services=services,
+                plan_version=version,
                 status=CaseStatus.AWAITING_CONTACT,
             ).with_discharge(data.expected_discharge_at)
+        return None
+
+    def revised(self, data: PlanRevised) -> Ignored:
+        """The team revised the plan (PAI): services added are planned, quantities changed
+        sent again (same request id), services absent stopped. A version not newer than the
+        plan in force (a late or repeated revision) changes nothing."""
+        status = self.case.status
+        if status is CaseStatus.ENDED:
+            return "case ended"
+        if status is CaseStatus.AWAITING_ELIGIBILITY:
+            return "no plan in force: the case awaits its decision"
+        if data.plan_version <= self.case.plan_version:
+            return f"plan version {data.plan_version}, in force {self.case.plan_version}"
+        services = tuple(data.services)
+        if status is CaseStatus.PLANNED:
+            self._change_package(data.ambito_id, services)
+        else:
+            self.case = replace(self.case, ambito_id=data.ambito_id, services=services)
+        self.case = replace(self.case, plan_version=data.plan_version)
         return None
 
     def rejected(self) -> Ignored:
@@ -288,8 +362,66 @@ class CaseFile:
         if self.case.status in (CaseStatus.AWAITING_ELIGIBILITY, CaseStatus.ENDED):
             return f"case {self.case.status}"
         self._stop("eligibility rejected by a later decision", self.rules.today)
-        self.case = replace(self.case, status=CaseStatus.AWAITING_ELIGIBILITY, services=())
+        # A new confirmation starts a new plan, whatever its version.
+        self.case = replace(
+            self.case,
+            status=CaseStatus.AWAITING_ELIGIBILITY,
+            services=(),
+            plan_version=0,
+            escalations=escalations.withdrawn(self.case.escalations, list(ServiceType)),
+        )
         return None
+
+    def handed_over(self, data: CaseHandedOver) -> Ignored:
+        """The municipality takes over: the services it continues are kept when the case
+        closes (``end``)."""
+        if self.case.status is CaseStatus.ENDED:
+            return "case ended"
+        self.case = replace(self.case, continuing=tuple(data.continuing))
+        return None
+
+    # --- the team ----------------------------------------------------------------------------
+
+    def resolve(self, ask: Resolve, by: str) -> EscalationResolved:
+        """The team resolves the open escalation of a service (see ``escalations``); refused
+        when the case has no plan under way, the service none open, the provider named is
+        not the district's for that service, or a postponement has no day to ask for."""
+        if self.case.status is not CaseStatus.PLANNED:
+            raise Refused(
+                "case.not_planned",
+                f"Il caso non ha un piano in corso (stato: {self.case.status.value}).",
+            )
+        service = ask.service_type
+        current = escalations.open_or_refused(self.case.escalations, service)
+        ambito = self.rules.ambito(self.case.ambito_id)
+        timing = self.rules.timing(self.case.discharge_day)
+        step: Step | None = None
+        until: date | None = None
+        waiting: list[ServiceType] = []
+        if ask.resolution is Resolution.MANUAL_PROVIDER:
+            assert ask.provider_id is not None, "checked by Resolve"
+            step = assign(ambito, service, ask.provider_id, timing)
+        elif ask.resolution is Resolution.POSTPONEMENT_REQUESTED:
+            until, waiting = escalations.postponement(
+                self.case.services, self.attempts, self.case.escalations, timing.discharge_day
+            )
+        found, done = escalations.resolved(
+            self.case.escalations, current, ask, by, self.rules.now, until
+        )
+        self.case = replace(self.case, escalations=found)
+        event = notices.resolved(self.case, done, by, self.rules.now)
+        self.events.append(event)
+        # What follows from it; family or network: covered, nothing asked.
+        if step is not None:
+            self._stop_service(service, "replaced by a provider the team assigned")
+            self._apply(ambito, [step])
+        elif ask.resolution is Resolution.DROPPED:
+            self._stop_service(service, f"dropped by the team ({ask.reason_code})")
+            kept = tuple(s for s in self.case.services if s.service_type != service)
+            self.case = replace(self.case, services=kept)
+        elif until is not None:
+            self.events.append(notices.postponement(self.case, until, waiting, by, self.rules.now))
+        return event
 
     # --- providers and time ----------------------------------------------------------------
 
@@ -332,6 +464,9 @@ class CaseFile:
         self.events.append(notices.activated(self.case, attempt, active_from))
         if starts_late(active_from, self.case.discharge_day):
             self._escalate(attempt.service_type, EscalationReason.CANNOT_START_BEFORE_DISCHARGE)
+        else:  # on time after all: nothing left for the team to resolve
+            found = escalations.settled(self.case.escalations, attempt.service_type)
+            self.case = replace(self.case, escalations=found)
         return None
 
     def _answer_time(self, attempt: Attempt | None, sent_at: datetime | None) -> datetime:
@@ -452,7 +587,13 @@ class CaseFile:
 
     def _change_package(self, ambito_id: str, services: tuple[ServiceLine, ...]) -> None:
         change = change_package(self.case.services, services, self.attempts)
-        self.case = replace(self.case, ambito_id=ambito_id, services=services)
+        gone = {s.service_type for s in self.case.services} - {s.service_type for s in services}
+        self.case = replace(
+            self.case,
+            ambito_id=ambito_id,
+            services=services,
+            escalations=escalations.withdrawn(self.case.escalations, list(gone)),
+        )
         for attempt in change.dropped:
             self._deactivate(attempt, "package changed", self.rules.today)
         for attempt in change.requantified:
@@ -479,6 +620,18 @@ class CaseFile:
         for attempt in [a for a in self.attempts if a.is_open]:
             self._deactivate(attempt, reason, until)
 
+    def _stop_service(self, service: ServiceType, reason: str) -> None:
+        for attempt in [a for a in self.attempts if a.is_open and a.service_type == service]:
+            self._deactivate(attempt, reason, self.rules.today)
+
+    def _resend_open(self) -> None:
+        """Every open request sent again with the case's contact (same request id), unless
+        this transaction has sent it already."""
+        sent = {e.request_id for e in self.events if isinstance(e, ServiceActivationRequested)}
+        for attempt in self.attempts:
+            if attempt.is_open and attempt.request_id not in sent:
+                self._tell_requested(attempt)
+
     def _deactivate(self, attempt: Attempt, reason: str, until: date) -> None:
         self._update(replace(attempt, status=RequestStatus.DEACTIVATED, reason=reason))
         self._tell_deactivated(attempt, until)
@@ -504,4 +657,6 @@ class CaseFile:
         self.events.append(notices.deactivated(self.case, attempt, until))
 
     def _escalate(self, service: ServiceType, reason: EscalationReason) -> None:
+        found = escalations.escalate(self.case.escalations, service, reason, self.rules.now)
+        self.case = replace(self.case, escalations=found)
         self.events.append(notices.escalated(self.case, service, reason))

@@ -9,12 +9,15 @@ from cerniera.activation.cases import Activation
 from cerniera.shared.causation import handling
 from cerniera.shared.contract import (
     CaseClosed,
+    CaseHandedOver,
     DischargeAnnounced,
     DischargeCancelled,
     DischargeRescheduled,
     EligibilityConfirmed,
     EligibilityRejected,
+    PatientDetailsUpdated,
     PatientReadmitted,
+    PlanRevised,
     ServiceActivationAccepted,
     ServiceActivationDeclined,
 )
@@ -44,6 +47,15 @@ def make_handlers(activation: Activation) -> Handlers:
     async def on_confirmed(uow: UnitOfWork, event: Envelope) -> None:
         await activation.confirmed(uow, event.data_as(EligibilityConfirmed), event.chain_id)
 
+    async def on_details(uow: UnitOfWork, event: Envelope) -> None:
+        await activation.details_updated(uow, event.data_as(PatientDetailsUpdated))
+
+    async def on_revised(uow: UnitOfWork, event: Envelope) -> None:
+        await activation.revised(uow, event.data_as(PlanRevised))
+
+    async def on_handed_over(uow: UnitOfWork, event: Envelope) -> None:
+        await activation.handed_over(uow, event.data_as(CaseHandedOver))
+
     async def on_rejected(uow: UnitOfWork, event: Envelope) -> None:
         await activation.rejected(uow, event.data_as(EligibilityRejected).case_id)
 
@@ -62,9 +74,12 @@ def make_handlers(activation: Activation) -> Handlers:
         DischargeRescheduled: per_event(on_rescheduled),
         DischargeCancelled: per_event(on_cancelled),
         PatientReadmitted: per_event(on_readmitted),
+        PatientDetailsUpdated: per_event(on_details),
         EligibilityConfirmed: per_event(on_confirmed),
+        PlanRevised: per_event(on_revised),
         EligibilityRejected: per_event(on_rejected),
         ServiceActivationAccepted: per_event(on_accepted),
         ServiceActivationDeclined: per_event(on_declined),
+        CaseHandedOver: per_event(on_handed_over),
         CaseClosed: per_event(on_closed),
     }

@@ -16,7 +16,10 @@ which carries no personal data.
 - ``ServiceDeactivated`` ends a request: the case ended (cancelled, readmitted, closed), a new
   decision dropped the service or rejected the case, the provider backed out after accepting,
   or it did not answer by the deadline (the request is withdrawn and the next provider asked).
-- ``ServiceActivationEscalated`` when an operator must step in.
+- ``ServiceActivationEscalated`` when an operator must step in; ``EscalationResolved`` when
+  the team resolved it, and ``DischargePostponementRequested`` when it asked the ward to
+  postpone the discharge (the gateway sends it back to the hospital). Neither carries
+  personal data: the hospital's ids are those of the case id.
 
 Answers to requests that are unknown, already answered or withdrawn, or for ended cases are
 ignored and logged: the inbox already drops redeliveries, so these are genuinely stale. An
@@ -26,17 +29,21 @@ dead-lettered).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, TypedDict
 
+from cerniera.activation.escalations import Escalation
 from cerniera.activation.planning import Attempt
 from cerniera.shared.contract import (
+    DischargePostponementRequested,
     EscalationReason,
+    EscalationResolved,
     ServiceActivated,
     ServiceActivationEscalated,
     ServiceActivationRequested,
     ServiceDeactivated,
     ServiceType,
+    split_case_id,
 )
 
 if TYPE_CHECKING:
@@ -84,3 +91,33 @@ def escalated(
     case: Case, service: ServiceType, reason: EscalationReason
 ) -> ServiceActivationEscalated:
     return ServiceActivationEscalated(case_id=case.case_id, service_type=service, reason=reason)
+
+
+def resolved(case: Case, escalation: Escalation, by: str, at: datetime) -> EscalationResolved:
+    assert escalation.resolution is not None, "a resolved escalation"
+    return EscalationResolved(
+        case_id=case.case_id,
+        service_type=escalation.service_type,
+        resolution=escalation.resolution,
+        provider_id=escalation.provider_id,
+        covered_by=escalation.covered_by,
+        reason_code=escalation.reason_code,
+        resolved_by=by,
+        resolved_at=at,
+    )
+
+
+def postponement(
+    case: Case, until: date, waiting: list[ServiceType], by: str, at: datetime
+) -> DischargePostponementRequested:
+    """For the ward that announced the discharge: the hospital's own ids, from the case id."""
+    hospital_id, discharge_ref = split_case_id(case.case_id)
+    return DischargePostponementRequested(
+        case_id=case.case_id,
+        hospital_id=hospital_id,
+        discharge_ref=discharge_ref,
+        postpone_until=until,
+        waiting_for=waiting,
+        requested_by=by,
+        requested_at=at,
+    )

@@ -14,8 +14,8 @@ from the discharge day:
 
 A decline, or silence past the answer deadline, passes the service to the next candidate that
 has not already declined or stayed silent, by the same rule; when none is left the service is
-escalated. A new package changes the plan (``change_package``), a moved discharge moves it
-(``reschedule``).
+escalated. A new package or a revised plan changes the plan (``change_package``), a moved
+discharge moves it (``reschedule``), and the team may assign a provider by hand (``assign``).
 
 A request (``Attempt``) moves ``requested`` → ``accepted`` | ``declined`` | ``expired`` (no
 answer by the deadline: withdrawn), and any open one (``requested``/``accepted``) →
@@ -210,6 +210,26 @@ def plan_package(
         candidates = candidates_for(ambito, service, municipality_code)
         steps += choose(service, candidates, timing, none_left=none_left)
     return steps
+
+
+def assign(ambito: Ambito, service: ServiceType, provider_id: str, timing: Timing) -> Ask:
+    """A provider the team assigns by hand, outside the rotation (whatever it answered
+    before, wherever it works): any of the district's registry offering ``service``, asked
+    with its own lead time to start on the discharge day or, when it cannot, on its earliest
+    day."""
+    provider = next((p for p in ambito.providers if p.id == provider_id), None)
+    if provider is None:
+        raise Refused(
+            "provider.unknown",
+            f"{provider_id} non è tra i fornitori dell'ambito {ambito.name}.",
+        )
+    if service not in provider.services:
+        raise Refused(
+            "provider.service_not_offered",
+            f"{provider_id} non offre il servizio {service.value}.",
+        )
+    earliest = timing.calendar.add_working_days(timing.today, ambito.lead_time(provider, service))
+    return Ask(service, provider_id, max(earliest, timing.discharge_day), earliest)
 
 
 def next_candidate(

@@ -40,7 +40,7 @@ def spec(config: ActivationConfig | None = None, *, deadline_check_s: float = 1.
         handlers=lambda runtime: make_handlers(Activation(config, runtime.clock)),
         periodic=check_deadlines,
         period_s=deadline_check_s,
-        http=create_app,
+        http=lambda runtime: create_app(runtime, config),
         http_port=HTTP_PORT,
     )
 

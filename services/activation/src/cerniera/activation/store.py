@@ -13,11 +13,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import Row, bindparam, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cerniera.activation.domain import Case, CaseStatus
+from cerniera.activation.escalations import Escalation
 from cerniera.activation.planning import Attempt, RequestStatus
 from cerniera.activation.tables import cases, requests
 from cerniera.shared.contract import Beneficiary, ServiceLine, ServiceType
@@ -78,6 +80,9 @@ async def open_cases(conn: AsyncConnection) -> list[Case]:
     return [_case(r) for r in rows]
 
 
+_ESCALATIONS = TypeAdapter(tuple[Escalation, ...])
+
+
 def _case(row: Row[Any]) -> Case:
     return entity(
         Case,
@@ -85,6 +90,8 @@ def _case(row: Row[Any]) -> Case:
         status=CaseStatus(row.status),
         beneficiary=Beneficiary.model_validate(row.beneficiary) if row.beneficiary else None,
         services=tuple(ServiceLine.model_validate(s) for s in row.services or ()),
+        escalations=_ESCALATIONS.validate_python(row.escalations or ()),
+        continuing=tuple(ServiceType(s) for s in row.continuing or ()),
     )
 
 
@@ -94,6 +101,8 @@ def _case_row(case: Case) -> dict[str, Any]:
         case,
         beneficiary=case.beneficiary.model_dump(mode="json") if case.beneficiary else None,
         services=[s.model_dump(mode="json") for s in case.services] or None,
+        escalations=_ESCALATIONS.dump_python(case.escalations, mode="json") or None,
+        continuing=[s.value for s in case.continuing] or None,
     )
 
 

@@ -38,6 +38,12 @@ cases = Table(
     columns.moment("discharge_at", nullable=True),
     Column("discharge_on", Date, nullable=True),
     Column("end_reason", Text, nullable=True),
+    # The version of the plan in force (0 before a decision).
+    Column("plan_version", Integer, nullable=False, server_default=text("0")),
+    # [{service_type, reason, status, resolution, ...}]: each escalation and how it ended.
+    Column("escalations", JSONB(none_as_null=True), nullable=True),
+    # [service_type]: what the municipality continues after a hand-over.
+    Column("continuing", JSONB(none_as_null=True), nullable=True),
     columns.correlation_id(),
     *columns.timestamps(),
     Index("cases_status", "status"),

@@ -7,8 +7,10 @@ EligibilityConfirmed, and a closure that arrives after lines delivered later tha
 priced takes those lines back. Activations work the same way: a line priced before billing
 learnt of its activation is refused (``delivery.not_authorised``, shown to the district), and
 priced again when the ServiceActivated arrives; a ServiceDeactivated that arrives after lines
-delivered later than its last day were paid takes those lines back. No parking or retrying is
-needed: the line is never lost, and its final outcome does not depend on the order.
+delivered later than its last day were paid takes those lines back. A PlanRevised prices again
+the case's lines delivered from its day: the new weekly quantities apply to them. No parking
+or retrying is needed: the line is never lost, and its final outcome does not depend on the
+order.
 
 Everything that prices, or reads a total to announce it, holds the pricing lock
 (``store.lock_pricing``) for its transaction.
@@ -24,7 +26,7 @@ from decimal import Decimal
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from cerniera.billing import domain, store
+from cerniera.billing import domain, reports, store
 from cerniera.billing.config import Ambito, BillingConfig
 from cerniera.shared.clock import Clock
 from cerniera.shared.contract import (
@@ -37,6 +39,16 @@ from cerniera.shared.contract import (
 from cerniera.shared.persistence.outbox import UnitOfWork
 
 log = structlog.get_logger(__name__)
+
+
+def _plan(
+    version: int, services: Sequence[ServiceLine], effective_from: date | None = None
+) -> domain.Plan:
+    return domain.Plan(
+        plan_version=version,
+        weekly_quantities={s.service_type.value: s.weekly_quantity for s in services},
+        effective_from=effective_from,
+    )
 
 
 @dataclass(frozen=True)
@@ -73,21 +85,54 @@ class BillingCases:
         services: Sequence[ServiceLine],
         *,
         correlation_id: str,
+        person_ref: str | None = None,
+        plan_version: int = 1,
     ) -> None:
-        """The case is eligible in ``ambito_id`` with the package ``services``: its waiting
-        lines are priced now."""
+        """The case of ``person_ref`` is eligible in ``ambito_id`` with the plan ``services``
+        (in force from the start): its waiting lines are priced now."""
         domain.district(self.config, ambito_id)  # an unknown district is refused, not stored
         await store.lock_pricing(uow.conn)
+        await store.save_plan(uow.conn, case_id, _plan(plan_version, services))
+        # An older event without the person leaves the one already known in place.
+        person = {"person_ref": person_ref} if person_ref is not None else {}
         case = await store.save_case(
             uow.conn,
             case_id,
             ambito_id=ambito_id,
             status=domain.CaseStatus.CONFIRMED.value,
             correlation_id=correlation_id,
-            weekly_quantities={s.service_type.value: str(s.weekly_quantity) for s in services},
+            **person,
         )
         await store.assign_ambito(uow.conn, case_id, ambito_id)
         for line in await store.deliveries_of(uow.conn, case_id, [domain.LineStatus.PENDING]):
+            await self._price(uow, line, case)
+
+    async def revise(
+        self,
+        uow: UnitOfWork,
+        case_id: str,
+        plan_version: int,
+        services: Sequence[ServiceLine],
+        effective_from: date,
+    ) -> None:
+        """The team revised the case's plan on ``effective_from``: the case's lines delivered
+        from that day are priced again against it (a line paid under the old quantities may be
+        refused now, one refused may be paid)."""
+        await store.lock_pricing(uow.conn)
+        await store.save_plan(uow.conn, case_id, _plan(plan_version, services, effective_from))
+        case = await store.case(uow.conn, case_id)
+        if case is None or case.status is not domain.CaseStatus.CONFIRMED:
+            return  # its lines wait for the eligibility, and are priced then
+        lines = [
+            line
+            for line in await store.deliveries_of(uow.conn, case_id, domain.PRICED)
+            if line.delivery.delivered_on >= effective_from
+        ]
+        # Free them all first, so each is priced again against the others' new outcomes.
+        for line in lines:
+            await store.unprice(uow.conn, line.id)
+        self._spent = None  # their budget shares were given back: read the totals again
+        for line in lines:
             await self._price(uow, line, case)
 
     async def reject(self, uow: UnitOfWork, case_id: str, *, correlation_id: str) -> None:
@@ -198,7 +243,7 @@ class BillingCases:
             ambito_id=ambito.id,
             grant=await store.grant_of(uow.conn, case, line),
             closed_on=case.closed_on,
-            sad_hours_used=await store.sad_hours_used(uow.conn, line.case_id),
+            sad_hours_used=await store.sad_hours_used(uow.conn, case),
         )
         spent = await self._spent_in(uow, ambito.id)
         billing = domain.bill(ambito, state, line.delivery, spent)
@@ -296,3 +341,44 @@ class BillingCases:
             else list(self.config.ambiti.values())
         )
         return [(ambito, await store.budget(conn, ambito.id)) for ambito in chosen]
+
+    # --- the district's reports ------------------------------------------------------------
+
+    async def forecast(
+        self,
+        conn: AsyncConnection,
+        ambito_id: str,
+        services: Sequence[reports.PlannedService],
+        days: int,
+    ) -> reports.Forecast:
+        """What a plan would cost each of the district's funding sources, given what billing
+        has paid from them so far."""
+        ambito = domain.district(self.config, ambito_id)
+        return reports.forecast(ambito, services, days, await store.spent(conn, ambito.id))
+
+    async def spending(
+        self, conn: AsyncConnection, ambiti: Sequence[str], start: date | None, end: date | None
+    ) -> list[tuple[Ambito, list[reports.QuarterSpending]]]:
+        """Per district, what each funding source paid in each quarter (by day of delivery)."""
+        reports.check_period(start, end)
+        rows = await store.spending(conn, ambiti, start, end)
+        chosen = [domain.district(self.config, a) for a in ambiti]
+        return [(ambito, reports.by_quarter(ambito, rows)) for ambito in chosen]
+
+    async def progress(
+        self, conn: AsyncConnection, ambiti: Sequence[str]
+    ) -> list[reports.Progress]:
+        """Per district, the persons served against its beneficiary target."""
+        out = []
+        for ambito in (domain.district(self.config, a) for a in ambiti):
+            target = ambito.beneficiary_target
+            since = target.since if target is not None else None
+            out.append(reports.progress(ambito, await store.beneficiaries(conn, ambito.id, since)))
+        return out
+
+    async def funder_export(
+        self, conn: AsyncConnection, ambiti: Sequence[str], start: date | None, end: date | None
+    ) -> list[reports.FunderRow]:
+        """The funder's rows (one per beneficiary and quarter), from what billing paid."""
+        reports.check_period(start, end)
+        return reports.funder_rows(await store.served(conn, ambiti, start, end))

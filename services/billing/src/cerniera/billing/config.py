@@ -4,6 +4,7 @@ gestori)."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,16 @@ class Provider(_Config):
         return self
 
 
+class BeneficiaryTarget(_Config):
+    """``beneficiary_target = { count = 125, years = 3 }``: the persons the district's project
+    promises to serve (Desio: 125 over three years), counted from ``since`` when given (the
+    project's start), else from the first line billing ever priced."""
+
+    count: int = Field(gt=0)
+    years: int = Field(gt=0, le=50)
+    since: date | None = None
+
+
 class Ambito(_Config):
     """One district (Ambito territoriale sociale) as billing sees it."""
 
@@ -78,6 +89,7 @@ class Ambito(_Config):
     billing: BillingRules
     funding: tuple[FundingSource, ...] = Field(min_length=1)
     providers: tuple[Provider, ...] = ()
+    beneficiary_target: BeneficiaryTarget | None = None
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Ambito:

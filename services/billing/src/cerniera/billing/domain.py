@@ -7,8 +7,13 @@ euros throughout, rounded to the cent (half-up) once per line; never a float.
 
 A delivery is paid only for a service activated for that provider, case and service
 (``ServiceActivated``, until ``ServiceDeactivated``), on a day of the authorised period and
-within the package's weekly quantity (``authorise``): billing keeps its own copy of the
-activations, written from activation's events.
+within the weekly quantity of the plan in force that day (``authorise``; the plan of the
+EligibilityConfirmed, then each PlanRevised from the day it was made): billing keeps its own
+copy of the activations and plans, written from activation's and intake's events.
+
+The SAD cap counts the hours of the *person* (``person_ref``, the pseudonym of the fiscal
+code, the same across visits and hospitals), across all their cases; a case confirmed without
+one (an event older than contract 2.1) counts on its own.
 
 A delivery ends in one of these statuses, and is shown on the statement as one or more
 *portions* (the part billed to each funding source, the part refused for each reason):
@@ -169,6 +174,12 @@ def percent_spent(spent: Decimal, budget: Decimal) -> Decimal:
     return cents(spent * HUNDRED / budget)
 
 
+def euro(amount: Decimal) -> str:
+    """An amount as Italians write it: "1.234,50 €"."""
+    text = f"{cents(amount):,.2f}"  # 1,234.50
+    return text.replace(",", " ").replace(".", ",").replace(" ", ".") + " €"
+
+
 # --- a delivery ------------------------------------------------------------------------------
 
 
@@ -207,7 +218,8 @@ class Grant:
     """What authorises one provider's deliveries of one service for one case."""
 
     weekly_quantity: Decimal | None
-    """The case's package for the service (EligibilityConfirmed); None if not in it."""
+    """The weekly quantity of the service in the plan in force on the line's day
+    (EligibilityConfirmed, then PlanRevised); None if not in it."""
     authorisations: tuple[Authorisation, ...] = ()
     counted: tuple[tuple[date, Decimal], ...] = ()
     """(day, quantity) of the provider's lines of this service already counted against the
@@ -215,6 +227,11 @@ class Grant:
 
 
 _UNITS: Final = {ServiceType.SAD: "ore", ServiceType.MEALS: "pasti"}
+"""Units of a service as the district reads them; the others are days (giorni)."""
+
+
+def unit_of(service: ServiceType) -> str:
+    return _UNITS.get(service, "giorni")
 
 
 def week_of(day: date) -> tuple[date, date]:
@@ -225,7 +242,7 @@ def week_of(day: date) -> tuple[date, date]:
 
 def authorise(grant: Grant, delivery: Delivery) -> Reason | None:
     """None when the line is authorised; else the reason it is refused, in Italian for the
-    district. Weeks are calendar weeks: each gets the package's weekly quantity, and a line
+    district. Weeks are calendar weeks: each gets the plan's weekly quantity, and a line
     that would take its week's total beyond it is refused as a whole."""
     day, service = delivery.delivered_on, delivery.service_type
     activated = [a for a in grant.authorisations if a.active_from is not None]
@@ -246,12 +263,12 @@ def authorise(grant: Grant, delivery: Delivery) -> Reason | None:
     if grant.weekly_quantity is None:
         return Reason(
             code=NOT_AUTHORISED,
-            text=f"Il servizio {service} non è nel pacchetto autorizzato del caso.",
+            text=f"Il servizio {service} non è nel piano del caso in vigore il {_it(day)}.",
         )
     start, end = week_of(day)
     used = sum((q for d, q in grant.counted if start <= d < end), ZERO)
     if used + delivery.quantity > grant.weekly_quantity:
-        unit = _UNITS.get(service, "giorni")
+        unit = unit_of(service)
         return Reason(
             code=OVER_QUANTITY,
             text=(
@@ -290,19 +307,40 @@ class CaseState:
 
 
 @dataclass(frozen=True)
+class Plan:
+    """One version of a case's individual plan (PAI): weekly quantity by service type, in
+    force from ``effective_from`` (the day of its PlanRevised; None for the plan the case was
+    confirmed with, in force from the start)."""
+
+    plan_version: int
+    weekly_quantities: Mapping[str, Decimal]
+    effective_from: date | None = None
+
+
+def plan_on(plans: Iterable[Plan], day: date) -> Plan | None:
+    """The plan in force on ``day``: the latest version already in force then."""
+    in_force = [p for p in plans if p.effective_from is None or p.effective_from <= day]
+    return max(in_force, key=lambda p: p.plan_version, default=None)
+
+
+@dataclass(frozen=True)
 class Case:
-    """A case as billing keeps it: its district once eligible, and its closure."""
+    """A case as billing keeps it: its district and person once eligible, its plans, and its
+    closure."""
 
     case_id: str
     status: CaseStatus
     ambito_id: str | None = None
     closed_at: datetime | None = None
     correlation_id: str | None = None
-    weekly_quantities: Mapping[str, Decimal] = field(default_factory=dict)
-    """The package once eligible: weekly quantity by service type."""
+    person_ref: str | None = None
+    """Whose hours the SAD cap counts (None: an older event; the case counts on its own)."""
+    plans: tuple[Plan, ...] = ()
 
-    def weekly_quantity(self, service: ServiceType) -> Decimal | None:
-        return self.weekly_quantities.get(service.value)
+    def weekly_quantity(self, service: ServiceType, day: date) -> Decimal | None:
+        """The weekly quantity of ``service`` the plan in force on ``day`` authorises."""
+        plan = plan_on(self.plans, day)
+        return plan.weekly_quantities.get(service.value) if plan is not None else None
 
     @property
     def closed_on(self) -> date | None:
@@ -416,14 +454,15 @@ def bill(
         return refused(
             quantity,
             PROVIDER_NOT_IN_DISTRICT,
-            f"provider {delivery.provider_id} is not in the registry of district {ambito.id}",
+            f"L'ente {delivery.provider_id} non è nell'albo dell'ambito {ambito.id}.",
         )
     service = delivery.service_type
     if service not in provider.services:
         return refused(
             quantity,
             SERVICE_NOT_OFFERED,
-            f"provider {provider.id} is not registered for {service} in district {ambito.id}",
+            f"L'ente {provider.id} non è accreditato per il servizio {service} "
+            f"nell'ambito {ambito.id}.",
         )
     rules = ambito.billing
     tariff = ambito.tariff(provider, service)
@@ -432,7 +471,8 @@ def bill(
         return refused(
             quantity,
             CASE_CLOSED,
-            f"delivered on {delivery.delivered_on}, after the case closed on {case.closed_on}",
+            f"Prestazione del {_it(delivery.delivered_on)}, dopo la chiusura del caso "
+            f"({_it(case.closed_on)}).",
             unit_tariff=tariff,
             surcharge=surcharge,
         )
@@ -454,8 +494,9 @@ def bill(
                 Reason(
                     code=CAP_EXCEEDED,
                     text=(
-                        f"SAD cap of {rules.sad_cap_hours} hours per beneficiary: "
-                        f"{case.sad_hours_used} used before, {beyond} of {quantity} hours refused"
+                        f"Tetto SAD di {_n(rules.sad_cap_hours)} ore per persona: già "
+                        f"riconosciute {_n(case.sad_hours_used)} ore, {_n(beyond)} delle "
+                        f"{_n(quantity)} ore di questa riga non pagate."
                     ),
                 )
             )
@@ -469,8 +510,8 @@ def bill(
         reasons.append(
             Reason(
                 code=BUDGET_EXHAUSTED,
-                text=f"every funding source of district {ambito.id} is spent: "
-                f"{unfunded} EUR of this line unfunded",
+                text=f"Tutte le fonti di finanziamento dell'ambito {ambito.id} sono esaurite: "
+                f"{euro(unfunded)} di questa riga senza copertura.",
             )
         )
     budgets = {s.id: s.amount for s in ambito.funding}
@@ -529,7 +570,8 @@ def duplicate(quantity: Decimal, delivery_ref: str) -> Billing:
         quantity=quantity,
         reasons=(
             Reason(
-                code=DUPLICATE, text=f"delivery_ref {delivery_ref} was already received: not billed"
+                code=DUPLICATE,
+                text=f"Prestazione {delivery_ref} già ricevuta: non fatturata due volte.",
             ),
         ),
     )
@@ -539,7 +581,7 @@ def not_eligible(quantity: Decimal, case_id: str) -> Billing:
     return refused(
         quantity,
         CASE_NOT_ELIGIBLE,
-        f"case {case_id} was found not eligible: no service is paid for it",
+        f"Il caso {case_id} non è stato ritenuto idoneo: nessun servizio è pagato.",
     )
 
 
@@ -550,7 +592,7 @@ def pending(quantity: Decimal) -> Billing:
         reasons=(
             Reason(
                 code=PENDING,
-                text="the case's eligibility has not reached billing yet: priced when it does",
+                text="L'idoneità del caso non è ancora nota: la riga sarà valorizzata allora.",
             ),
         ),
     )

@@ -1,20 +1,21 @@
 """Billing's event handlers: thin. Each unpacks its event and calls ``cases``.
 
-Eligibility from intake, activations from activation, deliveries from provider adapters,
-closures from monitoring: four topics with no order between them (``cases`` explains how
-billing copes).
+Eligibility and plan revisions from intake, activations from activation, deliveries from
+provider adapters, closures from monitoring: four topics with no order between them (``cases``
+explains how billing copes).
 """
 
 from __future__ import annotations
 
 from cerniera.billing.cases import BillingCases
 from cerniera.billing.config import BillingConfig
-from cerniera.shared.clock import Clock
+from cerniera.shared.clock import Clock, italian_date
 from cerniera.shared.contract import (
     CaseClosed,
     EligibilityConfirmed,
     EligibilityRejected,
     HoursDelivered,
+    PlanRevised,
     ServiceActivated,
     ServiceDeactivated,
 )
@@ -29,7 +30,20 @@ def make_handlers(config: BillingConfig, clock: Clock) -> Handlers:
     async def on_confirmed(uow: UnitOfWork, event: Envelope) -> None:
         data = event.data_as(EligibilityConfirmed)
         await cases.confirm(
-            uow, data.case_id, data.ambito_id, data.services, correlation_id=event.chain_id
+            uow,
+            data.case_id,
+            data.ambito_id,
+            data.services,
+            correlation_id=event.chain_id,
+            person_ref=data.person_ref,
+            plan_version=data.plan_version,
+        )
+
+    async def on_revised(uow: UnitOfWork, event: Envelope) -> None:
+        data = event.data_as(PlanRevised)
+        # The plan is in force from the Italian day the team revised it (the event's time).
+        await cases.revise(
+            uow, data.case_id, data.plan_version, data.services, italian_date(event.time)
         )
 
     async def on_rejected(uow: UnitOfWork, event: Envelope) -> None:
@@ -71,6 +85,7 @@ def make_handlers(config: BillingConfig, clock: Clock) -> Handlers:
     return {
         EligibilityConfirmed: per_event(on_confirmed),
         EligibilityRejected: per_event(on_rejected),
+        PlanRevised: per_event(on_revised),
         ServiceActivated: per_event(on_activated),
         ServiceDeactivated: per_event(on_deactivated),
         HoursDelivered: per_event(on_delivered),

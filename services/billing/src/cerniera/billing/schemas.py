@@ -3,16 +3,18 @@ a decimal string in euros, "22.00", as in the event contract)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Final
 
 from fastapi import Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from cerniera.billing import domain
-from cerniera.shared.contract import Money, Reason, ServiceType
+from cerniera.shared.contract import Identifier, Money, Reason, ServiceType
 from cerniera.shared.contract.types import IDENTIFIER_PATTERN
+from cerniera.shared.http import RequestBody
 
 # A real month, of a year a statement can be about: "0000-01" is no month, and the end of
 # "9999-12" is no date either (a month's lines run to the first day of the next).
@@ -149,7 +151,10 @@ class FundingBudget(_Out):
     thresholds_reached: list[ThresholdReached] = Field(
         description="Thresholds crossed (BudgetThresholdReached published once each)."
     )
-    beneficiaries: int = Field(description="Distinct cases with at least one line paid by it.")
+    beneficiaries: int = Field(
+        description="Distinct persons (person_ref; a case confirmed before contract 2.1 counts "
+        "on its own) with at least one line paid by it."
+    )
 
 
 class DistrictBudget(_Out):
@@ -162,8 +167,8 @@ class DistrictBudget(_Out):
     remaining: Money = Field(description="Still available, in euros.")
     percent_spent: Decimal = Field(description="Spent as a percentage of the total.")
     beneficiaries: int = Field(
-        description="Distinct cases with at least one billed line (what PNRR reporting, "
-        "ReGiS, counts)."
+        description="Distinct persons (person_ref; a case confirmed before contract 2.1 counts "
+        "on its own) with at least one billed line (what PNRR reporting, ReGiS, counts)."
     )
     unfunded_amount: Money = Field(
         description="Delivered within the rules but beyond every source (budget.exhausted): "
@@ -171,3 +176,158 @@ class DistrictBudget(_Out):
     )
     unfunded_lines: int = Field(description="Deliveries with an unfunded part.")
     funding: list[FundingBudget] = Field(description="Per source, in spending order.")
+
+
+# --- reports -------------------------------------------------------------------------------
+
+_ISO_DAY: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_day(value: object) -> object:
+    """Only YYYY-MM-DD: pydantic would otherwise read "0" as a Unix time (1 January 1970)."""
+    if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
+        raise ValueError("a day is written YYYY-MM-DD")
+    return value
+
+
+DateFrom = Annotated[
+    date | None,
+    Query(alias="from", description="First day of delivery counted (included), YYYY-MM-DD."),
+    BeforeValidator(_iso_day),
+]
+DateTo = Annotated[
+    date | None,
+    Query(alias="to", description="Last day of delivery counted (included), YYYY-MM-DD."),
+    BeforeValidator(_iso_day),
+]
+
+MAX_DAYS: Final = 3 * 366
+"""A plan is forecast for at most the three years of a district's project."""
+
+
+class PlannedService(RequestBody):
+    """One service of the plan being considered."""
+
+    service_type: ServiceType = Field(description="The service.", examples=["sad"])
+    weekly_quantity: Decimal = Field(
+        gt=0,
+        le=168,
+        decimal_places=2,
+        allow_inf_nan=False,
+        description="Per week: hours for SAD, meals, days for teleassistance and telesoccorso.",
+        examples=[9],
+    )
+
+
+class ForecastRequest(RequestBody):
+    """A plan the team is about to confirm: its services and how long it runs (weeks or
+    days, one of them)."""
+
+    ambito_id: Identifier = Field(description="The district that would pay.", examples=["desio"])
+    services: list[PlannedService] = Field(min_length=1, max_length=len(ServiceType))
+    weeks: int | None = Field(default=None, ge=1, le=MAX_DAYS // 7, examples=[4])
+    days: int | None = Field(default=None, ge=1, le=MAX_DAYS, examples=[30])
+
+    @model_validator(mode="after")
+    def _one_duration(self) -> ForecastRequest:
+        if (self.weeks is None) == (self.days is None):
+            raise ValueError("give either weeks or days")
+        kinds = [s.service_type for s in self.services]
+        if len(set(kinds)) != len(kinds):
+            raise ValueError("each service once")
+        return self
+
+    @property
+    def total_days(self) -> int:
+        return self.days if self.days is not None else 7 * (self.weeks or 0)
+
+
+class ServiceEstimate(_Out):
+    service_type: ServiceType = Field(description="The service.")
+    quantity: Decimal = Field(
+        description="Units over the plan's days; SAD hours no more than the cap per person."
+    )
+    unit_tariff: Money = Field(description="The district's tariff, euros per unit.")
+    amount: Money = Field(description="Estimated cost, euros (no evening/holiday surcharge).")
+    capped: bool = Field(description="SAD hours planned beyond the cap: only the cap counted.")
+
+
+class SourceForecast(_Out):
+    funding_source: str = Field(description="The funding source, in spending order.")
+    name: str = Field(description="Its name.")
+    remaining: Money = Field(description="Not yet spent, before this plan, in euros.")
+    estimated_cost: Money = Field(description="The part of the plan this source would pay.")
+    remaining_after: Money = Field(description="What it would have left.")
+    exceeds: bool = Field(
+        description="The plan's cost reaching this source is more than it has left."
+    )
+    message: str = Field(description="For the team, in Italian.")
+
+
+class BudgetForecast(_Out):
+    """What a plan would cost, and whether the district's funding sources can pay it."""
+
+    ambito_id: str = Field(description="The district.")
+    days: int = Field(description="Days of the plan.")
+    services: list[ServiceEstimate] = Field(description="Per service.")
+    total: Money = Field(description="Estimated cost of the plan, in euros.")
+    funding: list[SourceForecast] = Field(description="Per funding source, in spending order.")
+    unfunded: Money = Field(description="What no source could pay, in euros.")
+    fits: bool = Field(description="The district's remaining budget covers the plan.")
+    message: str = Field(description="For the team, in Italian.")
+
+
+class FundingSpent(_Out):
+    funding_source: str = Field(description="The funding source.")
+    name: str = Field(description="Its name.")
+    spent: Money = Field(description="Paid in the quarter, in euros.")
+    beneficiaries: int = Field(description="Distinct persons it paid for in the quarter.")
+
+
+class QuarterSpent(_Out):
+    quarter: str = Field(description="The quarter, YYYY-Qn.", examples=["2026-Q4"])
+    label: str = Field(description="In Italian.", examples=["IV trimestre 2026"])
+    start: date = Field(description="Its first day.")
+    end: date = Field(description="Its last day.")
+    funding: list[FundingSpent] = Field(description="Every funding source, in spending order.")
+    total: Money = Field(description="All sources, in euros.")
+
+
+class DistrictSpending(_Out):
+    """A district's spending per quarter (of the day of delivery) and funding source."""
+
+    ambito_id: str = Field(description="The district.")
+    name: str = Field(description="Its name.")
+    quarters: list[QuarterSpent] = Field(description="The quarters with spending, in order.")
+    total: Money = Field(description="All quarters, in euros.")
+
+
+class BeneficiaryProgress(_Out):
+    """The persons a district served against its target (Desio: 125 over three years)."""
+
+    ambito_id: str = Field(description="The district.")
+    beneficiaries: int = Field(
+        description="Distinct persons (person_ref, else the case) with a billed line since "
+        "the target's start."
+    )
+    target: int | None = Field(description="Persons promised; null when not configured.")
+    years: int | None = Field(description="Over how many years.")
+    since: date | None = Field(description="The target's start, when configured.")
+    until: date | None = Field(description="The end of its years, when its start is known.")
+    percent: Decimal | None = Field(description="Beneficiaries as a percentage of the target.")
+    message: str = Field(description="In Italian.")
+
+
+class FunderRow(_Out):
+    """One beneficiary in one quarter: the fields PNRR monitoring asks."""
+
+    beneficiary: str = Field(
+        description="The person's pseudonym (person_ref); the case id for a case confirmed "
+        "before contract 2.1. Never the fiscal code."
+    )
+    ambito_id: str = Field(description="The district.")
+    quarter: str = Field(description="The quarter, YYYY-Qn.", examples=["2026-Q4"])
+    start: date = Field(description="First day of service (first activation, else first line).")
+    end: date | None = Field(description="Closure day, once every case in the quarter closed.")
+    services: list[ServiceType] = Field(description="Services paid in the quarter.")
+    spending: Money = Field(description="Paid for the person in the quarter, in euros.")

@@ -9,25 +9,27 @@ volume (a few thousand lines a month per district) makes one lock cheap.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, delete, func, select, text, update
+from sqlalchemy import ColumnElement, Row, Select, and_, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from cerniera.billing import domain
+from cerniera.billing import domain, reports
 from cerniera.billing.tables import (
     allocations,
     authorisations,
     cases,
     deliveries,
+    plans,
     statements_issued,
 )
 from cerniera.billing.tables import thresholds_reached as thresholds
+from cerniera.shared.clock import italian_date
 from cerniera.shared.contract import HoursDelivered, Reason, ServiceType
 from cerniera.shared.persistence.rows import entity, row_of
 
@@ -42,14 +44,22 @@ async def lock_pricing(conn: AsyncConnection) -> None:
 # --- cases -----------------------------------------------------------------------------------
 
 
-def _case(row: Row[Any]) -> domain.Case:
-    weekly = {service: Decimal(q) for service, q in row.weekly_quantities.items()}
-    return entity(domain.Case, row, status=domain.CaseStatus(row.status), weekly_quantities=weekly)
+async def _case(conn: AsyncConnection, row: Row[Any]) -> domain.Case:
+    found = await conn.execute(select(plans).where(plans.c.case_id == row.case_id))
+    versions = tuple(
+        domain.Plan(
+            plan_version=p.plan_version,
+            weekly_quantities={service: Decimal(q) for service, q in p.weekly_quantities.items()},
+            effective_from=p.effective_from,
+        )
+        for p in found
+    )
+    return entity(domain.Case, row, status=domain.CaseStatus(row.status), plans=versions)
 
 
 async def case(conn: AsyncConnection, case_id: str) -> domain.Case | None:
     row = (await conn.execute(select(cases).where(cases.c.case_id == case_id))).one_or_none()
-    return _case(row) if row is not None else None
+    return await _case(conn, row) if row is not None else None
 
 
 async def save_case(conn: AsyncConnection, case_id: str, **values: Any) -> domain.Case:
@@ -60,7 +70,21 @@ async def save_case(conn: AsyncConnection, case_id: str, **values: Any) -> domai
     stmt = stmt.on_conflict_do_update(
         index_elements=[cases.c.case_id], set_={**values, "updated_at": func.now()}
     )
-    return _case((await conn.execute(stmt.returning(*cases.c))).one())
+    return await _case(conn, (await conn.execute(stmt.returning(*cases.c))).one())
+
+
+async def save_plan(conn: AsyncConnection, case_id: str, plan: domain.Plan) -> None:
+    """Insert or replace the case's plan of that version."""
+    values = {
+        "effective_from": plan.effective_from,
+        "weekly_quantities": {s: str(q) for s, q in plan.weekly_quantities.items()},
+    }
+    stmt = insert(plans).values(case_id=case_id, plan_version=plan.plan_version, **values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[plans.c.case_id, plans.c.plan_version],
+        set_={**values, "updated_at": func.now()},
+    )
+    await conn.execute(stmt)
 
 
 # --- authorisations --------------------------------------------------------------------------
@@ -107,7 +131,7 @@ async def grant_of(conn: AsyncConnection, case: domain.Case, line: domain.Line) 
         )
     )
     return domain.Grant(
-        weekly_quantity=case.weekly_quantity(service),
+        weekly_quantity=case.weekly_quantity(service, line.delivery.delivered_on),
         authorisations=tuple(entity(domain.Authorisation, row) for row in found),
         counted=tuple((day, Decimal(q)) for day, q in counted.all()),
     )
@@ -202,11 +226,18 @@ async def assign_ambito(conn: AsyncConnection, case_id: str, ambito_id: str) -> 
     )
 
 
-async def sad_hours_used(conn: AsyncConnection, case_id: str) -> Decimal:
-    used = await conn.scalar(
-        select(func.coalesce(func.sum(deliveries.c.cap_hours), 0)).where(
-            deliveries.c.case_id == case_id
+async def sad_hours_used(conn: AsyncConnection, case: domain.Case) -> Decimal:
+    """The SAD hours counted toward the cap of the case's person: of all their cases, whatever
+    the visit, hospital or district; of the case alone when its person is not known."""
+    whose = (
+        deliveries.c.case_id.in_(
+            select(cases.c.case_id).where(cases.c.person_ref == case.person_ref)
         )
+        if case.person_ref is not None
+        else deliveries.c.case_id == case.case_id
+    )
+    used = await conn.scalar(
+        select(func.coalesce(func.sum(deliveries.c.cap_hours), 0)).where(whose)
     )
     return Decimal(used or 0)
 
@@ -396,13 +427,21 @@ class BudgetFigures:
     thresholds: dict[str, list[Row[Any]]]
 
 
+# What a district pays: each share of a line, with the line and its case (for its person).
+_PAID = allocations.join(deliveries, allocations.c.delivery_id == deliveries.c.id).join(
+    cases, cases.c.case_id == deliveries.c.case_id, isouter=True
+)
+_PERSON = func.coalesce(cases.c.person_ref, deliveries.c.case_id)
+"""Who a beneficiary is: the person, else (a case confirmed before contract 2.1) the case."""
+
+
 async def budget(conn: AsyncConnection, ambito_id: str) -> BudgetFigures:
-    joined = allocations.join(deliveries, allocations.c.delivery_id == deliveries.c.id)
+    joined = _PAID
     per_source = await conn.execute(
         select(
             allocations.c.funding_source,
             func.sum(allocations.c.amount),
-            func.count(func.distinct(deliveries.c.case_id)),
+            func.count(func.distinct(_PERSON)),
         )
         .select_from(joined)
         .where(allocations.c.ambito_id == ambito_id)
@@ -414,7 +453,7 @@ async def budget(conn: AsyncConnection, ambito_id: str) -> BudgetFigures:
         spent_by[source] = Decimal(total)
         people_by[source] = int(people)
     beneficiaries = await conn.scalar(
-        select(func.count(func.distinct(deliveries.c.case_id)))
+        select(func.count(func.distinct(_PERSON)))
         .select_from(joined)
         .where(allocations.c.ambito_id == ambito_id)
     )
@@ -440,3 +479,130 @@ async def budget(conn: AsyncConnection, ambito_id: str) -> BudgetFigures:
         unfunded_lines=int(unfunded[1]),
         thresholds=reached,
     )
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+_YEAR = func.extract("year", deliveries.c.delivered_on)
+_QUARTER = func.extract("quarter", deliveries.c.delivered_on)
+
+
+def _paid_in(
+    ambito_ids: Collection[str] | None, start: date | None, end: date | None
+) -> list[ColumnElement[bool]]:
+    """Shares of these districts (None: all) for lines delivered from ``start`` to ``end``
+    (both included)."""
+    where: list[ColumnElement[bool]] = []
+    if ambito_ids is not None:
+        where.append(allocations.c.ambito_id.in_(list(ambito_ids)))
+    if start is not None:
+        where.append(deliveries.c.delivered_on >= start)
+    if end is not None:
+        where.append(deliveries.c.delivered_on <= end)
+    return where
+
+
+async def spending(
+    conn: AsyncConnection,
+    ambito_ids: Collection[str] | None,
+    start: date | None = None,
+    end: date | None = None,
+) -> list[reports.Spent]:
+    """Paid per district, quarter (of the day of delivery) and funding source, with the
+    persons it paid for."""
+    rows = await conn.execute(
+        select(
+            allocations.c.ambito_id,
+            _YEAR,
+            _QUARTER,
+            allocations.c.funding_source,
+            func.sum(allocations.c.amount),
+            func.count(func.distinct(_PERSON)),
+        )
+        .select_from(_PAID)
+        .where(*_paid_in(ambito_ids, start, end))
+        .group_by(allocations.c.ambito_id, _YEAR, _QUARTER, allocations.c.funding_source)
+    )
+    return [
+        reports.Spent(ambito, reports.Quarter(int(y), int(q)), source, Decimal(total), people)
+        for ambito, y, q, source, total, people in rows.all()
+    ]
+
+
+async def beneficiaries(conn: AsyncConnection, ambito_id: str, since: date | None) -> int:
+    """Distinct persons with a billed line in the district (delivered from ``since``)."""
+    query = (
+        select(func.count(func.distinct(_PERSON)))
+        .select_from(deliveries.join(cases, cases.c.case_id == deliveries.c.case_id, isouter=True))
+        .where(
+            deliveries.c.ambito_id == ambito_id,
+            deliveries.c.status == domain.LineStatus.BILLED.value,
+        )
+    )
+    if since is not None:
+        query = query.where(deliveries.c.delivered_on >= since)
+    return int(await conn.scalar(query) or 0)
+
+
+async def served(
+    conn: AsyncConnection,
+    ambito_ids: Collection[str] | None,
+    start: date | None = None,
+    end: date | None = None,
+) -> list[reports.Served]:
+    """Paid per district, case, quarter and service, with the case's person, first day of
+    service (its first activation, else its first billed line) and closure day."""
+    rows = (
+        await conn.execute(
+            select(
+                allocations.c.ambito_id,
+                deliveries.c.case_id,
+                cases.c.person_ref,
+                cases.c.closed_at,
+                _YEAR,
+                _QUARTER,
+                deliveries.c.service_type,
+                func.sum(allocations.c.amount),
+            )
+            .select_from(_PAID)
+            .where(*_paid_in(ambito_ids, start, end))
+            .group_by(
+                allocations.c.ambito_id,
+                deliveries.c.case_id,
+                cases.c.person_ref,
+                cases.c.closed_at,
+                _YEAR,
+                _QUARTER,
+                deliveries.c.service_type,
+            )
+        )
+    ).all()
+    ids = list({row.case_id for row in rows})
+    activated = await conn.execute(
+        select(authorisations.c.case_id, func.min(authorisations.c.active_from))
+        .where(authorisations.c.case_id.in_(ids), authorisations.c.active_from.is_not(None))
+        .group_by(authorisations.c.case_id)
+    )
+    first_billed = await conn.execute(
+        select(deliveries.c.case_id, func.min(deliveries.c.delivered_on))
+        .where(
+            deliveries.c.case_id.in_(ids),
+            deliveries.c.status == domain.LineStatus.BILLED.value,
+        )
+        .group_by(deliveries.c.case_id)
+    )
+    starts: dict[str, date] = {case_id: day for case_id, day in first_billed}
+    starts.update({case_id: day for case_id, day in activated})  # the first activation wins
+    return [
+        reports.Served(
+            ambito_id=ambito,
+            case_id=case_id,
+            person_ref=person_ref,
+            quarter=reports.Quarter(int(y), int(q)),
+            service_type=ServiceType(service),
+            amount=Decimal(amount),
+            start=starts[case_id],
+            closed_on=italian_date(closed_at) if closed_at is not None else None,
+        )
+        for ambito, case_id, person_ref, closed_at, y, q, service, amount in rows
+    ]

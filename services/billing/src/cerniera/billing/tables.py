@@ -40,8 +40,24 @@ cases = Table(
     columns.correlation_id(nullable=True),
     columns.moment("closed_at", nullable=True),
     columns.timestamp("updated_at"),
-    # The package once eligible: {service_type: weekly quantity as a decimal string}.
-    Column("weekly_quantities", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    # The person's pseudonym (EligibilityConfirmed.person_ref): the SAD cap and the funder's
+    # beneficiaries count persons across cases. Null for events older than contract 2.1.
+    Column("person_ref", Text, nullable=True),
+    Index("cases_person", "person_ref"),
+)
+
+# The case's individual plan (PAI) by version: the one it was confirmed with (in force from
+# the start, effective_from null), then each PlanRevised from the Italian day it was made.
+plans = Table(
+    "plans",
+    metadata,
+    Column("case_id", Text, nullable=False),
+    Column("plan_version", Integer, nullable=False),
+    Column("effective_from", Date, nullable=True),
+    # {service_type: weekly quantity as a decimal string}
+    Column("weekly_quantities", JSONB, nullable=False),
+    columns.timestamp("updated_at"),
+    PrimaryKeyConstraint("case_id", "plan_version"),
 )
 
 # Billing's own copy of the activations (from activation's events, never its tables): what a

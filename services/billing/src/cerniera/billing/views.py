@@ -1,24 +1,32 @@
-"""Billing's views, pure: stored lines, issued statements and budget figures as the API shows
-them, and a statement as CSV."""
+"""Billing's views, pure: stored lines, issued statements, budget figures and the district's
+reports as the API shows them, and a statement and the funder's export as CSV."""
 
 from __future__ import annotations
 
 import csv
 import io
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from decimal import Decimal
 from typing import Any, Final
 
-from cerniera.billing import domain, store
+from cerniera.billing import domain, reports, store
 from cerniera.billing.cases import StatementView
 from cerniera.billing.config import Ambito
 from cerniera.billing.schemas import (
+    BeneficiaryProgress,
+    BudgetForecast,
     DistrictBudget,
+    DistrictSpending,
+    FunderRow,
     FundingBudget,
+    FundingSpent,
     IssuedStatement,
+    QuarterSpent,
+    ServiceEstimate,
     ServiceTotal,
+    SourceForecast,
     Statement,
     StatementLine,
     ThresholdReached,
@@ -128,6 +136,59 @@ def budget_of(ambito: Ambito, figures: store.BudgetFigures) -> DistrictBudget:
     )
 
 
+def forecast_of(found: reports.Forecast) -> BudgetForecast:
+    return BudgetForecast(
+        ambito_id=found.ambito_id,
+        days=found.days,
+        services=[view(ServiceEstimate, e) for e in found.services],
+        total=found.total,
+        funding=[view(SourceForecast, s) for s in found.sources],
+        unfunded=found.unfunded,
+        fits=found.fits,
+        message=found.message,
+    )
+
+
+def spending_of(ambito: Ambito, quarters: Iterable[reports.QuarterSpending]) -> DistrictSpending:
+    shown = [
+        QuarterSpent(
+            quarter=q.quarter.code,
+            label=q.quarter.label,
+            start=q.quarter.start,
+            end=q.quarter.end,
+            funding=[view(FundingSpent, f) for f in q.funding],
+            total=q.total,
+        )
+        for q in quarters
+    ]
+    return DistrictSpending(
+        ambito_id=ambito.id,
+        name=ambito.name,
+        quarters=shown,
+        total=sum((q.total for q in shown), domain.ZERO),
+    )
+
+
+def progress_of(found: reports.Progress) -> BeneficiaryProgress:
+    target = found.target
+    return BeneficiaryProgress(
+        ambito_id=found.ambito_id,
+        beneficiaries=found.beneficiaries,
+        target=target.count if target else None,
+        years=target.years if target else None,
+        since=target.since if target else None,
+        until=found.until,
+        percent=found.percent,
+        message=found.message,
+    )
+
+
+def funder_rows_of(rows: Iterable[reports.FunderRow]) -> list[FunderRow]:
+    return [
+        view(FunderRow, row, quarter=row.quarter.code, services=list(row.services)) for row in rows
+    ]
+
+
 _FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -148,21 +209,44 @@ def _inert(cell: str) -> str:
     return f"'{cell}" if cell.startswith(_FORMULA_START) else cell
 
 
-def to_csv(lines: Iterable[StatementLine]) -> str:
+def _csv(columns: Iterable[str], rows: Iterable[Mapping[str, Any]]) -> str:
     """Semicolon-separated, a header row, amounts and quantities with two decimals and a
     decimal point ("22.00"); CRLF line ends (RFC 4180); no cell a spreadsheet runs as a
     formula."""
+    names = tuple(columns)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=CSV_DELIMITER, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for line in lines:
-        values: dict[str, Any] = {
-            **line.model_dump(exclude={"reason"}),
-            "reason_code": line.reason.code if line.reason else None,
-            "reason": line.reason.text if line.reason else None,
-        }
-        writer.writerow([_text(values[column]) for column in CSV_COLUMNS])
+    writer.writerow(names)
+    for values in rows:
+        writer.writerow([_text(values[column]) for column in names])
     return buffer.getvalue()
+
+
+def to_csv(lines: Iterable[StatementLine]) -> str:
+    """A statement's lines as CSV (see ``_csv``)."""
+    return _csv(
+        CSV_COLUMNS,
+        (
+            {
+                **line.model_dump(exclude={"reason"}),
+                "reason_code": line.reason.code if line.reason else None,
+                "reason": line.reason.text if line.reason else None,
+            }
+            for line in lines
+        ),
+    )
+
+
+FUNDER_COLUMNS: Final = tuple(FunderRow.model_fields)
+"""The funder's export: the same fields as its JSON, in that order."""
+
+
+def funder_csv(rows: Iterable[FunderRow]) -> str:
+    """The funder's export as CSV (see ``_csv``); a row's services as "sad,meals"."""
+    return _csv(
+        FUNDER_COLUMNS,
+        ({**row.model_dump(), "services": ",".join(row.services)} for row in rows),
+    )
 
 
 _FILENAME_ASCII: Final = frozenset(

@@ -8,6 +8,9 @@ Who may post: a hospital's system, with its access token (client credentials, ro
 ``hospital``), for its own hospital only: a discharge of another hospital is a 403
 (``access.hospital``), refused before anything is stored. The token is checked before the
 body is read.
+
+Back the other way, ``GET /fhir/Task``: the same system fetches the Tasks the district sent
+its hospital (a discharge to postpone), never another hospital's.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Final
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -25,6 +28,7 @@ from cerniera.gateway.domain import DischargeNotice
 from cerniera.shared.access import Action, Principal
 from cerniera.shared.access.web import allow
 from cerniera.shared.http import EXAMPLE_CASE, ApiError, ErrorBody, service_app
+from cerniera.shared.refusals import Forbidden
 from cerniera.shared.runtime import ServiceRuntime
 
 log = structlog.get_logger(__name__)
@@ -34,8 +38,11 @@ HospitalCheck = Callable[[str], None]
 """Raises when the caller may not speak for the hospital it is given."""
 MEDIA_TYPES: Final = (fhir.FHIR_JSON, "application/json")
 MAX_BODY_BYTES: Final = 1 << 20
+MAX_TASKS: Final = 500
 Hospital = Annotated[Principal, allow(Action.DISCHARGE_SUBMIT)]
 """A hospital's system, authenticated: speaks for its own hospital only."""
+HospitalReader = Annotated[Principal, allow(Action.TASKS_READ)]
+"""A hospital's system, authenticated: reads its own hospital's Tasks only."""
 
 
 class EventRef(BaseModel):
@@ -59,11 +66,12 @@ _FHIR_BODY: dict[str, Any] = {
 }
 
 
+def _fhir_json(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {fhir.FHIR_JSON: {"schema": {"type": "object"}}}}
+
+
 def _outcome(description: str) -> dict[str, Any]:
-    return {
-        "description": f"{description}: an OperationOutcome.",
-        "content": {fhir.FHIR_JSON: {"schema": {"type": "object"}}},
-    }
+    return _fhir_json(f"{description}: an OperationOutcome.")
 
 
 _REFUSALS: dict[int | str, dict[str, Any]] = {
@@ -115,6 +123,24 @@ def create_app(
     async def post_message(request: Request, who: Hospital) -> Accepted:
         """A Da Vinci notification Bundle (``notification-discharge``)."""
         return await accept(request, fhir.read_notification, who.require_hospital)
+
+    @app.get(
+        "/fhir/Task",
+        responses={200: _fhir_json("A searchset Bundle of the hospital's Tasks, newest first")},
+        response_class=JSONResponse,
+    )
+    async def get_tasks(
+        who: HospitalReader,
+        count: Annotated[int, Query(alias="_count", ge=1, le=MAX_TASKS)] = 100,
+    ) -> Response:
+        """The Tasks for the caller's hospital: each asks its ward to postpone a discharge
+        (``code`` ``postpone-discharge``, ``restriction.period.start`` the day, the reason in
+        Italian)."""
+        if who.hospital_id is None:
+            raise Forbidden("access.hospital", "Token senza ospedale: accesso non consentito.")
+        async with runtime.engine.connect() as conn:
+            tasks = await cases.tasks_for(conn, who.hospital_id, count)
+        return JSONResponse(fhir.searchset(tasks), media_type=fhir.FHIR_JSON)
 
     return app
 

@@ -3,7 +3,8 @@ of work. Load and lock the visit (``store``), let ``domain`` decide, save the ne
 emit the event that tells the world.
 
 Both doors call ``receive``, in a unit of work from ``speaking_for``: the MLLP listener
-(``mllp.answer_hl7``) and the FHIR routes (``api``). The Kafka handlers call ``case_ended``.
+(``mllp.answer_hl7``) and the FHIR routes (``api``). The Kafka handlers call ``case_ended``
+and ``postponement_requested``; the hospitals read what the latter stores with ``tasks_for``.
 """
 
 from __future__ import annotations
@@ -11,19 +12,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from cerniera.gateway import domain, store
+from cerniera.gateway import domain, fhir, store
 from cerniera.gateway.domain import (
     AdmissionNotice,
     CancelNotice,
+    DetailsNotice,
     DischargeNotice,
     IgnoredNotice,
     Notice,
     VisitStatus,
 )
+from cerniera.shared.contract import DischargePostponementRequested
+from cerniera.shared.envelope import Envelope
 from cerniera.shared.persistence.outbox import Database, UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -61,6 +66,22 @@ async def case_ended(uow: UnitOfWork, case_ids: Sequence[str]) -> None:
     await store.change_status(uow.conn, case_ids, VisitStatus.OPEN, VisitStatus.CLOSED)
 
 
+async def postponement_requested(uow: UnitOfWork, events: Sequence[Envelope]) -> None:
+    """The team asks the ward to postpone a discharge: a FHIR Task for the hospital, kept
+    until its system fetches it (``GET /fhir/Task``). One Task per event, named after it, so
+    that a redelivered event stores nothing new."""
+    for event in events:
+        data = event.data
+        assert isinstance(data, DischargePostponementRequested)
+        task = fhir.postponement_task(event.id, data)
+        await store.save_task(uow.conn, event.id, data.hospital_id, data.case_id, task)
+
+
+async def tasks_for(conn: AsyncConnection, hospital_id: str, limit: int) -> list[dict[str, Any]]:
+    """The hospital's Tasks, newest first."""
+    return await store.tasks_of(conn, hospital_id, limit)
+
+
 async def _decide(conn: AsyncConnection, notice: Notice) -> domain.Outcome:
     match notice:
         case DischargeNotice():
@@ -76,5 +97,8 @@ async def _decide(conn: AsyncConnection, notice: Notice) -> domain.Outcome:
             await store.lock_patient(conn, notice.fiscal_code)
             open_visits = await store.locked_open_visits(conn, notice.fiscal_code)
             return domain.on_admission(open_visits, notice)
+        case DetailsNotice():
+            visit = await store.locked_visit(conn, notice.update.case_id)
+            return domain.on_details(visit, notice)
         case IgnoredNotice():
             return domain.on_ignored(notice)

@@ -19,10 +19,12 @@ from typing import Final
 
 from cerniera.shared.clock import ROME
 from cerniera.shared.contract import (
+    AnswerValue,
     DischargeAnnounced,
     DischargeCancelled,
     DischargeRescheduled,
     EventData,
+    PatientDetailsUpdated,
     PatientReadmitted,
     case_id_for,
     split_case_id,
@@ -97,14 +99,25 @@ class AdmissionNotice:
 
 
 @dataclass(frozen=True)
+class DetailsNotice:
+    """The patient's contact details corrected (ADT^A08) for one visit (PV1-19)."""
+
+    update: PatientDetailsUpdated
+
+    @property
+    def hospital_id(self) -> str:
+        return self.update.hospital_id
+
+
+@dataclass(frozen=True)
 class IgnoredNotice:
-    """A well-formed message the gateway has no use for (e.g. ADT^A08): accepted, no event."""
+    """A well-formed message the gateway has no use for (e.g. ADT^A11): accepted, no event."""
 
     hospital_id: str
     what: str
 
 
-Notice = DischargeNotice | CancelNotice | AdmissionNotice | IgnoredNotice
+Notice = DischargeNotice | CancelNotice | AdmissionNotice | DetailsNotice | IgnoredNotice
 
 
 # --- what a notice does -----------------------------------------------------------------
@@ -183,6 +196,15 @@ def on_admission(open_visits: Sequence[Visit], notice: AdmissionNotice) -> Outco
     return Outcome(changes, f"PatientReadmitted for {cases}")
 
 
+def on_details(visit: Visit | None, notice: DetailsNotice) -> Outcome:
+    """ADT^A08: the new address, phone and caregiver of an open case; a visit never announced,
+    cancelled or no longer followed has no one to tell."""
+    data = notice.update
+    if visit is None or visit.status is not VisitStatus.OPEN:
+        return Outcome([], f"nothing to update: {data.case_id} is not an open case")
+    return Outcome([Change(visit, data)], f"PatientDetailsUpdated for {data.case_id}")
+
+
 def on_ignored(notice: IgnoredNotice) -> Outcome:
     """A message the gateway has no use for: accepted, nothing changes."""
     return Outcome([], f"{notice.what}: not used by the gateway, nothing to do")
@@ -216,6 +238,20 @@ def configured_hospital(code: str, hospitals: Mapping[str, str]) -> str | None:
         return hospitals[code]
     folded = {k.casefold(): v for k, v in hospitals.items()}
     return folded.get(code.casefold())
+
+
+_ANSWERS: Final = {
+    AnswerValue.YES: frozenset({"yes", "y", "si", "sì", "s"}),
+    AnswerValue.PARTIAL: frozenset({"partial", "p", "parz", "parz.", "parziale", "parzialmente"}),
+    AnswerValue.NO: frozenset({"no", "n"}),
+}
+
+
+def answer_value(text: str) -> AnswerValue | None:
+    """A Phase-2 answer as a ward writes it (``Y``/``P``/``N``, ``Sì``/``Parz.``/``No``, or the
+    contract's ``yes``/``partial``/``no``, any case); ``None`` for anything else."""
+    folded = text.strip().casefold()
+    return next((value for value, words in _ANSWERS.items() if folded in words), None)
 
 
 def start_of_day(day: date) -> datetime:

@@ -21,7 +21,13 @@ municipality_code        Patient.address (home, else the first): the ISTAT code 
                          in ``city``'s iso21090-SC-coding extension (HL7 Italia's way of coding
                          address parts), else ``district`` when it is six digits
 caregiver                Patient.contact[0]: present; its name and phone. No contact: not present
+assessment               the QuestionnaireResponse of ``QUESTIONNAIRE`` in the same Bundle:
+                         linkId R1…R99 (valueCoding yes/partial/no), brass (valueInteger),
+                         consent (valueBoolean), notes (valueString)
 =======================  =====================================================================
+
+Back to the hospital: a ``DischargePostponementRequested`` becomes a FHIR Task
+(``postponement_task``) that the hospital's system fetches.
 
 Problems are ``FhirError``: 400 for a document that is not valid FHIR, 422 for valid FHIR
 that lacks what a discharge needs. Each names the element at fault as a FHIRPath expression
@@ -32,7 +38,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final, TypeVar
@@ -45,11 +51,21 @@ from fhir.resources.R4B.messageheader import MessageHeader
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.organization import Organization
 from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.questionnaireresponse import (
+    QuestionnaireResponse,
+    QuestionnaireResponseItem,
+)
 from fhir.resources.R4B.reference import Reference
+from fhir.resources.R4B.task import Task
 from pydantic import TypeAdapter, ValidationError
 
-from cerniera.gateway.domain import DischargeNotice, hospital_id_for, start_of_day
-from cerniera.shared.contract import DischargeAnnounced, FiscalCode
+from cerniera.gateway.domain import DischargeNotice, answer_value, hospital_id_for, start_of_day
+from cerniera.shared.contract import (
+    DischargeAnnounced,
+    DischargePostponementRequested,
+    FiscalCode,
+    ServiceType,
+)
 
 FISCAL_CODE_SYSTEMS: Final = frozenset(
     {
@@ -63,6 +79,27 @@ VISIT_NUMBER: Final = "VN"  # v2-0203 identifier type
 DISCHARGE_EVENT: Final = "notification-discharge"  # Da Vinci Unsolicited Notifications
 EXPECTED_STATUSES: Final = frozenset({"in-progress", "onleave"})
 FHIR_JSON: Final = "application/fhir+json"
+
+# The Phase-2 checklist and BRASS as a FHIR Questionnaire (examples/fhir/questionnaire-fase2.json).
+QUESTIONNAIRE: Final = "urn:dp:fhir:Questionnaire:fase2"
+"""Its canonical URL; ``QuestionnaireResponse.questionnaire`` may add ``|<version>``."""
+ANSWERS: Final = "urn:dp:fhir:CodeSystem:fase2-risposta"
+"""The answers' codes: yes (Sì), partial (Parzialmente), no (No)."""
+BRASS_LINK: Final = "brass"
+CONSENT_LINK: Final = "consent"
+NOTES_LINK: Final = "notes"
+ANSWERED: Final = frozenset({"completed", "amended"})
+_REQUIREMENT_LINK: Final = re.compile(r"R[1-9][0-9]?")
+
+# Back to the hospital: the Task asking to postpone a discharge.
+TASK_CODES: Final = "urn:dp:fhir:CodeSystem:task"
+POSTPONE_DISCHARGE: Final = "postpone-discharge"
+SERVICE_NAMES: Final = {  # what a ward reads
+    ServiceType.SAD: "assistenza domiciliare (SAD)",
+    ServiceType.MEALS: "pasti a domicilio",
+    ServiceType.TELEASSISTANCE: "teleassistenza",
+    ServiceType.EMERGENCY_ALARM: "telesoccorso",
+}
 
 _fiscal_codes: Final = TypeAdapter(FiscalCode)
 _ISTAT: Final = re.compile(r"[0-9]{6}")
@@ -308,6 +345,7 @@ def _discharge(
             f"{path}.subject", "must reference the Patient, contained (#id) or in the Bundle"
         )
     person = _Person(patient)
+    assessment, assessment_fields = _assessment(document, located)
     data = {
         "hospital_id": _hospital(located, document, hospitals, source_name),
         "discharge_ref": _visit_number(encounter),
@@ -315,8 +353,10 @@ def _discharge(
         "expected_discharge_at": at,
         "patient": person.fields(),
         "caregiver": person.caregiver(),
+        "assessment": assessment,
     }
     fields = {
+        **assessment_fields,
         ("hospital_id",): (
             f"{path}.serviceProvider",
             "the hospital: an Organization with an identifier, or MessageHeader.source.name",
@@ -337,6 +377,88 @@ def _discharge(
         named = f"{expression} ({label})" if label else expression
         raise FhirError(422, "value", f"{named}: {error['msg']}", expression) from None
     return DischargeNotice(announcement, actual=status == "finished")
+
+
+def _assessment(
+    document: _Document, encounter: _Located
+) -> tuple[dict[str, Any] | None, dict[tuple[str, ...], tuple[str, str]]]:
+    """The ward's assessment: the one QuestionnaireResponse of ``QUESTIONNAIRE`` in the
+    Bundle (``None`` without one), and where its fields come from."""
+    responses = [
+        e
+        for _, e in document.entries
+        if isinstance(e.resource, QuestionnaireResponse)
+        and (e.resource.questionnaire or "").split("|")[0] == QUESTIONNAIRE
+    ]
+    if not responses:
+        return None, {}
+    if len(responses) > 1:
+        raise FhirError(
+            422,
+            "invariant",
+            f"the Bundle holds {len(responses)} responses to {QUESTIONNAIRE}; send one",
+            "Bundle.entry",
+        )
+    located = responses[0]
+    response: QuestionnaireResponse = located.resource
+    path = located.path
+    if response.status not in ANSWERED:
+        raise FhirError(
+            422,
+            "not-supported",
+            f"{path}.status: {response.status!r}; send the checklist once 'completed'",
+            f"{path}.status",
+        )
+    reference = response.encounter
+    if reference is not None and reference.reference:
+        target = document.resolve(reference, located)
+        if target is None or target.resource is not encounter.resource:
+            raise FhirError(
+                422,
+                "invariant",
+                f"{path}.encounter: must reference the Encounter of the Bundle",
+                f"{path}.encounter",
+            )
+    answers: dict[str, str] = {}
+    found: dict[str, Any] = {}
+    fields: dict[tuple[str, ...], tuple[str, str]] = {}
+    for item, at in _items(response.item or [], f"{path}.item"):
+        if not item.answer:
+            continue
+        answer, at = item.answer[0], f"{at}.answer[0]"
+        link = item.linkId or ""
+        if _REQUIREMENT_LINK.fullmatch(link):
+            text = answer.valueCoding.code if answer.valueCoding else answer.valueString
+            value = answer_value(text or "")
+            if value is None:
+                raise FhirError(
+                    422, "value", f"{at}: {text!r} is no answer: yes, partial or no", at
+                )
+            answers[link] = value.value
+        elif link == BRASS_LINK:
+            found["brass_score"] = _given(answer.valueInteger, f"{at}.valueInteger", "0–40")
+            fields[("assessment", "brass_score")] = (f"{at}.valueInteger", "the BRASS score")
+        elif link == CONSENT_LINK:
+            found["consent"] = _given(answer.valueBoolean, f"{at}.valueBoolean", "true/false")
+        elif link == NOTES_LINK:
+            found["notes"] = answer.valueString
+            fields[("assessment", "notes")] = (f"{at}.valueString", "the notes")
+    return {"answers": answers, **found}, fields
+
+
+def _items(
+    items: Sequence[QuestionnaireResponseItem], path: str
+) -> Iterator[tuple[QuestionnaireResponseItem, str]]:
+    """Every item, groups' items included, with its FHIRPath."""
+    for index, item in enumerate(items):
+        yield item, f"{path}[{index}]"
+        yield from _items(item.item or [], f"{path}[{index}].item")
+
+
+def _given(value: Any, expression: str, kind: str) -> Any:
+    if value is None:
+        raise _required(expression, f"the answer ({kind})")
+    return value
 
 
 def _visit_number(encounter: Encounter) -> str | None:
@@ -484,3 +606,70 @@ class _Person:
 
 def _phone(telecom: Sequence[Any] | None) -> str | None:
     return next((str(t.value) for t in telecom or [] if t.system == "phone" and t.value), None)
+
+
+# --- back to the hospital ---------------------------------------------------------------------
+
+
+def postponement_task(task_id: str, data: DischargePostponementRequested) -> dict[str, Any]:
+    """The FHIR Task asking the ward to postpone the discharge until ``postpone_until``: for
+    the visit (``encounter`` by its visit number), owned by the hospital, the reason in
+    Italian. Built with the R4B model, so what the hospital fetches is valid FHIR."""
+    waiting = ", ".join(SERVICE_NAMES.get(s, s.value) for s in data.waiting_for)
+    until = data.postpone_until.strftime("%d/%m/%Y")
+    visit = {
+        "type": {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": VISIT_NUMBER}
+            ]
+        },
+        "value": data.discharge_ref,
+    }
+    task = Task.model_validate(
+        {
+            "resourceType": "Task",
+            "id": task_id,
+            "identifier": [{"system": "urn:dp:fhir:discharge-postponement", "value": task_id}],
+            "status": "requested",
+            "intent": "proposal",
+            "priority": "urgent",
+            "code": {
+                "coding": [
+                    {
+                        "system": TASK_CODES,
+                        "code": POSTPONE_DISCHARGE,
+                        "display": "Rinviare la dimissione",
+                    }
+                ],
+                "text": "Rinvio della dimissione protetta",
+            },
+            "description": (
+                f"L'équipe della dimissione protetta chiede di rinviare la dimissione al "
+                f"{until}: prima non potranno essere attivi {waiting}."
+            ),
+            "encounter": {"identifier": visit},
+            "focus": {"identifier": visit},
+            "authoredOn": data.requested_at.isoformat(),
+            "requester": {
+                "identifier": {"system": "urn:dp:operator", "value": data.requested_by},
+                "display": "Équipe dimissioni protette",
+            },
+            "owner": {"identifier": {"system": "urn:dp:hospital", "value": data.hospital_id}},
+            "reasonCode": {"text": f"Servizi non ancora attivabili: {waiting}"},
+            "restriction": {"period": {"start": data.postpone_until.isoformat()}},
+        }
+    )
+    return dict(task.model_dump(mode="json", exclude_none=True))
+
+
+def searchset(resources: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """A search's answer: a ``searchset`` Bundle of the resources found."""
+    bundle = Bundle.model_validate(
+        {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "total": len(resources),
+            "entry": [{"resource": r, "search": {"mode": "match"}} for r in resources],
+        }
+    )
+    return dict(bundle.model_dump(mode="json", exclude_none=True))

@@ -191,21 +191,20 @@ async def answer_hl7(
     if header is not None and speaker is None:
         return _not_admitted(runtime, header, peer, charset)
     try:
-        # Off the event loop: hl7apy takes a while on a big message, and the loop keeps the
-        # other connections, the outbox relay and the Kafka heartbeats going meanwhile.
+        # Off the event loop: a big message takes a while, and the loop keeps the other
+        # connections, the outbox relay and the Kafka heartbeats going meanwhile.
         read = await asyncio.to_thread(hl7.read, text, hospitals)
-    except Exception:  # a message hl7apy chokes on in a way not foreseen: ours to fix
+    except Exception:  # a message the reader chokes on in a way not foreseen: ours to fix
         log.exception("hl7.unreadable")
-        read = hl7.Refused(
-            hl7.Hl7Error(hl7.AckCode.REJECT, 207, "application internal error reading it")
-        )
+        error = hl7.Hl7Error(hl7.AckCode.REJECT, 207, "application internal error reading it")
+        read = hl7.Refused(error, header or hl7.Header())  # still answering its MSH-10
     if isinstance(read, hl7.Refused):
         error = read.error
         # Location and code only: the text may quote a patient's data.
         log.info("hl7.refused", ack=error.ack_code, code=error.error_code, at=str(error.location))
         return _encoded(hl7.refusal(read, runtime.clock.now()), charset)
     notice = read.notice
-    if notice.hospital_id != speaker:  # hl7apy read MSH-4 otherwise than ``peek``: refuse
+    if notice.hospital_id != speaker:  # MSH-4 read otherwise than ``peek`` did: refuse
         return _not_admitted(runtime, read.header, peer, charset)
     try:
         async with cases.speaking_for(runtime.db, notice.hospital_id) as uow:

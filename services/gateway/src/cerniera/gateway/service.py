@@ -33,8 +33,13 @@ def spec(settings: GatewaySettings) -> ServiceSpec:
     return service_spec(
         metadata,
         MIGRATIONS,
-        # Only to learn when a case is no longer open (closed, or rejected).
-        subscribes=lambda topics: [topics.intake_cases, topics.monitoring_cases],
+        # To learn when a case is no longer open (closed, or rejected), and when the team asks
+        # a ward to postpone a discharge (activation's DischargePostponementRequested).
+        subscribes=lambda topics: [
+            topics.intake_cases,
+            topics.monitoring_cases,
+            topics.activation_services,
+        ],
         handlers=lambda _runtime: make_handlers(),
         http=lambda runtime: create_app(
             runtime, settings.gateway_hospitals, max_body_bytes=settings.fhir_max_body_bytes

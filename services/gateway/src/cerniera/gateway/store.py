@@ -1,4 +1,4 @@
-"""The gateway's SQL: visits loaded as ``domain.Visit`` and saved back. Nothing else."""
+"""The gateway's SQL: visits loaded as ``domain.Visit`` and saved back; the hospitals' Tasks."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cerniera.gateway.domain import Visit, VisitStatus
-from cerniera.gateway.tables import visits
+from cerniera.gateway.tables import tasks, visits
 
 
 async def locked_visit(conn: AsyncConnection, case_id: str) -> Visit | None:
@@ -72,6 +72,27 @@ async def change_status(
         .where(visits.c.case_id.in_(case_ids), visits.c.status == old)
         .values(status=new, updated_at=func.now())
     )
+
+
+async def save_task(
+    conn: AsyncConnection, task_id: str, hospital_id: str, case_id: str, resource: dict[str, Any]
+) -> None:
+    """Store a Task once: the same id again changes nothing."""
+    statement = insert(tasks).values(
+        task_id=task_id, hospital_id=hospital_id, case_id=case_id, resource=resource
+    )
+    await conn.execute(statement.on_conflict_do_nothing(index_elements=[tasks.c.task_id]))
+
+
+async def tasks_of(conn: AsyncConnection, hospital_id: str, limit: int) -> list[dict[str, Any]]:
+    """A hospital's Tasks, newest first, at most ``limit``."""
+    rows = await conn.execute(
+        select(tasks.c.resource)
+        .where(tasks.c.hospital_id == hospital_id)
+        .order_by(tasks.c.created_at.desc(), tasks.c.task_id)
+        .limit(limit)
+    )
+    return [dict(row.resource) for row in rows]
 
 
 def _as_visit(row: Row[Any]) -> Visit:

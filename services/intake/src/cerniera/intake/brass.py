@@ -203,34 +203,38 @@ def band_of(score: int, low_max: int = LOW_MAX, medium_max: int = MEDIUM_MAX) ->
 def score(items: BrassItems, low_max: int = LOW_MAX, medium_max: int = MEDIUM_MAX) -> BrassResult:
     """The BRASS score of ``items``, its band and the items that drove it."""
     scored = [
-        ItemScore("age", "age", f"{items.age} years", _age_points(items.age), 3),
-        _ranked("living_situation", "living situation and social support", items.living_situation),
+        ItemScore("age", "età", f"{items.age} anni", _age_points(items.age), 3),
+        _ranked(
+            "living_situation", "condizioni di vita e supporto sociale", items.living_situation
+        ),
         _ticked(
             "dependencies",
-            "functional status (ADL/IADL)",
+            "stato funzionale (ADL/IADL)",
             items.dependencies,
             Dependency,
-            none="independent",
+            none="autonomo",
         ),
-        _ranked("cognition", "cognition", items.cognition),
-        _ticked("behaviours", "behaviour pattern", items.behaviours, Behaviour, none="appropriate"),
-        _ranked("mobility", "mobility", items.mobility),
-        _ranked("sensory_deficits", "sensory deficits", items.sensory_deficits),
+        _ranked("cognition", "stato cognitivo", items.cognition),
+        _ticked(
+            "behaviours", "modello comportamentale", items.behaviours, Behaviour, none="adeguato"
+        ),
+        _ranked("mobility", "mobilità", items.mobility),
+        _ranked("sensory_deficits", "deficit sensoriali", items.sensory_deficits),
         ItemScore(
             "previous_admissions",
-            "admissions or emergency visits in the last 3 months",
+            "ricoveri o accessi al pronto soccorso negli ultimi 3 mesi",
             str(items.previous_admissions),
             min(items.previous_admissions, 3),
             3,
         ),
         ItemScore(
             "active_problems",
-            "active medical problems",
+            "problemi clinici attivi",
             str(items.active_problems),
             _count_points(items.active_problems),
             2,
         ),
-        ItemScore("drugs", "drugs taken", str(items.drugs), _count_points(items.drugs), 2),
+        ItemScore("drugs", "farmaci assunti", str(items.drugs), _count_points(items.drugs), 2),
     ]
     total = sum(s.points for s in scored)
     return BrassResult(
@@ -248,7 +252,7 @@ def drivers(items: Sequence[ItemScore], limit: int = DRIVERS) -> list[ItemScore]
 
 
 def describe_drivers(result: BrassResult) -> str:
-    """E.g. "functional status (ADL/IADL) 6, living situation and social support 4"."""
+    """E.g. "stato funzionale (ADL/IADL) 6, condizioni di vita e supporto sociale 4"."""
     return ", ".join(f"{d.label} {d.points}" for d in result.drivers)
 
 

@@ -1,17 +1,24 @@
 """Intake's part of the districts' configuration: who belongs where, the Phase-2 rule, the
-BRASS bands and the service packages."""
+BRASS bands, the service packages, who decides (the rule or the team), and the two numbers of
+other sections that the SAD hours cap is counted with (``billing.sad_cap_hours``,
+``monitoring.duration_days``): read from where they are set, never repeated."""
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import structlog
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cerniera.shared.ambiti import district_tables, load_document
 from cerniera.shared.contract import Intensity, IstatCode, ServiceType
+
+log = structlog.get_logger(__name__)
 
 
 class _Config(BaseModel):
@@ -53,6 +60,25 @@ class IntensityRule(_Config):
         return self
 
 
+class IntakeRules(_Config):
+    """``[intake]``: who decides an eligible case. ``rule``: the district's rule, at once;
+    ``team``: the rule proposes and the team confirms (Magentino's process)."""
+
+    decision: Literal["rule", "team"] = "rule"
+
+
+class SadCap(_Config):
+    """``[billing]``, the one key intake reads: SAD hours per person at most."""
+
+    sad_cap_hours: Decimal = Field(default=Decimal(80), gt=0)
+
+
+class FollowUpPeriod(_Config):
+    """``[monitoring]``, the one key intake reads: the days a plan's hours are authorised for."""
+
+    duration_days: int = Field(default=30, ge=1)
+
+
 class Ambito(_Config):
     """One district (Ambito territoriale sociale) as intake sees it."""
 
@@ -62,6 +88,13 @@ class Ambito(_Config):
     phase2: Phase2Rule
     intensity: IntensityRule = IntensityRule()
     packages: dict[Intensity, dict[ServiceType, Decimal]]
+    intake: IntakeRules = IntakeRules()
+    billing: SadCap = SadCap()
+    monitoring: FollowUpPeriod = FollowUpPeriod()
+
+    @property
+    def team_decides(self) -> bool:
+        return self.intake.decision == "team"
 
     @model_validator(mode="after")
     def _every_package(self) -> Ambito:
@@ -98,3 +131,31 @@ def load_config(path: str | Path | None = None) -> IntakeConfig:
     tables = district_tables(load_document(path))
     ambiti: dict[str, Any] = {aid: {"id": aid, **t} for aid, t in tables.items()}
     return IntakeConfig.model_validate({"ambiti": ambiti})
+
+
+DEV_PSEUDONYM_KEY = "cerniera-dev-pseudonym-key-not-secret"
+"""The development key: anyone can recompute the pseudonyms made with it."""
+
+
+class PseudonymSettings(BaseSettings):
+    """``PSEUDONYM_KEY``: the secret the person's pseudonym (``person_ref``) is keyed with.
+    The same key must stay for the life of the data: pseudonyms made with another key no
+    longer match the person's earlier ones."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    pseudonym_key: SecretStr = SecretStr(DEV_PSEUDONYM_KEY)
+
+
+@functools.cache
+def pseudonym_key() -> bytes:
+    """The key from the environment (read once); the development default says so in the
+    log."""
+    key = PseudonymSettings().pseudonym_key.get_secret_value()
+    if key == DEV_PSEUDONYM_KEY:
+        log.warning(
+            "pseudonym_key.default",
+            hint="set PSEUDONYM_KEY to a secret of the deployment: with the development key "
+            "anyone can link a person_ref to a fiscal code",
+        )
+    return key.encode()

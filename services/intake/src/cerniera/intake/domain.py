@@ -4,6 +4,13 @@ A case moves from the ward's announcement to a decision:
 ``awaiting_assessment`` (no Phase-2 answers yet) → ``eligible`` | ``not_eligible``;
 the hospital may cancel it at any point before or after (``cancelled``).
 
+The rule advises; the district says who decides (``[intake] decision``). Where the team
+decides, an eligible result of the rule is a proposal (``awaiting_confirmation``) until the
+team confirms it; either way nothing is published (no provider is contacted) before the
+person's or guardian's consent (``awaiting_consent``). ``eligible`` means the decision is
+published. A readmission before the decision (``readmitted``) and monitoring's closure
+(``closed``) end the team's work on the case.
+
 The team (équipe: the district's social and health operators) may then correct the answers
 (``reassess``) or override the rule (``override``). Either can publish a new decision for the
 same case: the later decision event for a case id supersedes the earlier one, and its reasons
@@ -26,6 +33,7 @@ from cerniera.intake import brass
 from cerniera.intake.brass import BrassItems, BrassResult
 from cerniera.intake.config import Ambito, IntakeConfig
 from cerniera.intake.eligibility import (
+    ITALIAN,
     RULE,
     Decision,
     Eligible,
@@ -37,6 +45,14 @@ from cerniera.intake.eligibility import (
     unknown_requirements,
 )
 from cerniera.intake.eligibility import reason as _reason
+from cerniera.intake.plans import (
+    CONFIRMED_TEXT,
+    Consent,
+    PlanReason,
+    consent_of,
+    plan_reason,
+    same_services,
+)
 from cerniera.shared.clock import italian_date
 from cerniera.shared.contract import (
     AnswerValue,
@@ -45,6 +61,7 @@ from cerniera.shared.contract import (
     DischargeAnnounced,
     Intensity,
     Patient,
+    ServiceLine,
 )
 from cerniera.shared.refusals import Conflict, Invalid
 
@@ -53,9 +70,25 @@ class CaseStatus(StrEnum):
     """Where a case stands in intake."""
 
     AWAITING_ASSESSMENT = "awaiting_assessment"
+    AWAITING_CONFIRMATION = "awaiting_confirmation"
+    """Eligible by the rule: the team confirms the plan first (or the cap held it)."""
+    AWAITING_CONSENT = "awaiting_consent"
+    """Eligible and confirmed, but no consent recorded yet: nothing published."""
     ELIGIBLE = "eligible"
+    """Confirmed and published."""
     NOT_ELIGIBLE = "not_eligible"
     CANCELLED = "cancelled"
+    READMITTED = "readmitted"
+    CLOSED = "closed"
+
+
+WAITING = (
+    CaseStatus.AWAITING_ASSESSMENT,
+    CaseStatus.AWAITING_CONFIRMATION,
+    CaseStatus.AWAITING_CONSENT,
+)
+ENDED = (CaseStatus.CANCELLED, CaseStatus.READMITTED, CaseStatus.CLOSED)
+"""The team no longer changes these cases."""
 
 
 @dataclass(frozen=True)
@@ -87,15 +120,62 @@ class Case:
     correlation_id: str
     """The chain of the announcement: work with no event as its cause stays in it."""
     announced_at: datetime
+    confirmed_by: str | None = None
+    """Who confirmed the eligible decision in force: ``rule``, the operator, or none yet."""
+    consent: Consent | None = None
+    """The team's record of the consent (the ward's is in ``ward_assessment``)."""
+    plan_version: int = 0
+    """The version of the plan last published (0: no EligibilityConfirmed yet)."""
+    plan_note: str | None = None
+    """The operator's words for the services confirmed but not yet published (no consent)."""
+    readmitted_at: datetime | None = None
+    closed_at: datetime | None = None
+    closed_outcome: str | None = None
 
-    def with_outcome(self, outcome: Outcome, at: datetime) -> Case:
-        """The case once ``outcome`` is known: its status and, if decided, the decision."""
+    def with_outcome(
+        self, outcome: Outcome, at: datetime, *, confirmed_by: str | None = RULE
+    ) -> Case:
+        """The case once ``outcome`` is known: the decision, who confirmed it (``None``: the
+        team must), and where that leaves it (``standing``)."""
         decision = None if isinstance(outcome, AwaitingAssessment) else outcome
-        return replace(
+        decided = replace(
             self,
-            status=status_of(outcome),
             decision=decision,
             decided_at=None if decision is None else at,
+            confirmed_by=confirmed_by if isinstance(decision, Eligible) else None,
+        )
+        return replace(decided, status=decided.standing())
+
+    def standing(self) -> CaseStatus:
+        """Where the decision leaves the case: an eligible one is published only once
+        confirmed and consented to."""
+        if self.decision is None:
+            return CaseStatus.AWAITING_ASSESSMENT
+        if isinstance(self.decision, NotEligible):
+            return CaseStatus.NOT_ELIGIBLE
+        if self.confirmed_by is None:
+            return CaseStatus.AWAITING_CONFIRMATION
+        if not self.consented:
+            return CaseStatus.AWAITING_CONSENT
+        return CaseStatus.ELIGIBLE
+
+    @property
+    def consent_in_force(self) -> Consent | None:
+        ward = self.ward_assessment.consent if self.ward_assessment else None
+        return consent_of(self.consent, ward, self.announced_at)
+
+    @property
+    def consented(self) -> bool:
+        consent = self.consent_in_force
+        return consent is not None and consent.given
+
+    @property
+    def published_eligible(self) -> bool:
+        """An EligibilityConfirmed is in force outside (the plan others count on)."""
+        return self.status is CaseStatus.ELIGIBLE or (
+            self.status in (CaseStatus.READMITTED, CaseStatus.CLOSED)
+            and self.plan_version > 0
+            and isinstance(self.decision, Eligible)
         )
 
 
@@ -165,6 +245,11 @@ class OverrideRecord:
     """The decision event, or None when the decision in force already said so."""
 
 
+def confirmer(ambito: Ambito | None) -> str | None:
+    """Who confirms the rule's eligible result: the rule itself, or (``None``) the team."""
+    return None if ambito is not None and ambito.team_decides else RULE
+
+
 def assess_announcement(config: IntakeConfig, announcement: DischargeAnnounced) -> Outcome:
     """What a first announcement leads to: a decision, or a wait for the team's assessment."""
     municipality = announcement.patient.municipality_code
@@ -174,7 +259,7 @@ def assess_announcement(config: IntakeConfig, announcement: DischargeAnnounced) 
             reasons=[
                 _reason(
                     "residence.outside_ambiti",
-                    f"municipality {municipality} belongs to no district served here",
+                    f"il comune {municipality} non appartiene ad alcun ambito servito",
                 )
             ]
         )
@@ -190,7 +275,12 @@ def status_of(outcome: Outcome) -> CaseStatus:
 
 
 def new_case(
-    announcement: DischargeAnnounced, outcome: Outcome, *, correlation_id: str, now: datetime
+    announcement: DischargeAnnounced,
+    outcome: Outcome,
+    *,
+    correlation_id: str,
+    now: datetime,
+    confirmed_by: str | None = RULE,
 ) -> Case:
     """The case a first announcement opens, with what it led to."""
     a = announcement
@@ -209,7 +299,7 @@ def new_case(
         decided_at=None,
         correlation_id=correlation_id,
         announced_at=now,
-    ).with_outcome(outcome, now)
+    ).with_outcome(outcome, now, confirmed_by=confirmed_by)
 
 
 def reannounced(
@@ -225,7 +315,8 @@ def reannounced(
         expected_discharge_at=announcement.expected_discharge_at,
         ward_assessment=announcement.assessment,
     )
-    return assessed.with_outcome(outcome, now)
+    ambito = config.ambiti.get(case.ambito_id) if case.ambito_id else None
+    return assessed.with_outcome(outcome, now, confirmed_by=confirmer(ambito))
 
 
 # --- the team: corrections and overrides ----------------------------------------------------
@@ -268,9 +359,78 @@ class OverrideError(Conflict):
 
 
 def ensure_open(case: Case) -> None:
-    """The team works on a case until the hospital cancels the discharge."""
+    """The team works on a case until the hospital cancels the discharge, the person is
+    readmitted before it was decided, or monitoring closes it."""
     if case.status is CaseStatus.CANCELLED:
-        raise Conflict("case.cancelled", f"the hospital cancelled the discharge {case.case_id}")
+        raise Conflict("case.cancelled", f"L'ospedale ha annullato la dimissione {case.case_id}.")
+    if case.status is CaseStatus.READMITTED:
+        raise Conflict(
+            "case.readmitted",
+            f"La persona del caso {case.case_id} è stata di nuovo ricoverata: il caso non "
+            "cambia più (una nuova dimissione apre un nuovo caso).",
+        )
+    if case.status is CaseStatus.CLOSED:
+        raise Conflict("case.closed", f"Il caso {case.case_id} è chiuso: non cambia più.")
+
+
+def readmitted(case: Case, at: datetime) -> Case:
+    """Back in hospital. Kept in every state; before the decision was published it ends the
+    case (no confirmation is ever published for it: activation and monitoring read the
+    readmission themselves); a closed or cancelled case keeps its status."""
+    if case.status in (CaseStatus.CLOSED, CaseStatus.CANCELLED):
+        return replace(case, readmitted_at=at)
+    return replace(case, readmitted_at=at, status=CaseStatus.READMITTED)
+
+
+def closed(case: Case, at: datetime, outcome: str) -> Case:
+    """Monitoring closed the case: the team's changes end here."""
+    return replace(case, status=CaseStatus.CLOSED, closed_at=at, closed_outcome=outcome)
+
+
+def confirmed(case: Case, decided_by: str, services: list[ServiceLine] | None) -> Case | None:
+    """The team confirms the eligible decision in force (a proposal, or one already
+    confirmed by the rule and waiting for consent), the services tailored if it says so;
+    the team is then who decided. None when it is published already and stays as it is (the
+    same confirmation again); refused without an eligible decision, and for a published one
+    with other services (that is a revision of the plan)."""
+    decision = case.decision
+    if not isinstance(decision, Eligible):
+        raise Conflict(
+            "case.not_eligible",
+            f"Il caso {case.case_id} non ha una proposta di idoneità da confermare "
+            f"({describe(decision)}).",
+        )
+    if case.status is CaseStatus.ELIGIBLE:
+        if services is None or same_services(services, decision.services):
+            return None
+        raise Conflict(
+            "case.already_confirmed",
+            f"Il piano del caso {case.case_id} è già confermato e in vigore: lo si cambia "
+            "con una revisione del piano (PUT /cases/{case_id}/plan).",
+        )
+    why = [_reason("confirmed.team", CONFIRMED_TEXT)]
+    if services is not None and not same_services(services, decision.services):
+        why.append(plan_reason(PlanReason.TAILORED))
+    else:
+        services = decision.services
+    rule_reasons = [r for r in decision.reasons if r.code != "confirmed.team"]
+    team = replace(decision, services=services, decided_by=decided_by, reasons=why + rule_reasons)
+    done = replace(case, decision=team, confirmed_by=decided_by)
+    return replace(done, status=done.standing())
+
+
+def with_consent(case: Case, consent: Consent) -> Case:
+    """The team's record of the consent, and where it leaves a case not yet published."""
+    recorded = replace(case, consent=consent)
+    if case.status in (CaseStatus.AWAITING_CONFIRMATION, CaseStatus.AWAITING_CONSENT):
+        return replace(recorded, status=recorded.standing())
+    return recorded
+
+
+def held_by_cap(case: Case) -> Case:
+    """An eligible decision the rule would authorise beyond the person's cap: the team
+    decides (a plan with fewer hours, or the administrator's exception)."""
+    return replace(case, confirmed_by=None, status=CaseStatus.AWAITING_CONFIRMATION)
 
 
 def checklist_of(ambito: Ambito | None, case_id: str, answers: Mapping[str, object]) -> Ambito:
@@ -279,14 +439,14 @@ def checklist_of(ambito: Ambito | None, case_id: str, answers: Mapping[str, obje
     if ambito is None:
         raise Conflict(
             "case.no_district",
-            f"the patient's residence is in no district served here ({case_id}): "
-            "there is no checklist to assess it against",
+            f"La residenza della persona non è in alcun ambito servito ({case_id}): non c'è una "
+            "lista di controllo con cui valutarla.",
         )
     unknown = unknown_requirements(ambito.phase2, answers)
     if unknown:
         raise Invalid(
             "assessment.unknown_requirements",
-            f"not in the checklist of {ambito.id}: {', '.join(unknown)} (it has "
+            f"non nella lista di controllo di {ambito.id}: {', '.join(unknown)} (ha "
             f"{', '.join(ambito.phase2.requirements)})",
         )
     return ambito
@@ -313,8 +473,8 @@ def reassess(
         return Reassessment(rule, None, ReassessmentOutcome.UNCHANGED)
     why = _reason(
         "assessment.corrected",
-        f"assessment version {version} by {assessed_by} changes the decision from "
-        f"'{describe(in_force)}' to '{describe(rule)}': this decision supersedes the earlier one",
+        f"la valutazione versione {version} di {assessed_by} cambia la decisione da "
+        f"«{describe(in_force)}» a «{describe(rule)}»: questa decisione sostituisce la precedente",
     )
     corrected = replace(rule, reasons=[why, *rule.reasons])
     return Reassessment(rule, corrected, ReassessmentOutcome.CORRECTED)
@@ -355,28 +515,28 @@ def override(
     if it changes the decision in force. The operator's reason is not an input: it is kept
     with the override record (``OverrideRecord``), never published."""
     if not eligible and intensity is not None:
-        raise OverrideError("a not eligible decision has no intensity")
+        raise OverrideError("una decisione di non idoneità non ha intensità")
     # Free text may hold clinical detail: the event says who (``decided_by``) and this code.
     who = _reason("override.team", OVERRIDE_TEXT)
     record = [
-        _reason("override.rule_decision", f"the district rule: {describe(rule)}"),
+        _reason("override.rule_decision", f"la regola dell'ambito: {describe(rule)}"),
         *(_reason(f"rule.{r.code}", r.text) for r in (rule.reasons if rule else [])),
     ]
     decision: Decision
     if eligible:
         if ambito is None:
             raise OverrideError(
-                "the case belongs to no district served here: there is no package to grant"
+                "il caso non appartiene ad alcun ambito servito: non c'è un pacchetto da concedere"
             )
         if intensity is None:
-            raise OverrideError("an eligible decision needs its intensity")
+            raise OverrideError("una decisione di idoneità richiede l'intensità")
         decision = Eligible(
             ambito_id=ambito.id,
             intensity=intensity,
             services=package(ambito, intensity),
             reasons=[
                 who,
-                _reason("intensity.team", f"intensity '{intensity}' chosen by {decided_by}"),
+                _reason("intensity.team", f"intensità {ITALIAN[intensity]} scelta da {decided_by}"),
                 *record,
             ],
             decided_by=decided_by,
@@ -425,7 +585,8 @@ def brass_bands(ambito: Ambito | None) -> tuple[int, int]:
 
 
 def days_waiting(status: CaseStatus, announced_at: datetime, today: date) -> int | None:
-    """Days since the announcement (Italian calendar) of a case awaiting its assessment."""
-    if status is not CaseStatus.AWAITING_ASSESSMENT:
+    """Days since the announcement (Italian calendar) of a case waiting for its assessment,
+    the team's confirmation or the consent."""
+    if status not in WAITING:
         return None
     return (today - italian_date(announced_at)).days

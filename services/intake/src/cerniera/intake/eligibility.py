@@ -25,6 +25,16 @@ from cerniera.shared.contract import (
 
 RULE = "rule"  # ``decided_by`` when the district's rule decided, not an operator
 
+ITALIAN: dict[str, str] = {
+    Intensity.LOW: "bassa",
+    Intensity.MEDIUM: "media",
+    Intensity.HIGH: "alta",
+    AnswerValue.YES: "Sì",
+    AnswerValue.PARTIAL: "Parzialmente",
+    AnswerValue.NO: "No",
+}
+"""What the team and the ward read for the machine values in a reason's text."""
+
 
 @dataclass(frozen=True)
 class Eligible:
@@ -62,18 +72,18 @@ def evaluate_phase2(rule: Phase2Rule, answers: Mapping[str, AnswerValue]) -> Pha
     others_ok = len(others_met) >= rule.min_other_yes_or_partial
     primary_seen = ", ".join(f"{r}={_answer(answers, r)}" for r in rule.primary)
     if primary_ok:
-        reasons.append(reason("phase2.primary_met", f"'yes' for {', '.join(primary_yes)}"))
+        reasons.append(reason("phase2.primary_met", f"«Sì» per {', '.join(primary_yes)}"))
     else:
         reasons.append(
             reason(
                 "phase2.primary_not_met",
-                f"needs {rule.min_primary_yes} 'yes' among {', '.join(rule.primary)}; "
-                f"got {primary_seen}",
+                f"servono almeno {rule.min_primary_yes} «Sì» tra {', '.join(rule.primary)}; "
+                f"risposte: {primary_seen}",
             )
         )
     others_text = (
-        f"{len(others_met)} of {len(rule.others)} other requirements 'yes' or 'partial'"
-        f" ({', '.join(others_met) or 'none'}); {rule.min_other_yes_or_partial} needed"
+        f"{len(others_met)} su {len(rule.others)} altri requisiti con «Sì» o «Parzialmente»"
+        f" ({', '.join(others_met) or 'nessuno'}); ne servono {rule.min_other_yes_or_partial}"
     )
     reasons.append(
         reason("phase2.others_met" if others_ok else "phase2.others_not_met", others_text)
@@ -81,7 +91,7 @@ def evaluate_phase2(rule: Phase2Rule, answers: Mapping[str, AnswerValue]) -> Pha
     unanswered = [r for r in rule.requirements if r not in answers]
     if unanswered:
         reasons.append(
-            reason("phase2.unanswered", f"not answered (counted as 'no'): {', '.join(unanswered)}")
+            reason("phase2.unanswered", f"senza risposta (contati «No»): {', '.join(unanswered)}")
         )
     return Phase2Result(met=primary_ok and others_ok, reasons=reasons)
 
@@ -93,12 +103,13 @@ def intensity_for(
     the BRASS items (``brass``), the reason names the items that drove the score."""
     if brass_score is None:
         return rule.default, reason(
-            "intensity.default", f"no BRASS score: district default '{rule.default}'"
+            "intensity.default",
+            f"nessun punteggio BRASS: intensità predefinita dell'ambito, {ITALIAN[rule.default]}",
         )
     band = Intensity(band_of(brass_score, rule.brass_low_max, rule.brass_medium_max).value)
-    text = f"BRASS {brass_score}: {band} risk band"
+    text = f"BRASS {brass_score}: fascia di rischio {ITALIAN[band]}"
     if brass is not None and brass.drivers:
-        text += f" (driven by {describe_drivers(brass)})"
+        text += f" (determinata da {describe_drivers(brass)})"
     return band, reason("intensity.brass", text)
 
 
@@ -138,19 +149,29 @@ def same_decision(a: Decision, b: Decision) -> bool:
 
 def describe(decision: Decision | None) -> str:
     if decision is None:
-        return "no decision yet (no assessment)"
+        return "nessuna decisione (manca la valutazione)"
     if isinstance(decision, Eligible):
-        return f"eligible, {decision.intensity} intensity"
-    return "not eligible"
+        return f"idoneo, intensità {ITALIAN[decision.intensity]}"
+    return "non idoneo"
 
 
 def decision_event(
-    case_id: str, expected_discharge_at: datetime, decision: Decision
+    case_id: str,
+    expected_discharge_at: datetime,
+    decision: Decision,
+    *,
+    person_ref: str | None = None,
+    plan_version: int = 1,
 ) -> EligibilityConfirmed | EligibilityRejected:
-    """What is published of a decision: the decision and why, never the person."""
+    """What is published of a decision: the decision and why, never the person (only the
+    pseudonym per-person limits are counted on, and the version of the plan)."""
     if isinstance(decision, Eligible):
         return EligibilityConfirmed(
-            case_id=case_id, expected_discharge_at=expected_discharge_at, **asdict(decision)
+            case_id=case_id,
+            expected_discharge_at=expected_discharge_at,
+            person_ref=person_ref,
+            plan_version=plan_version,
+            **asdict(decision),
         )
     return EligibilityRejected(
         case_id=case_id, reasons=decision.reasons, decided_by=decision.decided_by
@@ -159,7 +180,7 @@ def decision_event(
 
 def _answer(answers: Mapping[str, AnswerValue], requirement: str) -> str:
     value = answers.get(requirement)
-    return value.value if value is not None else "unanswered"
+    return ITALIAN[value] if value is not None else "senza risposta"
 
 
 def reason(code: str, text: str) -> Reason:

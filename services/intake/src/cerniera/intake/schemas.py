@@ -4,6 +4,7 @@ the pure mappers from domain entities (and the list's rows) to those views."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
@@ -11,7 +12,7 @@ from sqlalchemy import Row
 
 from cerniera.intake import brass, domain
 from cerniera.intake.brass import BrassBand, BrassItems, BrassResult
-from cerniera.intake.cases import Assessed, CaseFile, Overridden
+from cerniera.intake.cases import Assessed, CaseFile, Changed, Overridden
 from cerniera.intake.domain import (
     AssessmentContent,
     AssessmentVersion,
@@ -19,13 +20,24 @@ from cerniera.intake.domain import (
     TakingChargeVersion,
 )
 from cerniera.intake.eligibility import Decision, Eligible
+from cerniera.intake.plans import (
+    PLAN_TEXTS,
+    WARD,
+    Consent,
+    GivenBy,
+    PlanReason,
+    PlanVersion,
+)
 from cerniera.shared.contract import (
     AnswerValue,
     Caregiver,
     Intensity,
+    NetworkOutcome,
+    NetworkResource,
     Patient,
     Reason,
     ServiceLine,
+    ServiceType,
 )
 from cerniera.shared.contract.events import RequirementId
 from cerniera.shared.contract.types import TEXT_PATTERN
@@ -184,6 +196,108 @@ class TakingChargeRequest(RequestBody):
     information: TakingChargeInformation = Field(description="Information for taking charge.")
 
 
+class ConsentRequest(RequestBody):
+    """The consent to the protected discharge, as the team collected it. Who recorded it is
+    the bearer of the access token."""
+
+    given: bool = Field(
+        default=True,
+        strict=True,
+        description="Consent given (false: refused; nothing is published without it).",
+        examples=[True],
+    )
+    given_by: GivenBy = Field(
+        description="The person, or their guardian (tutore, amministratore di sostegno).",
+        examples=["guardian"],
+    )
+    guardian_name: ShortText | None = Field(
+        default=None,
+        description="The guardian's name (only when given_by is guardian); kept in intake.",
+        examples=["Avv. Carla Neri"],
+    )
+
+    @model_validator(mode="after")
+    def _guardian_named(self) -> ConsentRequest:
+        if (self.given_by == "guardian") != (self.guardian_name is not None):
+            raise ValueError("guardian_name is required for a guardian's consent, and only then")
+        return self
+
+
+PlanServices = Annotated[
+    list[ServiceLine],
+    Field(
+        min_length=1,
+        max_length=len(ServiceType),
+        description="Each service once, with its weekly quantity (SAD hours, meals, days of "
+        "teleassistance or emergency alarm); a service left out is not in the plan.",
+        examples=[
+            [
+                {"service_type": "sad", "weekly_quantity": 9},
+                {"service_type": "emergency_alarm", "weekly_quantity": 7},
+                {"service_type": "teleassistance", "weekly_quantity": 7},
+            ]
+        ],
+    ),
+]
+
+
+class ConfirmRequest(RequestBody):
+    """The team's confirmation of the rule's proposal, the services tailored if given."""
+
+    services: PlanServices | None = None
+    reason: Note | None = Field(
+        default=None,
+        description="Why the services differ from the package: kept in intake, never published.",
+        examples=["Figlia presente a pranzo: niente pasti; SAD 9 ore per l'igiene."],
+    )
+
+
+class PlanRequest(RequestBody):
+    """A revision of the plan in force. Who revised it is the bearer of the access token."""
+
+    services: PlanServices
+    reason_code: Literal["plan.tailored", "plan.check_adjustment", "plan.escalation_resolved"] = (
+        Field(description="Why, as published (with a fixed text).", examples=["plan.tailored"])
+    )
+    reason: Note = Field(
+        description="The operator's reason: kept in intake, never published.",
+        examples=["Alla verifica la persona si lava da sola: SAD ridotto a 4 ore."],
+    )
+
+
+class CapExceptionRequest(RequestBody):
+    """The district administrator's exception to the SAD hours cap for this case."""
+
+    reason: Note = Field(
+        description="Why this person may have more SAD hours than the cap (kept in intake).",
+        examples=["Persona sola con demenza: deroga approvata dal responsabile d'ambito."],
+    )
+
+
+class NetworkTaskRequest(RequestBody):
+    """The territorial network's answer for a person without a caregiver."""
+
+    outcome: NetworkOutcome = Field(description="The outcome.", examples=["engaged"])
+    resources: list[NetworkResource] = Field(
+        max_length=len(NetworkResource),
+        description="Who takes part.",
+        examples=[["volunteers", "family_community_nurse"]],
+    )
+    notes: Note | None = Field(
+        default=None,
+        description="Details (kept in intake).",
+        examples=["Auser: spesa il martedì."],
+    )
+
+
+class MediationNoteRequest(RequestBody):
+    """A note of the team's mediation with a family that disagrees (kept in intake)."""
+
+    text: Note = Field(
+        examples=["Il figlio chiede il ricovero in RSA; concordata una prova di due settimane."]
+    )
+
+
 # --- responses -------------------------------------------------------------------------------
 
 
@@ -191,7 +305,9 @@ class BrassItemView(BaseModel):
     """One BRASS item: the answer and its points."""
 
     item: str = Field(description="The item's code.", examples=["dependencies"])
-    label: str = Field(description="The item's name.", examples=["functional status (ADL/IADL)"])
+    label: str = Field(
+        description="The item's name (Italian).", examples=["stato funzionale (ADL/IADL)"]
+    )
     answer: str = Field(description="The answer given.", examples=["toileting, shopping"])
     points: int = Field(description="Its points.", examples=[2])
     max_points: int = Field(description="The most it can score.", examples=[11])
@@ -245,7 +361,7 @@ class PublishedView(BaseModel):
     """A decision event queued for publication (through the outbox) on the intake topic."""
 
     event_type: str = Field(
-        description="EligibilityConfirmed or EligibilityRejected.",
+        description="EligibilityConfirmed, EligibilityRejected, PlanRevised, NetworkTask….",
         examples=["EligibilityConfirmed"],
     )
     event_id: str = Field(description="The event's ce_id.")
@@ -303,6 +419,114 @@ class TakingChargeView(BaseModel):
     recorded_at: datetime = Field(description="When.")
 
 
+class ConsentView(BaseModel):
+    """The consent in force."""
+
+    given: bool = Field(description="Given (false: refused).")
+    source: Literal["ward", "team"] = Field(description="Collected by the ward or the team.")
+    given_by: GivenBy | None = Field(description="The person or the guardian (team only).")
+    guardian_name: str | None = Field(description="The guardian's name, if theirs.")
+    recorded_by: str = Field(description="The operator, or 'ward'.")
+    recorded_at: datetime = Field(description="When.")
+
+
+class PlanVersionView(BaseModel):
+    """One version of the individual plan (PAI): what it authorises, who, when and why."""
+
+    version: int = Field(description="1, 2, … per case, as published.")
+    services: list[ServiceLine] = Field(description="The services and weekly quantities.")
+    reason_code: PlanReason = Field(description="Why, as published.")
+    reason_text: str = Field(description="The code's fixed text (published).")
+    reason: str | None = Field(description="The operator's words (kept in intake).")
+    revised_by: str = Field(description="'rule' or the operator.")
+    revised_at: datetime = Field(description="When.")
+    event_id: str | None = Field(description="The event that published it.")
+
+
+class CapExceptionView(BaseModel):
+    seq: int
+    reason: str = Field(description="Why (the administrator's words).")
+    granted_by: str = Field(description="The district administrator.")
+    granted_at: datetime
+
+
+class CapRefusalView(BaseModel):
+    seq: int
+    plan_hours: Decimal = Field(description="SAD hours the refused plan would authorise.")
+    other_hours: Decimal = Field(description="SAD hours of the person's other plans.")
+    cap: Decimal = Field(description="The district's cap per person.")
+    refused_by: str = Field(description="Who asked for the plan: the operator, or 'rule'.")
+    refused_at: datetime
+
+
+class CapView(BaseModel):
+    """The plan in force (or proposed) against the person's SAD hours cap."""
+
+    cap_hours: Decimal = Field(description="The district's cap per person.", examples=[80])
+    plan_hours: Decimal = Field(description="This plan: weekly hours × follow-up days / 7.")
+    other_hours: Decimal = Field(
+        description="The person's other confirmed plans (every visit and hospital)."
+    )
+    total_hours: Decimal
+    exceeded: bool
+    excepted: bool = Field(description="The administrator recorded an exception for the case.")
+    exceptions: list[CapExceptionView]
+    refusals: list[CapRefusalView] = Field(description="Plans refused (or held) for the cap.")
+
+
+class NetworkTaskView(BaseModel):
+    """The territorial network engaged for a person without a caregiver."""
+
+    task_id: str
+    opened_at: datetime
+    outcome: NetworkOutcome | None = Field(description="None while open.")
+    resources: list[NetworkResource]
+    notes: str | None
+    completed_by: str | None
+    completed_at: datetime | None
+
+
+class MediationNoteView(BaseModel):
+    seq: int
+    text: str
+    written_by: str
+    written_at: datetime
+
+
+class ChangeResult(BaseModel):
+    """What a confirmation, a consent or a revision of the plan did to the case."""
+
+    case_id: str = Field(description="The case id.", examples=[EXAMPLE_CASE])
+    status: domain.CaseStatus
+    decision: DecisionView | None = Field(description="The decision (proposal) in force.")
+    plan_version: int = Field(description="The plan last published (0: none yet).")
+    published: PublishedView | None = Field(description="The event queued, if any.")
+
+
+class DistrictDecisions(BaseModel):
+    """One district's decisions, for the report."""
+
+    ambito_id: str
+    confirmed_by_team: int = Field(description="Plans published on the team's decision.")
+    confirmed_by_rule: int = Field(description="Plans published on the rule's decision.")
+    awaiting_confirmation: int
+    awaiting_consent: int
+    tailored_plans: int = Field(description="Cases whose plan the team tailored.")
+    plan_revisions: int = Field(description="Revisions of published plans (PlanRevised).")
+    cap_refusals: int = Field(description="Plans refused or held for the SAD hours cap.")
+    persons_refused: int = Field(description="Persons with at least one such refusal.")
+    cap_exceptions: int
+    network_tasks_opened: int
+    network_tasks_completed: int
+    mediation_notes: int
+
+
+class DecisionsReport(BaseModel):
+    """The district's decisions (the caller's districts; every district for the auditor)."""
+
+    districts: list[DistrictDecisions]
+
+
 class CaseSummary(BaseModel):
     """A line of the team's list of cases."""
 
@@ -349,6 +573,22 @@ class CaseView(BaseModel):
     overrides: list[OverrideView] = Field(description="The team's overrides, oldest first.")
     taking_charge: TakingChargeView | None = Field(description="The latest version.")
     taking_charge_history: list[TakingChargeView] = Field(description="Oldest first.")
+    checklist: dict[str, str] = Field(
+        description="The district's Phase-2 checklist: each requirement and its text (Italian)."
+    )
+    confirmed_by: str | None = Field(
+        description="Who confirmed the eligible decision: 'rule', the operator, or none yet."
+    )
+    consent: ConsentView | None = Field(description="The consent in force, if any.")
+    person_ref: str = Field(description="The person's pseudonym outside intake.")
+    plan_version: int = Field(description="The plan last published (0: none yet).")
+    plan_history: list[PlanVersionView] = Field(description="Every version, oldest first.")
+    cap: CapView | None = Field(description="The plan against the person's SAD hours cap.")
+    network_tasks: list[NetworkTaskView]
+    mediation_notes: list[MediationNoteView]
+    readmitted_at: datetime | None
+    closed_at: datetime | None
+    closed_outcome: str | None
 
 
 # --- mappers: entities to views ----------------------------------------------------------------
@@ -462,6 +702,51 @@ def case_view(file: CaseFile) -> CaseView:
         overrides=[override_view(o) for o in file.overrides],
         taking_charge=charge[-1] if charge else None,
         taking_charge_history=charge,
+        checklist=dict(file.ambito.phase2.requirements) if file.ambito else {},
+        consent=consent_view(case.consent_in_force),
+        person_ref=file.person_ref,
+        plan_history=[plan_version_view(p) for p in file.plans],
+        cap=cap_view(file) if file.cap else None,
+        network_tasks=[
+            view(NetworkTaskView, t, resources=list(t.resources)) for t in file.network_tasks
+        ],
+        mediation_notes=[view(MediationNoteView, n) for n in file.mediation_notes],
+    )
+
+
+def consent_view(consent: Consent | None) -> ConsentView | None:
+    if consent is None:
+        return None
+    source: Literal["ward", "team"] = "ward" if consent.recorded_by == WARD else "team"
+    return view(ConsentView, consent, source=source)
+
+
+def plan_version_view(plan: PlanVersion) -> PlanVersionView:
+    return view(PlanVersionView, plan, reason_text=PLAN_TEXTS[plan.reason_code])
+
+
+def cap_view(file: CaseFile) -> CapView:
+    check = file.cap
+    assert check is not None
+    return CapView(
+        cap_hours=check.cap,
+        plan_hours=check.plan_hours,
+        other_hours=check.other_hours,
+        total_hours=check.total,
+        exceeded=check.exceeded,
+        excepted=check.excepted,
+        exceptions=[view(CapExceptionView, e) for e in file.cap_exceptions],
+        refusals=[view(CapRefusalView, r) for r in file.cap_refusals],
+    )
+
+
+def change_result(done: Changed) -> ChangeResult:
+    case = done.case
+    return view(
+        ChangeResult,
+        case,
+        decision=decision_view(case.decision, case.decided_at) if case.decision else None,
+        published=published_view(done.published),
     )
 
 

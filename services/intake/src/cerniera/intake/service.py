@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cerniera.intake.api import create_app
-from cerniera.intake.config import IntakeConfig, load_config
+from cerniera.intake.config import IntakeConfig, load_config, pseudonym_key
 from cerniera.intake.handlers import make_handlers
 from cerniera.intake.tables import metadata
 from cerniera.shared.runtime import ServiceSpec
@@ -19,9 +19,10 @@ def spec(config: IntakeConfig | None = None) -> ServiceSpec:
     return service_spec(
         metadata,
         MIGRATIONS,
-        subscribes=lambda topics: [topics.hospital_discharges],
-        handlers=lambda runtime: make_handlers(config, runtime.clock),
-        http=lambda runtime: create_app(runtime, config),
+        # Monitoring's closures: a closed case refuses the team's changes.
+        subscribes=lambda topics: [topics.hospital_discharges, topics.monitoring_cases],
+        handlers=lambda runtime: make_handlers(config, runtime.clock, pseudonym_key()),
+        http=lambda runtime: create_app(runtime, config, pseudonym_key()),
         http_port=8000,
     )
 

@@ -4,6 +4,7 @@ team's list of cases. No decisions here: ``domain`` and ``eligibility`` make the
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -22,12 +23,34 @@ from cerniera.intake.domain import (
     TakingCharge,
     TakingChargeVersion,
 )
-from cerniera.intake.eligibility import Decision, Eligible, NotEligible
-from cerniera.intake.tables import assessments, cases, overrides, taking_charge
+from cerniera.intake.eligibility import RULE, Decision, Eligible, NotEligible
+from cerniera.intake.plans import (
+    TEAM_REVISIONS,
+    CapException,
+    CapRefusal,
+    Consent,
+    MediationNote,
+    NetworkTask,
+    PlanReason,
+    PlanVersion,
+)
+from cerniera.intake.tables import (
+    assessments,
+    cap_exceptions,
+    cap_refusals,
+    cases,
+    mediation_notes,
+    network_tasks,
+    overrides,
+    plans,
+    taking_charge,
+)
 from cerniera.shared.contract import (
     Assessment,
     Caregiver,
     Intensity,
+    NetworkOutcome,
+    NetworkResource,
     Patient,
     Reason,
     ServiceLine,
@@ -57,7 +80,8 @@ async def add_new(conn: AsyncConnection, new: Sequence[Case]) -> set[str]:
 
 
 async def save(conn: AsyncConnection, case: Case, now: datetime) -> None:
-    """Store what a decision changes: the status, the decision, and what the ward sent."""
+    """Store what a decision changes: the status, the decision, and what the ward sent; who
+    confirmed it, the consent, the plan published, the readmission and the closure."""
     await _update(
         conn,
         case.case_id,
@@ -66,7 +90,36 @@ async def save(conn: AsyncConnection, case: Case, now: datetime) -> None:
         expected_discharge_at=case.expected_discharge_at,
         assessment=_json(case.ward_assessment),
         decision=_decision_json(case),
+        confirmed_by=case.confirmed_by,
+        consent=_consent_json(case.consent),
+        plan_version=case.plan_version,
+        plan_note=case.plan_note,
+        readmitted_at=case.readmitted_at,
+        closed_at=case.closed_at,
+        closed_outcome=case.closed_outcome,
     )
+
+
+async def person_plans(
+    conn: AsyncConnection, fiscal_code: str, other_than: str
+) -> list[tuple[str, list[ServiceLine]]]:
+    """The person's other published plans that still stand (district and services): every
+    visit, every hospital, not rejected since; ``Case.published_eligible`` says which."""
+    rows = (
+        await conn.execute(
+            select(cases).where(
+                cases.c.fiscal_code == fiscal_code,
+                cases.c.case_id != other_than,
+                cases.c.plan_version > 0,
+            )
+        )
+    ).all()
+    found = []
+    for row in rows:
+        other = _case(row)
+        if other.published_eligible and isinstance(other.decision, Eligible):
+            found.append((other.decision.ambito_id, other.decision.services))
+    return found
 
 
 async def set_expected_discharge(
@@ -143,6 +196,7 @@ def _case(row: Row[Any]) -> Case:
         decision=decision_from_record(row.decision, row.ambito_id),
         decided_at=_decided_at(row.decision),
         announced_at=row.created_at,
+        consent=_consent(row.consent),
     )
 
 
@@ -154,6 +208,8 @@ def _case_row(case: Case) -> dict[str, Any]:
         caregiver=_json(case.caregiver),
         assessment=_json(case.ward_assessment),
         decision=_decision_json(case),
+        consent=_consent_json(case.consent),
+        fiscal_code=case.patient.fiscal_code,
         created_at=case.announced_at,
         updated_at=case.announced_at,
     )
@@ -237,6 +293,140 @@ async def add_taking_charge(conn: AsyncConnection, case_id: str, new: TakingChar
     await conn.execute(insert(taking_charge).values(row))
 
 
+async def plan_versions(conn: AsyncConnection, case_id: str) -> list[PlanVersion]:
+    rows = await _versions(conn, plans, plans.c.version, case_id)
+    return [
+        entity(
+            PlanVersion,
+            r,
+            services=[ServiceLine.model_validate(s) for s in r.services],
+            reason_code=PlanReason(r.reason_code),
+        )
+        for r in rows
+    ]
+
+
+async def add_plan(conn: AsyncConnection, case_id: str, new: PlanVersion) -> None:
+    row = row_of(
+        plans,
+        new,
+        case_id=case_id,
+        services=[s.model_dump(mode="json") for s in new.services],
+        reason_code=new.reason_code.value,
+    )
+    await conn.execute(insert(plans).values(row))
+
+
+async def cap_exceptions_of(conn: AsyncConnection, case_id: str) -> list[CapException]:
+    rows = await _versions(conn, cap_exceptions, cap_exceptions.c.seq, case_id)
+    return [entity(CapException, r) for r in rows]
+
+
+async def add_cap_exception(conn: AsyncConnection, case_id: str, new: CapException) -> None:
+    await conn.execute(insert(cap_exceptions).values(row_of(cap_exceptions, new, case_id=case_id)))
+
+
+async def cap_refusals_of(conn: AsyncConnection, case_id: str) -> list[CapRefusal]:
+    rows = await _versions(conn, cap_refusals, cap_refusals.c.seq, case_id)
+    return [entity(CapRefusal, r) for r in rows]
+
+
+async def add_cap_refusal(conn: AsyncConnection, case_id: str, new: CapRefusal) -> None:
+    await conn.execute(insert(cap_refusals).values(row_of(cap_refusals, new, case_id=case_id)))
+
+
+async def network_tasks_of(conn: AsyncConnection, case_id: str) -> list[NetworkTask]:
+    rows = await _versions(conn, network_tasks, network_tasks.c.opened_at, case_id)
+    return [
+        entity(
+            NetworkTask,
+            r,
+            outcome=NetworkOutcome(r.outcome) if r.outcome else None,
+            resources=tuple(NetworkResource(x) for x in r.resources),
+        )
+        for r in rows
+    ]
+
+
+async def add_network_task(conn: AsyncConnection, case_id: str, new: NetworkTask) -> None:
+    row = row_of(network_tasks, new, case_id=case_id, resources=list(new.resources))
+    await conn.execute(insert(network_tasks).values(row))
+
+
+async def complete_network_task(conn: AsyncConnection, case_id: str, done: NetworkTask) -> None:
+    await conn.execute(
+        update(network_tasks)
+        .where(network_tasks.c.case_id == case_id, network_tasks.c.task_id == done.task_id)
+        .values(
+            outcome=done.outcome.value if done.outcome else None,
+            resources=[r.value for r in done.resources],
+            notes=done.notes,
+            completed_by=done.completed_by,
+            completed_at=done.completed_at,
+        )
+    )
+
+
+async def mediation_notes_of(conn: AsyncConnection, case_id: str) -> list[MediationNote]:
+    rows = await _versions(conn, mediation_notes, mediation_notes.c.seq, case_id)
+    return [entity(MediationNote, r) for r in rows]
+
+
+async def add_mediation_note(conn: AsyncConnection, case_id: str, new: MediationNote) -> None:
+    row = row_of(mediation_notes, new, case_id=case_id)
+    await conn.execute(insert(mediation_notes).values(row))
+
+
+# --- the district's report ------------------------------------------------------------------------
+
+
+async def decisions_report(
+    conn: AsyncConnection, ambiti: Collection[str] | None
+) -> dict[str, dict[str, int]]:
+    """Per district: the plans confirmed by the team and by the rule, the cases waiting, the
+    tailored plans and revisions, the cap's refusals and exceptions, the network tasks and
+    the mediation notes. ``ambiti`` None: every district."""
+    where = [cases.c.ambito_id.is_not(None)]
+    if ambiti is not None:
+        where.append(cases.c.ambito_id.in_(sorted(ambiti)))
+    district = cases.c.ambito_id
+    published = cases.c.plan_version > 0
+    by_rule = cases.c.confirmed_by == RULE
+    counts = {
+        "confirmed_by_team": func.count().filter(published, ~by_rule),
+        "confirmed_by_rule": func.count().filter(published, by_rule),
+        "awaiting_confirmation": func.count().filter(
+            cases.c.status == CaseStatus.AWAITING_CONFIRMATION
+        ),
+        "awaiting_consent": func.count().filter(cases.c.status == CaseStatus.AWAITING_CONSENT),
+    }
+    report: dict[str, dict[str, int]] = {}
+    query = select(district, *(c.label(k) for k, c in counts.items())).where(*where)
+    for row in (await conn.execute(query.group_by(district))).all():
+        report[row.ambito_id] = {k: int(getattr(row, k)) for k in counts}
+    team_plan = plans.c.reason_code.in_([r.value for r in TEAM_REVISIONS])
+    per_case = {
+        "tailored_plans": (plans, func.count(func.distinct(plans.c.case_id)).filter(team_plan)),
+        "plan_revisions": (plans, func.count().filter(team_plan, plans.c.version > 1)),
+        "cap_refusals": (cap_refusals, func.count()),
+        "persons_refused": (cap_refusals, func.count(func.distinct(cases.c.fiscal_code))),
+        "cap_exceptions": (cap_exceptions, func.count()),
+        "network_tasks_opened": (network_tasks, func.count()),
+        "network_tasks_completed": (
+            network_tasks,
+            func.count().filter(network_tasks.c.completed_at.is_not(None)),
+        ),
+        "mediation_notes": (mediation_notes, func.count()),
+    }
+    for key, (table, counted) in per_case.items():
+        joined = table.join(cases, table.c.case_id == cases.c.case_id)
+        query = select(district, counted.label("n")).select_from(joined).where(*where)
+        for row in (await conn.execute(query.group_by(district))).all():
+            report.setdefault(row.ambito_id, {})[key] = int(row.n)
+    keys = [*counts, *per_case]
+    return {a: {k: figures.get(k, 0) for k in keys} for a, figures in sorted(report.items())}
+
+
 async def _versions(
     conn: AsyncConnection, table: Table, order: Any, case_id: str
 ) -> list[Row[Any]]:
@@ -297,6 +487,18 @@ def _decision_json(case: Case) -> dict[str, Any] | None:
     if case.decision is None:
         return None
     return decision_record(case.decision, case.decided_at)
+
+
+def _consent(record: Mapping[str, Any] | None) -> Consent | None:
+    if record is None:
+        return None
+    return Consent(**{**record, "recorded_at": datetime.fromisoformat(record["recorded_at"])})
+
+
+def _consent_json(consent: Consent | None) -> dict[str, Any] | None:
+    if consent is None:
+        return None
+    return {**asdict(consent), "recorded_at": consent.recorded_at.isoformat()}
 
 
 def _json(model: BaseModel | None) -> Any:

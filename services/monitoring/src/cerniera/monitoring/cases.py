@@ -7,32 +7,62 @@ emits through the unit of work. Everything monitoring publishes about a case car
 own correlation id (the eligibility decision's), even when a hospital event with a correlation
 of its own is the cause; the time is passed in.
 
-Intake's decisions and the hospital's events travel on different topics, so a reschedule or a
-cancellation may arrive before the decision it concerns: it is kept as pending and applied when
-the follow-up opens. Other hospital events for a case monitoring does not follow are ignored:
-most discharges are not programme cases.
+Intake's decisions and the hospital's events travel on different topics, so a reschedule, a
+cancellation or a readmission may arrive before the decision it concerns: it is kept as pending
+and applied when the follow-up opens (a readmission then closes it at once). A decision
+reversed later (confirmed, then rejected) ends the follow-up as withdrawn.
+
+For the hand-over summary and the outcome indicators monitoring also keeps the announcement
+(the person, the municipality of residence, when), each expected discharge the hospital gave,
+and activation's facts (services active, escalations resolved, postponements asked for); all
+kept by case, whatever order the topics deliver them in.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from cerniera.monitoring import store
-from cerniera.monitoring.config import MonitoringConfig
+from cerniera.monitoring import indicators, store
+from cerniera.monitoring.config import BeneficiaryTarget, MonitoringConfig
 from cerniera.monitoring.domain import (
+    Activation,
     Check,
     CheckReport,
     DueCheck,
     EarlyOutcome,
     FollowUp,
+    HandOver,
+    HandOverRequest,
     by_urgency,
+    hand_over_at_closure,
+    running,
 )
+from cerniera.monitoring.indicators import CaseFacts, Outcomes
+from cerniera.monitoring.summary import Summary, summary
 from cerniera.shared.access import Principal
 from cerniera.shared.clock import italian_date
-from cerniera.shared.contract import CaseClosed, EligibilityConfirmed, WeeklyCheckDone
+from cerniera.shared.contract import (
+    CaseClosed,
+    CaseHandedOver,
+    CaseOutcome,
+    DischargeAnnounced,
+    DischargePostponementRequested,
+    EligibilityConfirmed,
+    EscalationResolved,
+    PatientDetailsUpdated,
+    ServiceActivated,
+    ServiceDeactivated,
+    ServiceLine,
+    ServiceType,
+    WeeklyCheckDone,
+)
+from cerniera.shared.envelope import Envelope
 from cerniera.shared.persistence.outbox import UnitOfWork
 from cerniera.shared.refusals import NotFound
 
@@ -69,6 +99,8 @@ async def open_follow_up(
         rule,
         correlation_id,
         pending,
+        person_ref=decision.person_ref,
+        plan=decision.services,
     )
     opened = await store.add(uow.conn, followup, now)
     log.info(
@@ -77,12 +109,105 @@ async def open_follow_up(
         discharge_on=followup.schedule.discharge_on.isoformat(),
         applied_pending=pending is not None,
     )
+    if opened and pending is not None and pending.readmitted_at is not None:
+        # Readmitted before the decision came: the follow-up ends as it opens.
+        await readmit(uow, decision.case_id, pending.readmitted_at, now)
+
+
+async def reverse(uow: UnitOfWork, case_id: str, decided_by: str, now: datetime) -> None:
+    """Intake rejected a case: if monitoring follows it (the decision was reversed), the
+    follow-up ends as withdrawn. Most rejections are of cases never confirmed: nothing."""
+    followup = await store.load(uow.conn, case_id, lock=True)
+    ended = followup.reversed(now, decided_by) if followup is not None else None
+    if ended is None:
+        if followup is not None:
+            log.info("reversal.ignored", status=followup.status)
+        return
+    await _close(uow, ended)
+
+
+async def revise_plan(
+    uow: UnitOfWork, case_id: str, services: Sequence[ServiceLine], now: datetime
+) -> None:
+    """The team revised the plan: the services the case has (for its hand-over)."""
+    followup = await store.load(uow.conn, case_id, lock=True)
+    revised = followup.plan_revised(services, now) if followup is not None else None
+    if revised is None:
+        log.info("plan_revision.ignored", status=followup.status if followup else None)
+        return
+    await store.save(uow.conn, revised)
+
+
+async def note_announcements(uow: UnitOfWork, events: Sequence[Envelope], now: datetime) -> None:
+    """Every announcement, in bulk: the person and the municipality (for the hand-over), when
+    (for the indicators) and the expected discharge; forgotten if no case follows."""
+    people: dict[str, dict[str, Any]] = {}
+    dates = []
+    for event in events:
+        data = event.data_as(DischargeAnnounced)
+        people[data.case_id] = {
+            "case_id": data.case_id,
+            "announced_at": event.time,
+            "municipality_code": data.patient.municipality_code,
+            "patient": data.patient.model_dump(mode="json"),
+            "caregiver": data.caregiver.model_dump(mode="json") if data.caregiver else None,
+            "received_at": now,
+        }
+        dates.append(_said(data.case_id, event.time, data.expected_discharge_at))
+    await store.keep_announcements(uow.conn, list(people.values()))
+    await store.keep_discharge_dates(uow.conn, dates)
+
+
+async def update_details(uow: UnitOfWork, data: PatientDetailsUpdated) -> None:
+    """The hospital corrected the address, phone or caregiver: the summary shows them."""
+    details = {"address": data.address, **({"phone": data.phone} if data.phone else {})}
+    caregiver = data.caregiver.model_dump(mode="json") if data.caregiver else None
+    if not await store.update_details(uow.conn, data.case_id, details, caregiver):
+        log.info("details.ignored")
+
+
+def _said(case_id: str, said_at: datetime, expected: datetime) -> dict[str, Any]:
+    return {"case_id": case_id, "said_at": said_at, "expected_discharge_at": expected}
+
+
+# --- from activation -----------------------------------------------------------------------
+
+
+async def service_activated(uow: UnitOfWork, data: ServiceActivated) -> None:
+    await store.keep_activation(
+        uow.conn,
+        Activation(
+            data.request_id, data.case_id, data.service_type, data.provider_id, data.active_from
+        ),
+    )
+
+
+async def service_deactivated(uow: UnitOfWork, data: ServiceDeactivated) -> None:
+    await store.stop_activation(uow.conn, data.request_id, data.until)
+
+
+async def escalation_resolved(uow: UnitOfWork, data: EscalationResolved) -> None:
+    await store.keep_resolution(
+        uow.conn, data.case_id, data.service_type, data.resolution, data.resolved_at
+    )
+
+
+async def postponement_requested(uow: UnitOfWork, data: DischargePostponementRequested) -> None:
+    await store.keep_postponement(uow.conn, data.case_id, data.requested_at, data.postpone_until)
 
 
 async def reschedule(
-    uow: UnitOfWork, case_id: str, expected_discharge_at: datetime, now: datetime
+    uow: UnitOfWork,
+    case_id: str,
+    expected_discharge_at: datetime,
+    now: datetime,
+    said_at: datetime | None = None,
 ) -> None:
-    """The hospital moved the discharge: the calendar moves with it until the discharge."""
+    """The hospital moved the discharge (at ``said_at``, its event's time): the calendar moves
+    with it until the discharge."""
+    await store.keep_discharge_dates(
+        uow.conn, [_said(case_id, said_at or now, expected_discharge_at)]
+    )
     followup = await store.load(uow.conn, case_id, lock=True)
     if followup is None:
         # Kept (the latest wins: one case's hospital events are in order) in case the
@@ -113,14 +238,20 @@ async def cancel(uow: UnitOfWork, case_id: str, now: datetime) -> None:
     await store.save(uow.conn, cancelled)
 
 
-async def readmit(uow: UnitOfWork, case_id: str, readmitted_at: datetime) -> None:
-    """Back in hospital: an open follow-up closes as readmitted."""
+async def readmit(uow: UnitOfWork, case_id: str, readmitted_at: datetime, now: datetime) -> None:
+    """Back in hospital: an open follow-up closes as readmitted; one that has ended notes it
+    (the readmission rate); one not yet known keeps it until the decision comes."""
     followup = await store.load(uow.conn, case_id, lock=True)
-    closed = followup.readmitted(readmitted_at) if followup is not None else None
-    if closed is None:
-        log.info("readmission.ignored", status=followup.status if followup else None)
+    if followup is None:
+        await store.keep_pending_readmission(uow.conn, case_id, readmitted_at, now)
         return
-    await _close(uow, closed)
+    changed = followup.readmitted(readmitted_at)
+    if changed is None:
+        log.info("readmission.ignored", status=followup.status)
+    elif followup.is_open:
+        await _close(uow, changed)
+    else:
+        await store.save(uow.conn, changed)
 
 
 # --- the équipe ------------------------------------------------------------------------------
@@ -159,6 +290,20 @@ async def close_early(
     await _close(uow, followup.closed(outcome.case_outcome, now, closed_by=who.actor, note=note))
 
 
+async def hand_over(
+    uow: UnitOfWork, who: Principal, case_id: str, request: HandOverRequest, now: datetime
+) -> None:
+    """The team (``who``, ``request.by``) hands the case over to the municipality: publish
+    ``CaseHandedOver`` (the services that continue), then ``CaseClosed``. The needs and
+    contacts stay here, in the hand-over summary."""
+    followup = await _existing(uow.conn, case_id, lock=True, who=who)
+    residence = (await store.residences(uow.conn, [case_id])).get(case_id)
+    activations = (await store.activations_of(uow.conn, [case_id]))[case_id]
+    services = [a.service_type for a in running(activations, italian_date(now))]
+    closed, handover = followup.handed_over(request, residence, services, now)
+    await _close(uow, closed, handover)
+
+
 # --- the clock -------------------------------------------------------------------------------
 
 
@@ -166,11 +311,24 @@ async def close_due(uow: UnitOfWork, now: datetime) -> int:
     """Close every open follow-up whose ``closes_on`` has come (the Italian day of ``now``),
     with the outcome the last check recommended, up to ``BATCH``; forget what was kept pending
     too long. Return how many were closed."""
-    due = await store.open_past_period(uow.conn, italian_date(now), BATCH)
-    by_case = await store.checks_of(uow.conn, [f.case_id for f in due])
+    today = italian_date(now)
+    due = await store.open_past_period(uow.conn, today, BATCH)
+    ids = [f.case_id for f in due]
+    by_case = await store.checks_of(uow.conn, ids)
+    residences = await store.residences(uow.conn, ids)
+    activations = await store.activations_of(uow.conn, ids)
     for followup in due:
         closed = followup.closed_at_end_of_period(by_case[followup.case_id], now)
-        await _close(uow, closed)
+        # The last check recommended the hand-over and the team did not do the step: the
+        # municipality of residence takes the case with the services running.
+        handover = hand_over_at_closure(
+            closed,
+            residences.get(closed.case_id),
+            [a.service_type for a in running(activations[closed.case_id], today)],
+        )
+        if closed.outcome is CaseOutcome.HANDED_OVER_TO_MUNICIPALITY and handover is None:
+            log.warning("handover.municipality_unknown", case_id=closed.case_id)
+        await _close(uow, closed, handover)
         log.info("followup.closed", case_id=closed.case_id, outcome=closed.outcome)
     await store.forget_pending(uow.conn, now - PENDING_RETENTION)
     return len(due)
@@ -205,6 +363,156 @@ async def due_checks(
     )
 
 
+async def hand_over_summary(
+    conn: AsyncConnection, who: Principal, config: MonitoringConfig, case_id: str, today: date
+) -> Summary:
+    """The summary for the municipality's social services: of the hand-over once done, else
+    a draft of what would be handed over today."""
+    followup = await _existing(conn, case_id, who=who)
+    handover = (await store.handovers_of(conn, [case_id])).get(case_id)
+    return summary(
+        followup,
+        handover,
+        await store.person(conn, case_id),
+        (await store.activations_of(conn, [case_id]))[case_id],
+        lambda provider_id: config.provider_name(followup.ambito_id, provider_id),
+        _district_name(config, followup.ambito_id),
+        today,
+    )
+
+
+@dataclass(frozen=True)
+class DistrictOutcomes:
+    ambito_id: str
+    name: str | None
+    outcomes: Outcomes
+    beneficiaries_to_date: int
+    """Distinct persons taken in charge ever: the progress against ``target``."""
+    target: BeneficiaryTarget | None
+
+
+async def outcomes(
+    conn: AsyncConnection,
+    who: Principal,
+    config: MonitoringConfig,
+    first: date,
+    last: date,
+    ambito_id: str | None = None,
+) -> list[DistrictOutcomes]:
+    """The outcome indicators of the cases discharged from ``first`` to ``last``, per district
+    (``ambito_id``, one of ``who``'s, or all of ``who``'s)."""
+    ambiti = _districts(who, config, ambito_id)
+    followups = [
+        f
+        for f in await store.discharged_between(conn, ambiti, first, last)
+        if not f.decision_reversed
+    ]
+    facts = await _facts(conn, followups)
+    to_date = await store.beneficiaries(conn, ambiti)
+    return [
+        DistrictOutcomes(
+            ambito_id=aid,
+            name=_district_name(config, aid),
+            outcomes=indicators.outcomes([f for f in facts if f.ambito_id == aid]),
+            beneficiaries_to_date=to_date.get(aid, 0),
+            target=config.ambiti[aid].beneficiary_target if aid in config.ambiti else None,
+        )
+        for aid in sorted(ambiti)
+    ]
+
+
+@dataclass(frozen=True)
+class BeneficiaryRow:
+    """One case in a period, for the funder's export."""
+
+    case_id: str
+    person_ref: str | None
+    ambito_id: str
+    start: date
+    end: date | None
+    outcome: CaseOutcome | None
+    decision_reversed: bool
+
+
+async def beneficiaries(
+    conn: AsyncConnection,
+    who: Principal,
+    config: MonitoringConfig,
+    first: date,
+    last: date,
+    ambito_id: str | None = None,
+) -> list[BeneficiaryRow]:
+    """Every case followed on some day from ``first`` to ``last``: from its discharge day to
+    its closure day (or still open)."""
+    ambiti = _districts(who, config, ambito_id)
+    return [
+        BeneficiaryRow(
+            case_id=f.case_id,
+            person_ref=f.person_ref,
+            ambito_id=f.ambito_id,
+            start=f.schedule.discharge_on,
+            end=italian_date(f.closed_at) if f.closed_at else None,
+            outcome=f.outcome,
+            decision_reversed=f.decision_reversed,
+        )
+        for f in await store.running_between(conn, ambiti, first, last)
+    ]
+
+
+async def _facts(conn: AsyncConnection, followups: Sequence[FollowUp]) -> list[CaseFacts]:
+    ids = [f.case_id for f in followups]
+    announced = await store.announced_at(conn, ids)
+    activations = await store.activations_of(conn, ids)
+    resolutions = await store.resolutions_of(conn, ids)
+    asked = await store.postponed_at(conn, ids)
+    said = await store.dates_said(conn, ids)
+    handed = await store.handovers_of(conn, ids)
+    facts = []
+    for f in followups:
+        case = f.case_id
+        first_active: dict[ServiceType, date] = {}
+        for a in activations[case]:  # by active_from: the first of each service wins
+            first_active.setdefault(a.service_type, a.active_from)
+        handover = handed.get(case)
+        facts.append(
+            CaseFacts(
+                case_id=case,
+                ambito_id=f.ambito_id,
+                discharge_on=f.schedule.discharge_on,
+                person_ref=f.person_ref,
+                outcome=f.outcome,
+                readmitted_on=italian_date(f.readmitted_at) if f.readmitted_at else None,
+                announced_on=italian_date(announced[case]) if case in announced else None,
+                needs_provider=indicators.needs_provider(
+                    [line.service_type for line in f.initial_plan], resolutions[case]
+                ),
+                first_active=first_active,
+                planned_discharge_on=(
+                    indicators.planned_before(said[case], asked[case]) if case in asked else None
+                ),
+                handed_over_by_team=(
+                    handover.handed_over_by is not None if handover is not None else None
+                ),
+            )
+        )
+    return facts
+
+
+def _districts(who: Principal, config: MonitoringConfig, ambito_id: str | None) -> frozenset[str]:
+    """``ambito_id`` (one of ``who``'s, else refused), or every district of the configuration
+    ``who`` sees."""
+    if ambito_id is not None:
+        who.require_district(ambito_id)
+        return frozenset({ambito_id})
+    seen = who.districts()
+    return frozenset(config.ambiti) if seen is None else seen & frozenset(config.ambiti)
+
+
+def _district_name(config: MonitoringConfig, ambito_id: str) -> str | None:
+    ambito = config.ambiti.get(ambito_id)
+    return ambito.name if ambito is not None else None
+
+
 # --- shared steps ----------------------------------------------------------------------------
 
 
@@ -218,11 +526,25 @@ async def _existing(
     return followup
 
 
-async def _close(uow: UnitOfWork, closed: FollowUp) -> None:
-    """Save a follow-up just closed and publish ``CaseClosed``."""
+async def _close(uow: UnitOfWork, closed: FollowUp, handover: HandOver | None = None) -> None:
+    """Save a follow-up just closed and publish ``CaseClosed``; ``CaseHandedOver`` first when
+    it passes to the municipality."""
     assert closed.outcome is not None
     assert closed.closed_at is not None
     await store.save(uow.conn, closed)
+    if handover is not None:
+        await store.add_handover(uow.conn, handover)
+        uow.emit(
+            CaseHandedOver(
+                case_id=closed.case_id,
+                ambito_id=closed.ambito_id,
+                municipality_code=handover.municipality_code,
+                continuing=list(handover.continuing),
+                handed_over_at=handover.handed_over_at,
+            ),
+            subject=closed.case_id,
+            correlation_id=closed.correlation_id,
+        )
     uow.emit(
         CaseClosed(case_id=closed.case_id, closed_at=closed.closed_at, outcome=closed.outcome),
         subject=closed.case_id,

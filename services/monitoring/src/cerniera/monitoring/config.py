@@ -1,5 +1,6 @@
 """Monitoring's part of the districts' configuration: how often the équipe (the district's
-social and health team) checks a case after discharge, for how long, and when a check is late."""
+social and health team) checks a case after discharge, for how long, and when a check is late;
+and what its reports and hand-over summaries name: the district, its providers, its target."""
 
 from __future__ import annotations
 
@@ -32,11 +33,29 @@ class MonitoringRule(_Config):
         return self
 
 
+class BeneficiaryTarget(_Config):
+    """``beneficiary_target = { count = 125, years = 3 }``: the persons the district's project
+    promises to serve (the same key billing reads)."""
+
+    count: int = Field(gt=0)
+    years: int = Field(gt=0, le=50)
+
+
+class Provider(_Config):
+    """A provider as the hand-over summary names it."""
+
+    id: str
+    name: str | None = None
+
+
 class Ambito(_Config):
     """One district (Ambito territoriale sociale) as monitoring sees it."""
 
     id: str
+    name: str | None = None
     monitoring: MonitoringRule = MonitoringRule()
+    beneficiary_target: BeneficiaryTarget | None = None
+    providers: tuple[Provider, ...] = ()
 
 
 class MonitoringConfig(_Config):
@@ -45,6 +64,14 @@ class MonitoringConfig(_Config):
     def rule_for(self, ambito_id: str) -> MonitoringRule | None:
         ambito = self.ambiti.get(ambito_id)
         return ambito.monitoring if ambito is not None else None
+
+    def provider_name(self, ambito_id: str, provider_id: str) -> str:
+        """The provider's name in the district's list; its id when not there."""
+        ambito = self.ambiti.get(ambito_id)
+        for provider in ambito.providers if ambito is not None else ():
+            if provider.id == provider_id and provider.name:
+                return provider.name
+        return provider_id
 
 
 def load_config(path: str | Path | None = None) -> MonitoringConfig:

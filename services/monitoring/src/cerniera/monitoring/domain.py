@@ -6,6 +6,10 @@ municipality of residence. A follow-up is ``open`` from the eligibility decision
 the discharge), then ``closed`` (with a ``CaseOutcome``) or ``cancelled`` (the hospital cancelled
 the discharge: the person never went home under the programme, so nothing is published).
 
+A case passes to the municipality's social services by the team's hand-over (``handed_over``),
+or at the closure when the last check recommended it and the team did not do it
+(``hand_over_at_closure``): the services running then continue under the municipality.
+
 Days are Italian calendar days: a discharge at 00:30 in Rome is that day, not the day before.
 """
 
@@ -18,11 +22,20 @@ from enum import StrEnum
 
 from cerniera.monitoring.config import MonitoringRule
 from cerniera.shared.clock import italian_date
-from cerniera.shared.contract import CaseOutcome, CheckOutcome, Recommendation
+from cerniera.shared.contract import (
+    CaseOutcome,
+    CheckOutcome,
+    Recommendation,
+    ServiceLine,
+    ServiceType,
+)
 from cerniera.shared.refusals import Conflict, Invalid
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 """How far ahead of the service clock a check's ``checked_at`` may be (clients' clock skew)."""
+
+REVERSED_NOTE = "Decisione di ammissibilità revocata: il caso non rientra più nel programma."
+"""The closure note of a follow-up ended because intake reversed its decision."""
 
 
 class FollowUpStatus(StrEnum):
@@ -249,10 +262,89 @@ def may_reschedule(status: FollowUpStatus, discharge_at: datetime, now: datetime
 @dataclass(frozen=True)
 class PendingDischarge:
     """What the hospital said about a discharge before monitoring followed the case: the latest
-    expected date, if it moved, and whether it was cancelled."""
+    expected date, if it moved, whether it was cancelled, and when the person was readmitted
+    (the readmission may overtake the decision: it applies when the follow-up opens)."""
 
     expected_discharge_at: datetime | None
     cancelled: bool
+    readmitted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A service activation reports active for the case (``ServiceActivated``), until the
+    day ``ServiceDeactivated`` stops it."""
+
+    request_id: str
+    case_id: str
+    service_type: ServiceType
+    provider_id: str
+    active_from: date
+    until: date | None = None
+
+    def running_on(self, day: date) -> bool:
+        """Not stopped before ``day`` (it may start later: it is the case's, already agreed)."""
+        return self.until is None or self.until >= day
+
+
+def running(activations: Iterable[Activation], day: date) -> list[Activation]:
+    return [a for a in activations if a.running_on(day)]
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Someone the municipality's social services may call: a relative, the GP, a neighbour."""
+
+    name: str
+    role: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class HandOverRequest:
+    """The team's hand-over: to which municipality (default: the person's), which services go
+    on, the needs and contacts for the municipality's social services."""
+
+    continuing: Collection[ServiceType]
+    by: str
+    municipality_code: str | None = None
+    needs: str | None = None
+    contacts: Sequence[Contact] = ()
+
+
+@dataclass(frozen=True)
+class HandOver:
+    """A case passed to the municipality's social services."""
+
+    case_id: str
+    municipality_code: str
+    continuing: tuple[ServiceType, ...]
+    needs: str | None
+    contacts: tuple[Contact, ...]
+    handed_over_at: datetime
+    handed_over_by: str | None
+    """The operator; ``None`` when done at the closure, on the last check's recommendation."""
+
+
+def hand_over_at_closure(
+    closed: FollowUp, municipality_code: str | None, running_services: Iterable[ServiceType]
+) -> HandOver | None:
+    """The last check recommended handing over and the team did not do the step: at the
+    closure the case passes to the municipality of residence with every service running
+    (they continue). ``None`` when the outcome is another, or the municipality is unknown."""
+    if closed.outcome is not CaseOutcome.HANDED_OVER_TO_MUNICIPALITY:
+        return None
+    if municipality_code is None or closed.closed_at is None:
+        return None
+    return HandOver(
+        case_id=closed.case_id,
+        municipality_code=municipality_code,
+        continuing=tuple(sorted(set(running_services))),
+        needs=None,
+        contacts=(),
+        handed_over_at=closed.closed_at,
+        handed_over_by=None,
+    )
 
 
 @dataclass(frozen=True)
@@ -272,6 +364,16 @@ class FollowUp:
     closed_at: datetime | None = None
     closed_by: str | None = None
     close_note: str | None = None
+    person_ref: str | None = None
+    """The person's pseudonym (intake's): beneficiaries are persons, not visits."""
+    plan: tuple[ServiceLine, ...] = ()
+    """The individual plan's services now: the decision's, then each revision's."""
+    initial_plan: tuple[ServiceLine, ...] = ()
+    """The plan as it stood at the discharge: what had to be running by then."""
+    readmitted_at: datetime | None = None
+    """The first readmission, noted even after the follow-up ended (readmission rate)."""
+    decision_reversed: bool = False
+    """Intake reversed its decision (confirmed, then rejected): not a beneficiary."""
 
     @classmethod
     def open(
@@ -282,15 +384,29 @@ class FollowUp:
         rule: MonitoringRule,
         correlation_id: str,
         pending: PendingDischarge | None = None,
+        *,
+        person_ref: str | None = None,
+        plan: Sequence[ServiceLine] = (),
     ) -> FollowUp:
-        """Opened by the eligibility decision; what the hospital said before it applies."""
+        """Opened by the eligibility decision; what the hospital said before it applies (a
+        readmission kept pending is applied by ``readmitted`` once the follow-up is stored)."""
         status = FollowUpStatus.OPEN
         if pending is not None:
             discharge_at = pending.expected_discharge_at or discharge_at
             if pending.cancelled:
                 status = FollowUpStatus.CANCELLED
         schedule = Schedule.of(discharge_day(discharge_at), rule)
-        return cls(case_id, ambito_id, status, discharge_at, schedule, correlation_id)
+        return cls(
+            case_id,
+            ambito_id,
+            status,
+            discharge_at,
+            schedule,
+            correlation_id,
+            person_ref=person_ref,
+            plan=tuple(plan),
+            initial_plan=tuple(plan),
+        )
 
     @property
     def is_open(self) -> bool:
@@ -309,8 +425,73 @@ class FollowUp:
         return replace(self, status=FollowUpStatus.CANCELLED) if self.is_open else None
 
     def readmitted(self, readmitted_at: datetime) -> FollowUp | None:
-        """Back in hospital: the follow-up ends then, if it was still open."""
-        return self.closed(CaseOutcome.READMITTED, readmitted_at) if self.is_open else None
+        """Back in hospital: an open follow-up ends then. After it ended (completed, handed
+        over, ...) the first readmission is still noted, without an event: the 30-day
+        readmission rate counts it. ``None`` when nothing changes."""
+        if self.status is FollowUpStatus.CANCELLED or self.readmitted_at is not None:
+            return None
+        noted = replace(self, readmitted_at=readmitted_at)
+        return noted.closed(CaseOutcome.READMITTED, readmitted_at) if self.is_open else noted
+
+    def reversed(self, now: datetime, decided_by: str) -> FollowUp | None:
+        """Intake reversed its decision (confirmed, then rejected): the programme's follow-up
+        ends, as withdrawn. ``None`` when it had already ended."""
+        if not self.is_open:
+            return None
+        return replace(self, decision_reversed=True).closed(
+            CaseOutcome.WITHDRAWN, now, closed_by=decided_by, note=REVERSED_NOTE
+        )
+
+    def plan_revised(self, services: Sequence[ServiceLine], now: datetime) -> FollowUp | None:
+        """The team revised the plan: the plan at the discharge moves with it until then."""
+        if not self.is_open:
+            return None
+        initial = self.initial_plan if has_started(self.discharge_at, now) else tuple(services)
+        return replace(self, plan=tuple(services), initial_plan=initial)
+
+    def services(self, running_services: Iterable[ServiceType] = ()) -> frozenset[ServiceType]:
+        """The case's services: its plan's and any running (a provider assigned by hand)."""
+        return frozenset(line.service_type for line in self.plan) | frozenset(running_services)
+
+    def handed_over(
+        self,
+        request: HandOverRequest,
+        residence: str | None,
+        running_services: Iterable[ServiceType],
+        now: datetime,
+    ) -> tuple[FollowUp, HandOver]:
+        """The team hands the case over to the municipality (``residence`` unless the request
+        names another): closed, with the hand-over record. Refused before the discharge, with
+        no municipality known, or with a service that is not the case's."""
+        ensure_open(self.status)
+        if not has_started(self.discharge_at, now):
+            raise Conflict(
+                "followup.not_started",
+                "La persona non è ancora dimessa: il passaggio al Comune segue la dimissione.",
+            )
+        municipality = request.municipality_code or residence
+        if municipality is None:
+            raise Invalid(
+                "handover.municipality_unknown",
+                "Comune di residenza non noto: indicare il codice ISTAT del Comune.",
+            )
+        extra = set(request.continuing) - self.services(running_services)
+        if extra:
+            raise Invalid(
+                "handover.service_not_in_case",
+                f"Servizi non previsti per il caso: {', '.join(sorted(extra))}.",
+            )
+        handover = HandOver(
+            case_id=self.case_id,
+            municipality_code=municipality,
+            continuing=tuple(sorted(set(request.continuing))),
+            needs=request.needs,
+            contacts=tuple(request.contacts),
+            handed_over_at=now,
+            handed_over_by=request.by,
+        )
+        closed = self.closed(CaseOutcome.HANDED_OVER_TO_MUNICIPALITY, now, closed_by=request.by)
+        return closed, handover
 
     def closed(
         self,

@@ -1,17 +1,28 @@
 """Monitoring's Kafka entrypoint: each handler unpacks its event and calls the use case in
-``cases``. A follow-up opens when intake confirms the case; the hospital's events move, cancel
-or end it."""
+``cases``. A follow-up opens when intake confirms the case and ends if intake reverses it; the
+hospital's events move, cancel or end it; the announcement and activation's events are kept
+for the hand-over summary and the outcome indicators."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from cerniera.monitoring import cases
 from cerniera.monitoring.config import MonitoringConfig
 from cerniera.shared.clock import Clock
 from cerniera.shared.contract import (
+    DischargeAnnounced,
     DischargeCancelled,
+    DischargePostponementRequested,
     DischargeRescheduled,
     EligibilityConfirmed,
+    EligibilityRejected,
+    EscalationResolved,
+    PatientDetailsUpdated,
     PatientReadmitted,
+    PlanRevised,
+    ServiceActivated,
+    ServiceDeactivated,
 )
 from cerniera.shared.envelope import Envelope
 from cerniera.shared.messaging.consumer import Handlers, per_event
@@ -23,9 +34,26 @@ def make_handlers(config: MonitoringConfig, clock: Clock) -> Handlers:
         data = event.data_as(EligibilityConfirmed)
         await cases.open_follow_up(uow, config, data, event.chain_id, clock.now())
 
+    async def on_rejected(uow: UnitOfWork, event: Envelope) -> None:
+        data = event.data_as(EligibilityRejected)
+        await cases.reverse(uow, data.case_id, data.decided_by, clock.now())
+
+    async def on_plan_revised(uow: UnitOfWork, event: Envelope) -> None:
+        data = event.data_as(PlanRevised)
+        await cases.revise_plan(uow, data.case_id, data.services, clock.now())
+
+    async def on_announced(uow: UnitOfWork, events: Sequence[Envelope]) -> None:
+        # Every discharge of every ward comes here: kept in bulk, one statement per run.
+        await cases.note_announcements(uow, events, clock.now())
+
+    async def on_details(uow: UnitOfWork, event: Envelope) -> None:
+        await cases.update_details(uow, event.data_as(PatientDetailsUpdated))
+
     async def on_rescheduled(uow: UnitOfWork, event: Envelope) -> None:
         data = event.data_as(DischargeRescheduled)
-        await cases.reschedule(uow, data.case_id, data.expected_discharge_at, clock.now())
+        await cases.reschedule(
+            uow, data.case_id, data.expected_discharge_at, clock.now(), said_at=event.time
+        )
 
     async def on_cancelled(uow: UnitOfWork, event: Envelope) -> None:
         data = event.data_as(DischargeCancelled)
@@ -33,11 +61,31 @@ def make_handlers(config: MonitoringConfig, clock: Clock) -> Handlers:
 
     async def on_readmitted(uow: UnitOfWork, event: Envelope) -> None:
         data = event.data_as(PatientReadmitted)
-        await cases.readmit(uow, data.case_id, data.readmitted_at)
+        await cases.readmit(uow, data.case_id, data.readmitted_at, clock.now())
+
+    async def on_activated(uow: UnitOfWork, event: Envelope) -> None:
+        await cases.service_activated(uow, event.data_as(ServiceActivated))
+
+    async def on_deactivated(uow: UnitOfWork, event: Envelope) -> None:
+        await cases.service_deactivated(uow, event.data_as(ServiceDeactivated))
+
+    async def on_resolved(uow: UnitOfWork, event: Envelope) -> None:
+        await cases.escalation_resolved(uow, event.data_as(EscalationResolved))
+
+    async def on_postponement(uow: UnitOfWork, event: Envelope) -> None:
+        await cases.postponement_requested(uow, event.data_as(DischargePostponementRequested))
 
     return {
         EligibilityConfirmed: per_event(on_confirmed),
+        EligibilityRejected: per_event(on_rejected),
+        PlanRevised: per_event(on_plan_revised),
+        DischargeAnnounced: on_announced,
+        PatientDetailsUpdated: per_event(on_details),
         DischargeRescheduled: per_event(on_rescheduled),
         DischargeCancelled: per_event(on_cancelled),
         PatientReadmitted: per_event(on_readmitted),
+        ServiceActivated: per_event(on_activated),
+        ServiceDeactivated: per_event(on_deactivated),
+        EscalationResolved: per_event(on_resolved),
+        DischargePostponementRequested: per_event(on_postponement),
     }

@@ -7,15 +7,21 @@ from datetime import date, datetime
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from cerniera.monitoring.cases import BeneficiaryRow, DistrictOutcomes
 from cerniera.monitoring.domain import (
     Check,
     CheckReport,
+    Contact,
     EarlyOutcome,
     FollowUp,
     FollowUpStatus,
+    HandOverRequest,
 )
-from cerniera.shared.contract import CaseOutcome, CheckOutcome, Recommendation
-from cerniera.shared.http import EXAMPLE_CASE, Note, RequestBody, view
+from cerniera.monitoring.indicators import Days, Rate
+from cerniera.monitoring.summary import Summary
+from cerniera.shared.contract import CaseOutcome, CheckOutcome, Recommendation, ServiceType
+from cerniera.shared.contract.types import IstatCode
+from cerniera.shared.http import EXAMPLE_CASE, Note, RequestBody, ShortText, view
 
 
 class CheckRequest(RequestBody):
@@ -139,3 +145,235 @@ def follow_up_view(followup: FollowUp, checks: Sequence[Check], today: date) -> 
         weeks=[WeekView.model_validate(w, from_attributes=True) for w in weeks],
         checks=[check_view(c) for c in checks],
     )
+
+
+# --- the hand-over to the municipality -------------------------------------------------------
+
+
+class ContactBody(RequestBody):
+    """Someone the municipality's social services may call."""
+
+    name: ShortText = Field(description="Name.", examples=["Lucia Rossi"])
+    role: ShortText | None = Field(
+        default=None, description="Who they are to the person.", examples=["figlia"]
+    )
+    phone: ShortText | None = Field(
+        default=None, description="Phone.", examples=["+39 333 1234567"]
+    )
+
+
+class HandOverBody(RequestBody):
+    """The team hands the case over to the municipality's social services. Who did it is the
+    bearer of the access token, never a field of the body."""
+
+    continuing: list[ServiceType] = Field(
+        max_length=len(ServiceType),
+        description="The case's services that go on under the municipality (the others stop "
+        "when the case closes); may be empty.",
+        examples=[["sad", "emergency_alarm"]],
+    )
+    municipality_code: IstatCode | None = Field(
+        default=None,
+        description="ISTAT code of the municipality taking over; default: the person's "
+        "municipality of residence, as the hospital announced it.",
+        examples=["108023"],
+    )
+    needs: Note | None = Field(
+        default=None,
+        description="The needs the municipality's social services should know (kept here, in "
+        "the hand-over summary; never published).",
+        examples=["Vive sola; serve aiuto per la spesa e l'igiene personale."],
+    )
+    contacts: list[ContactBody] = Field(
+        default=[], max_length=20, description="Contacts for the municipality (kept here)."
+    )
+
+    def request(self, by: str) -> HandOverRequest:
+        return HandOverRequest(
+            continuing=self.continuing,
+            by=by,
+            municipality_code=self.municipality_code,
+            needs=self.needs,
+            contacts=[Contact(**c.model_dump()) for c in self.contacts],
+        )
+
+
+class ItemView(BaseModel):
+    label: str = Field(description="In Italian.", examples=["Nome e cognome"])
+    value: str = Field(description="In Italian.", examples=["Mario Rossi"])
+
+
+class SectionView(BaseModel):
+    title: str = Field(description="In Italian.", examples=["Persona"])
+    items: list[ItemView]
+
+
+class HandOverSummaryView(BaseModel):
+    """The hand-over summary for the municipality's social services, in Italian: sections of
+    labelled items, and the same as Markdown (``text``). A draft until the hand-over is done."""
+
+    case_id: str = Field(description="The case id.", examples=[EXAMPLE_CASE])
+    ambito_id: str = Field(description="The district.")
+    handed_over: bool = Field(description="False: a draft of what would be handed over today.")
+    municipality_code: str | None = Field(description="ISTAT code of the municipality.")
+    continuing: list[ServiceType] = Field(
+        description="The services that continue (in a draft: those running, proposed)."
+    )
+    title: str = Field(description="In Italian.")
+    sections: list[SectionView] = Field(description="Persona, servizi, bisogni, contatti, date.")
+    text: str = Field(description="The whole summary as Markdown, in Italian.")
+
+
+def summary_view(found: Summary) -> HandOverSummaryView:
+    return view(
+        HandOverSummaryView,
+        found,
+        continuing=list(found.continuing),
+        sections=[
+            SectionView(
+                title=s.title, items=[ItemView(label=i.label, value=i.value) for i in s.items]
+            )
+            for s in found.sections
+        ],
+        text=found.text,
+    )
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+INDICATOR_LABELS = {
+    "cases": "Casi dimessi nel periodo",
+    "beneficiaries": "Persone seguite nel periodo",
+    "open": "Casi ancora in monitoraggio",
+    "readmitted_within_30_days": "Riammissione in ospedale entro 30 giorni dalla dimissione",
+    "institutionalised": "Inserimento in struttura residenziale",
+    "at_home_at_day_30": "A domicilio al trentesimo giorno",
+    "days_to_every_service_active": (
+        "Giorni dall'annuncio della dimissione a tutti i servizi attivi"
+    ),
+    "not_all_active": "Casi senza tutti i servizi attivi",
+    "bed_days_lost": "Giornate di degenza perse in attesa dei servizi",
+    "cases_waiting_for_services": "Casi con rinvio della dimissione chiesto dall'équipe",
+    "hand_overs": "Passaggi in carico al Comune",
+    "beneficiaries_to_date": "Beneficiari dall'avvio del progetto",
+    "beneficiary_target": "Obiettivo di beneficiari",
+}
+
+
+class RateView(BaseModel):
+    count: int = Field(description="Cases counted.")
+    of: int = Field(description="Out of.")
+    percent: float | None = Field(description="count / of, in percent (one decimal).")
+
+
+class DaysView(BaseModel):
+    cases: int = Field(description="Cases measured.")
+    mean: float | None
+    median: float | None
+    max: int | None
+
+
+class TargetView(BaseModel):
+    count: int = Field(description="Persons the project promises to serve.", examples=[125])
+    years: int = Field(description="Over this many years.", examples=[3])
+    reached: int = Field(description="Distinct persons taken in charge so far.")
+    percent: float = Field(description="reached / count, in percent.")
+
+
+class DistrictOutcomesView(BaseModel):
+    """A district's outcome indicators; their definitions are in the route's description."""
+
+    ambito_id: str
+    name: str | None
+    cases: int
+    beneficiaries: int
+    open: int
+    outcomes: dict[str, int] = Field(description="Closed cases by outcome.")
+    readmitted_within_30_days: RateView
+    institutionalised: RateView
+    at_home_at_day_30: RateView
+    days_to_every_service_active: DaysView
+    not_all_active: int
+    bed_days_lost: int
+    cases_waiting_for_services: int
+    hand_overs: int
+    hand_overs_by_team: int
+    hand_overs_at_closure: int
+    beneficiaries_to_date: int
+    beneficiary_target: TargetView | None
+
+
+class OutcomesReport(BaseModel):
+    from_: date = Field(serialization_alias="from", description="First discharge day counted.")
+    to: date = Field(description="Last discharge day counted.")
+    labels: dict[str, str] = Field(description="Italian labels of the indicators.")
+    districts: list[DistrictOutcomesView]
+
+
+def _rate(rate: Rate) -> RateView:
+    return RateView(count=rate.count, of=rate.of, percent=rate.percent)
+
+
+def district_outcomes_view(found: DistrictOutcomes) -> DistrictOutcomesView:
+    o = found.outcomes
+    target = found.target
+    return DistrictOutcomesView(
+        ambito_id=found.ambito_id,
+        name=found.name,
+        cases=o.cases,
+        beneficiaries=o.beneficiaries,
+        open=o.open,
+        outcomes=dict(o.outcomes),
+        readmitted_within_30_days=_rate(o.readmitted_within_30_days),
+        institutionalised=_rate(o.institutionalised),
+        at_home_at_day_30=_rate(o.at_home_at_day_30),
+        days_to_every_service_active=_days(o.days_to_every_service_active),
+        not_all_active=o.not_all_active,
+        bed_days_lost=o.bed_days_lost,
+        cases_waiting_for_services=o.cases_waiting_for_services,
+        hand_overs=o.hand_overs,
+        hand_overs_by_team=o.hand_overs_by_team,
+        hand_overs_at_closure=o.hand_overs_at_closure,
+        beneficiaries_to_date=found.beneficiaries_to_date,
+        beneficiary_target=(
+            TargetView(
+                count=target.count,
+                years=target.years,
+                reached=found.beneficiaries_to_date,
+                percent=round(100 * found.beneficiaries_to_date / target.count, 1),
+            )
+            if target is not None
+            else None
+        ),
+    )
+
+
+def _days(days: Days) -> DaysView:
+    return DaysView(cases=days.cases, mean=days.mean, median=days.median, max=days.max)
+
+
+class BeneficiaryRowView(BaseModel):
+    """One case followed in the quarter, for the funder's export."""
+
+    case_id: str = Field(description="The case id (billing's records join on it).")
+    person_ref: str | None = Field(
+        description="The person's pseudonym (EligibilityConfirmed.person_ref)."
+    )
+    ambito_id: str = Field(description="The district.")
+    start: date = Field(description="The discharge day (Italy).")
+    end: date | None = Field(description="The closure day (Italy); null while followed.")
+    outcome: CaseOutcome | None = Field(description="How the case ended; null while followed.")
+    decision_reversed: bool = Field(
+        description="Intake reversed its decision (the person is not a beneficiary)."
+    )
+
+
+class BeneficiariesReport(BaseModel):
+    quarter: str = Field(examples=["2026-Q4"])
+    from_: date = Field(serialization_alias="from", description="The quarter's first day.")
+    to: date = Field(description="The quarter's last day.")
+    rows: list[BeneficiaryRowView] = Field(description="By discharge day, then case.")
+
+
+def beneficiary_row_view(row: BeneficiaryRow) -> BeneficiaryRowView:
+    return BeneficiaryRowView.model_validate(row, from_attributes=True)

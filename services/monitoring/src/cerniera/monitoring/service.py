@@ -27,11 +27,15 @@ def spec(config: MonitoringConfig | None = None) -> ServiceSpec:
     return service_spec(
         metadata,
         MIGRATIONS,
-        subscribes=lambda topics: [topics.intake_cases, topics.hospital_discharges],
+        subscribes=lambda topics: [
+            topics.intake_cases,
+            topics.hospital_discharges,
+            topics.activation_services,
+        ],
         handlers=lambda runtime: make_handlers(config, runtime.clock),
         periodic=close_due,
         period_s=1.0,
-        http=create_app,
+        http=lambda runtime: create_app(runtime, config),
         http_port=HTTP_PORT,
     )
 
