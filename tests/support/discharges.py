@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import random
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from cerniera.cli.synthetic import fiscal_code
 from cerniera.shared.contract import (
     AnswerValue,
     Assessment,
@@ -51,6 +53,13 @@ def assessment(
     return Assessment(
         answers=met_answers() if given is None else given, brass_score=brass_score, consent=consent
     )
+
+
+def person(n: int) -> str:
+    """The fiscal code of the ``n``-th of many different persons (each has their own SAD hours
+    cap: cases of one person beyond it would wait for the team)."""
+    born = date(1930, 1, 1) + timedelta(days=37 * n)
+    return fiscal_code(random.Random(n), "Rossi", "Mario", born, "M")
 
 
 def announced(**fields: Any) -> DischargeAnnounced:
