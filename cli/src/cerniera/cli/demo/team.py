@@ -43,6 +43,7 @@ class Team:
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
         self._examined: set[str] = set()
+        self._tailorings = 0
 
     async def round(self, client: httpx.AsyncClient) -> None:
         """A round of work, district by district, each as its own équipe."""
@@ -110,9 +111,10 @@ class Team:
                 self.network_answers += answer.status_code < 300
 
     def _tailored(self) -> list[dict[str, Any]]:
-        pick = self._rng.random()
-        if pick < 0.15:  # more SAD than the person's 80 hours allow
+        self._tailorings += 1
+        if self._tailorings % 3 == 1:  # more SAD than the person's 80 hours allow
             return [{"service_type": "sad", "weekly_quantity": 20}]
+        pick = self._rng.random()
         if pick < 0.6:
             return [
                 {"service_type": "sad", "weekly_quantity": 9},
