@@ -3,18 +3,17 @@ a decimal string in euros, "22.00", as in the event contract)."""
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Final
 
 from fastapi import Path, Query
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cerniera.billing import domain
 from cerniera.shared.contract import Identifier, Money, Reason, ServiceType
 from cerniera.shared.contract.types import IDENTIFIER_PATTERN
-from cerniera.shared.http import RequestBody
+from cerniera.shared.http import Day, RequestBody
 
 # A real month, of a year a statement can be about: "0000-01" is no month, and the end of
 # "9999-12" is no date either (a month's lines run to the first day of the next).
@@ -180,25 +179,13 @@ class DistrictBudget(_Out):
 
 # --- reports -------------------------------------------------------------------------------
 
-_ISO_DAY: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-def _iso_day(value: object) -> object:
-    """Only YYYY-MM-DD: pydantic would otherwise read "0" as a Unix time (1 January 1970)."""
-    if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
-        raise ValueError("a day is written YYYY-MM-DD")
-    return value
-
-
 DateFrom = Annotated[
-    date | None,
+    Day,
     Query(alias="from", description="First day of delivery counted (included), YYYY-MM-DD."),
-    BeforeValidator(_iso_day),
 ]
 DateTo = Annotated[
-    date | None,
+    Day,
     Query(alias="to", description="Last day of delivery counted (included), YYYY-MM-DD."),
-    BeforeValidator(_iso_day),
 ]
 
 MAX_DAYS: Final = 3 * 366

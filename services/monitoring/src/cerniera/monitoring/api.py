@@ -8,12 +8,10 @@ every change) and for which districts: ``cases`` refuses another district's foll
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Annotated
 
 from fastapi import FastAPI, Query, status
-from pydantic import BeforeValidator
 
 from cerniera.monitoring import cases
 from cerniera.monitoring.config import MonitoringConfig, load_config
@@ -38,20 +36,9 @@ from cerniera.monitoring.schemas import (
 from cerniera.shared.access import Action, Principal
 from cerniera.shared.access.web import allow
 from cerniera.shared.contract.types import IDENTIFIER_PATTERN
-from cerniera.shared.http import CaseId, error_responses, service_app
+from cerniera.shared.http import CaseId, Day, error_responses, service_app
 from cerniera.shared.refusals import Invalid
 from cerniera.shared.runtime import ServiceRuntime
-
-_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-def _iso_day(value: object) -> object:
-    """A day is written YYYY-MM-DD: not a number of seconds since 1970, as pydantic would
-    otherwise take "0" to mean."""
-    if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
-        raise ValueError("a day is written YYYY-MM-DD")
-    return value
-
 
 ERRORS = error_responses(
     e404="No follow-up for this case.", e409="Refused in the case's present state."
@@ -65,7 +52,6 @@ District = Annotated[
         max_length=128,
     ),
 ]
-Day = Annotated[date | None, BeforeValidator(_iso_day)]
 
 OUTCOMES_DESCRIPTION = """Per district (the caller's; the auditor: every one), over the cases
 discharged from `from` to `to` (default: from 1 January of `to`'s year to today), less the
@@ -198,9 +184,7 @@ def create_app(runtime: ServiceRuntime, config: MonitoringConfig | None = None) 
             ),
         ] = None,
         on: Annotated[
-            date | None,
-            Query(description="As of this day (Italy), YYYY-MM-DD; default: today."),
-            BeforeValidator(_iso_day),
+            Day, Query(description="As of this day (Italy), YYYY-MM-DD; default: today.")
         ] = None,
     ) -> list[DueCheckView]:
         async with runtime.engine.connect() as conn:
