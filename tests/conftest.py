@@ -85,7 +85,7 @@ async def database_settings(database: DatabaseEndpoint) -> DatabaseSettings:
     """The database with every service schema dropped first: each test starts empty."""
     engine = create_async_engine(database.url)
     async with engine.begin() as conn:
-        for schema in ("intake", "activation", "monitoring", "billing", "gateway"):
+        for schema in ("intake", "activation", "monitoring", "billing", "gateway", "desk"):
             await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     await engine.dispose()
     return DatabaseSettings(database_url=database.url)

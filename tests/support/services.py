@@ -14,6 +14,8 @@ from cerniera.activation.config import load_config as activation_config
 from cerniera.activation.service import runtime as activation_runtime
 from cerniera.billing.config import load_config as billing_config
 from cerniera.billing.service import runtime as billing_runtime
+from cerniera.desk.config import DeskSettings
+from cerniera.desk.service import runtime as desk_runtime
 from cerniera.gateway.config import GatewaySettings
 from cerniera.gateway.service import runtime as gateway_runtime
 from cerniera.intake.config import load_config as intake_config
@@ -42,6 +44,26 @@ def service_runtime(name: str, kafka: KafkaSettings, database: DatabaseSettings)
         return gateway_runtime(kafka, database, settings, clock=clock, service=LOOPBACK)
     runtime, config = _DISTRICTS_READ_BY[name]
     return runtime(kafka, database, config(EXAMPLE), clock=clock, service=LOOPBACK)
+
+
+def desk(
+    kafka: KafkaSettings,
+    database: DatabaseSettings,
+    urls: dict[str, str] | None = None,
+    **settings: Any,
+) -> ServiceRuntime:
+    """The desk on loopback, sending its commands to the services at ``urls`` (service name →
+    its ``http_url``; the services a test does not run are refused as unreachable)."""
+    urls = urls or {}
+    given = {f"{name}_url": url for name, url in urls.items()}
+    nowhere = {
+        f"{name}_url": "http://127.0.0.1:9"
+        for name in ("intake", "activation", "monitoring", "billing")
+        if name not in urls
+    }
+    desk_settings = DeskSettings(**{**nowhere, **given, **settings})
+    clock = Clock(epoch=EXPECTED_DISCHARGE)
+    return desk_runtime(kafka, database, desk_settings, clock=clock, service=LOOPBACK)
 
 
 # The services configured by the districts' document: each runtime, and how it reads its part.

@@ -62,6 +62,12 @@ class Action(StrEnum):
     REPORTS_READ = "reports.read"
     FUNDER_EXPORT = "reports.funder_export"
     TASKS_READ = "tasks.read"
+    PROVIDER_ANSWER = "provider.answer"
+    """A provider accepts or declines a request (the desk's portal publishes it)."""
+    DELIVERY_REPORT = "delivery.report"
+    """A provider reports what it delivered (the desk's portal publishes it)."""
+    REQUESTS_READ = "requests.read"
+    """A provider reads the requests addressed to it (the desk's portal)."""
 
     @property
     def reads(self) -> bool:
@@ -79,6 +85,7 @@ _READS: Final = frozenset(
         Action.REPORTS_READ,
         Action.FUNDER_EXPORT,
         Action.TASKS_READ,
+        Action.REQUESTS_READ,
     }
 )
 
@@ -109,6 +116,9 @@ GRANTS: Final[Mapping[Action, frozenset[Role]]] = {
     Action.REPORTS_READ: frozenset({A, E}),
     Action.FUNDER_EXPORT: frozenset({A}),
     Action.TASKS_READ: frozenset({H}),
+    Action.PROVIDER_ANSWER: frozenset({P}),
+    Action.DELIVERY_REPORT: frozenset({P}),
+    Action.REQUESTS_READ: frozenset({P}),
 }
 """Who may do each action; the auditor may besides do every action that only reads."""
 

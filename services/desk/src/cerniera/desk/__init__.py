@@ -1,0 +1,1 @@
+"""Cerniera desk: the district team's screens and the providers' portal."""
