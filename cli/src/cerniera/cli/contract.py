@@ -13,6 +13,7 @@ from pathlib import Path
 
 from cerniera.activation import service as activation
 from cerniera.billing import service as billing
+from cerniera.desk import service as desk
 from cerniera.gateway import service as gateway
 from cerniera.gateway.config import GatewaySettings
 from cerniera.intake import service as intake
@@ -33,6 +34,7 @@ def subscriptions() -> dict[str, Subscriptions]:
         "monitoring": monitoring.spec().subscribes,
         "billing": billing.spec().subscribes,
         "gateway": gateway.spec(GatewaySettings()).subscribes,
+        "desk": desk.spec().subscribes,
         # Each adapter reads its own provider's topic; any registered provider shows the family.
         "provider adapters": partial(provider_adapter.subscribes, providers=provider_ids()),
     }

@@ -53,10 +53,19 @@ def demo(
         ".cerniera/demo"
     ),
     timeout: Timeout = 900,
+    keep: Annotated[
+        bool,
+        typer.Option(
+            "--keep",
+            help="After the report, keep the stack and the desk running (Ctrl-C stops them), "
+            "to look around the month in the desk.",
+        ),
+    ] = False,
 ) -> None:
     """A realistic district month on the embedded stack, time accelerated, then a report.
 
-    Starts broker, database and the four services, plus simulated hospitals (announcements,
+    Starts broker, database, the four services and the desk (the team's screens: its address
+    and the demo users are printed first), plus simulated hospitals (announcements,
     reschedules, cancellations, readmissions), providers (accepting, declining, answering
     late) and the team (weekly checks), and ends with cases by outcome, activation lead
     times, the share of cases with every service active by discharge and spending against
@@ -65,7 +74,7 @@ def demo(
     from cerniera.cli.demo.run import run_demo
 
     configure_logging("WARNING", json=False)
-    raise typer.Exit(run_demo(console, cases, seconds_per_day, seed, out, timeout))
+    raise typer.Exit(run_demo(console, cases, seconds_per_day, seed, out, timeout, keep=keep))
 
 
 @app.command()

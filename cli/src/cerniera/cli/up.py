@@ -52,7 +52,12 @@ SERVICES: dict[str, ServiceCommand] = {
     "monitoring": ServiceCommand("cerniera.monitoring.main", 8002),
     "billing": ServiceCommand("cerniera.billing.main", 8003),
     "gateway": ServiceCommand("cerniera.gateway.main", 8004, mllp_port=2575),
+    # Last: it sends every command to the services above, at the addresses they got.
+    "desk": ServiceCommand("cerniera.desk.main", 8005),
 }
+
+DESK_USES = ("intake", "activation", "monitoring", "billing")
+"""The services whose APIs the desk calls (``DESK_<NAME>_URL``)."""
 
 STOP_GRACE_S = 25.0
 
@@ -157,8 +162,9 @@ def running_stack(
         running = RunningStack(kafka, database, settings, env, directory=directory)
         asyncio.run(provision_topics(settings, running.all_topics()))
         resources.callback(_stop_all, console, running.services)
-        for name in services:
-            running.services.append(_spawn(name, env, output or _print_line))
+        for name in sorted(services, key=list(SERVICES).index):
+            urls = {s.name: s.http_url for s in running.services if s.http_url}
+            running.services.append(_spawn(name, env, output or _print_line, urls))
         yield running
 
 
@@ -194,9 +200,18 @@ def run_up(console: Console, services: list[str]) -> int:
             stack.clear()
 
 
-def _spawn(name: str, env: dict[str, str], output: Callable[[str, str], None]) -> RunningService:
+def _spawn(
+    name: str,
+    env: dict[str, str],
+    output: Callable[[str, str], None],
+    urls: dict[str, str] | None = None,
+) -> RunningService:
     command = SERVICES[name]
     env = dict(env)
+    if name == "desk":
+        for used in DESK_USES:
+            if urls and used in urls:
+                env[f"DESK_{used.upper()}_URL"] = urls[used]
     url = mllp = None
     if command.http_port is not None:
         port = _preferred_port(command.http_port)
@@ -262,6 +277,8 @@ def _show(console: Console, running: RunningStack, elapsed: float) -> None:
         "+ .dlq each",
     )
     for service in running.services:
+        if service.name == "desk":
+            continue
         where = f"pid {service.process.pid}"
         if service.http_url:
             where += f", {service.http_url} (API docs: {service.http_url}/docs)"
@@ -281,6 +298,7 @@ def _show(console: Console, running: RunningStack, elapsed: float) -> None:
         for row in describe(running.directory):
             people.add_row(*row)
         console.print(people)
+    show_desk(console, running)
     console.print(
         "Try it from another terminal:\n"
         "  [bold]./cerniera send examples/events/discharge-announced.json[/]\n"
@@ -289,6 +307,22 @@ def _show(console: Console, running: RunningStack, elapsed: float) -> None:
         '--district desio)" <intake>/cases[/]\n'
         "  HL7 v2 and FHIR samples: examples/hl7/, examples/fhir/ (services/gateway/README.md)"
     )
+
+
+def show_desk(console: Console, running: RunningStack) -> None:
+    """Where the team's screens and the providers' portal are, and who to log in as."""
+    desk = next((s for s in running.services if s.name == "desk" and s.http_url), None)
+    if desk is None:
+        return
+    console.print(
+        f"[bold]Desk[/] (the team's screens and the providers' portal): [bold]{desk.http_url}[/]"
+    )
+    if running.directory is not None:
+        console.print(
+            f"  log in as [bold]equipe-magentino[/] or [bold]equipe-desio[/] (social worker), "
+            f"[bold]admin-desio[/] (district administration), "
+            f"[bold]operatore-<provider>[/] (provider portal); password '{DEMO_PASSWORD}'"
+        )
 
 
 def _wait(console: Console, running: RunningStack) -> int:

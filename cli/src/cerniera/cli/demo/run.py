@@ -25,7 +25,7 @@ from cerniera.cli.demo.hospital import Planned, month_of_discharges
 from cerniera.cli.demo.report import build_report, render_markdown
 from cerniera.cli.demo.team import Team
 from cerniera.cli.identity.client import person_token
-from cerniera.cli.up import RunningStack, running_stack
+from cerniera.cli.up import RunningStack, running_stack, show_desk, stop_on_signals
 from cerniera.shared import ambiti
 from cerniera.shared.ambiti import district_tables, load_document
 from cerniera.shared.clock import ROME, Clock
@@ -83,7 +83,14 @@ class Progress:
 
 
 def run_demo(
-    console: Console, cases: int, seconds_per_day: float, seed: int, out: Path, timeout: float
+    console: Console,
+    cases: int,
+    seconds_per_day: float,
+    seed: int,
+    out: Path,
+    timeout: float,
+    *,
+    keep: bool = False,
 ) -> int:
     out.mkdir(parents=True, exist_ok=True)
     logs = out / "logs"
@@ -111,11 +118,12 @@ def run_demo(
     data_dir = Path(tempfile.mkdtemp(prefix="cerniera-demo-pg-"))
     with running_stack(
         console,
-        ["intake", "activation", "monitoring", "billing"],
+        ["intake", "activation", "monitoring", "billing", "desk"],
         extra_env=clock_env,
         data_dir=data_dir,
         output=to_file,
     ) as stack:
+        show_desk(console, stack)
         adapters = _start_adapters(stack, seed, logs)
         try:
             progress = asyncio.run(_simulate(console, stack, clock, timeline, timeout))
@@ -126,6 +134,20 @@ def run_demo(
                 adapter.terminate()
             for adapter in adapters:
                 adapter.wait(timeout=20)
+        _report(console, progress, budget, district, clock, out)
+        if keep:
+            _keep_running(console, stack)
+    return 0 if progress.done() else 1
+
+
+def _report(
+    console: Console,
+    progress: Progress,
+    budget: list[dict[str, Any]],
+    district: dict[str, dict[str, Any]],
+    clock: Clock,
+    out: Path,
+) -> None:
     report = build_report(progress.log, progress.dead_letters, budget)
     report.district = district
     period = f"{EPOCH:%d %B %Y} to {clock.now().astimezone(ROME):%d %B %Y} (simulated)"
@@ -136,7 +158,18 @@ def run_demo(
 
     console.print(Markdown(text))
     console.print(f"Report: {out / 'report.md'}; every event: {out / 'events.jsonl'}")
-    return 0 if progress.done() else 1
+
+
+def _keep_running(console: Console, stack: RunningStack) -> None:
+    """``--keep``: the stack stays up for a look around the month in the desk."""
+    stop_on_signals()
+    show_desk(console, stack)
+    console.print("The stack keeps running (--keep): Ctrl-C stops it.")
+    try:
+        while stack.failed() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        console.print("\n[bold]Stopping…[/]")
 
 
 def _start_adapters(stack: RunningStack, seed: int, logs: Path) -> list[subprocess.Popen[bytes]]:
@@ -313,6 +346,9 @@ def _view(progress: Progress, clock: Clock, team: Team, stack: RunningStack) -> 
     busy = ", ".join(f"{k} {v}" for k, v in progress.events.most_common(6))
     table.add_row("events", f"{sum(progress.events.values())} ({busy})")
     table.add_row("dead letters", str(progress.dead_letters))
+    desk = next((s.http_url for s in stack.services if s.name == "desk" and s.http_url), None)
+    if desk:
+        table.add_row("desk (live)", f"{desk} — log in as equipe-magentino, password cerniera")
     return table
 
 

@@ -34,14 +34,18 @@ from cerniera.shared.contract.topics import Topics
 # 2.0: per-provider topics activation.requests.<provider_id> (requests, deactivation copies)
 #      and providers.reports.<provider_id>; no WeeklyCheckDone.notes; override.team with a
 #      fixed text; provider ids topic-safe. The changelog is docs/contract.md.
-VERSION = "2.1.0"
+# 2.1: the district's decisions (PlanRevised, escalations resolved, hand-over, ...)
+# 2.2: the desk reads every topic, and writes a provider's reports for a provider that uses
+#      its portal instead of an adapter of its own (documentation only: no schema changes)
+VERSION = "2.2.0"
 
 PRODUCERS = {
     "hospital.discharges": "hospital systems (directly, or via the HL7 v2 / FHIR gateway)",
     "intake.cases": "the intake service",
     "activation.services": "the activation service",
     "activation.requests": "the activation service",
-    "providers.reports": "the provider's own adapter (that provider alone)",
+    "providers.reports": "the provider's own adapter (that provider alone), or the desk's "
+    "portal for a provider without a system of its own, with the provider's source",
     "monitoring.cases": "the monitoring service",
     "billing.ledger": "the billing service",
 }
