@@ -22,6 +22,7 @@ class Stack:
     enable_idempotence: bool
     topic_prefix: str
     oidc_issuer: str | None = None
+    desk_url: str | None = None
 
 
 def stack_file() -> Path:
@@ -51,6 +52,20 @@ def oidc_issuer() -> str:
             "or set OIDC_ISSUER."
         )
     return str(issuer)
+
+
+def desk_url() -> str:
+    """The desk of the running stack (``up``, or ``demo --keep``): DESK_URL, else the file."""
+    if os.environ.get("DESK_URL"):
+        return os.environ["DESK_URL"]
+    path = stack_file()
+    url = json.loads(path.read_text()).get("desk_url") if path.exists() else None
+    if not url:
+        raise SystemExit(
+            "No desk: start the stack with './cerniera up' (or './cerniera demo --keep') in "
+            "another terminal, or set DESK_URL."
+        )
+    return str(url)
 
 
 def kafka_settings() -> KafkaSettings:

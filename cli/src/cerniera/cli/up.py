@@ -184,20 +184,27 @@ def run_up(console: Console, services: list[str]) -> int:
     started = time.monotonic()
     console.print("[bold]Starting Cerniera…[/]")
     with running_stack(console, services) as running:
-        stack.write(
-            stack.Stack(
-                bootstrap_servers=running.kafka.bootstrap_servers,
-                database_url=running.database.url,
-                enable_idempotence=running.kafka.supports_idempotence,
-                topic_prefix=running.settings.topic_prefix,
-                oidc_issuer=running.issuer,
-            )
-        )
+        write_stack(running)
         try:
             _show(console, running, time.monotonic() - started)
             return _wait(console, running)
         finally:
             stack.clear()
+
+
+def write_stack(running: RunningStack) -> None:
+    """Where this stack is, for the client commands (send, watch, token, bench --pages)."""
+    desk = next((s.http_url for s in running.services if s.name == "desk"), None)
+    stack.write(
+        stack.Stack(
+            bootstrap_servers=running.kafka.bootstrap_servers,
+            database_url=running.database.url,
+            enable_idempotence=running.kafka.supports_idempotence,
+            topic_prefix=running.settings.topic_prefix,
+            oidc_issuer=running.issuer,
+            desk_url=desk,
+        )
+    )
 
 
 def _spawn(

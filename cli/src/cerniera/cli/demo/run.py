@@ -25,7 +25,14 @@ from cerniera.cli.demo.hospital import Planned, month_of_discharges
 from cerniera.cli.demo.report import build_report, render_markdown
 from cerniera.cli.demo.team import Team
 from cerniera.cli.identity.client import person_token
-from cerniera.cli.up import RunningStack, running_stack, show_desk, stop_on_signals
+from cerniera.cli.stack import clear as clear_stack
+from cerniera.cli.up import (
+    RunningStack,
+    running_stack,
+    show_desk,
+    stop_on_signals,
+    write_stack,
+)
 from cerniera.shared import ambiti
 from cerniera.shared.ambiti import district_tables, load_document
 from cerniera.shared.clock import ROME, Clock
@@ -161,8 +168,10 @@ def _report(
 
 
 def _keep_running(console: Console, stack: RunningStack) -> None:
-    """``--keep``: the stack stays up for a look around the month in the desk."""
+    """``--keep``: the stack stays up for a look around the month in the desk (and for
+    ``cerniera bench --pages``, which finds it in .cerniera/stack.json)."""
     stop_on_signals()
+    write_stack(stack)
     show_desk(console, stack)
     console.print("The stack keeps running (--keep): Ctrl-C stops it.")
     try:
@@ -170,6 +179,8 @@ def _keep_running(console: Console, stack: RunningStack) -> None:
             time.sleep(0.5)
     except KeyboardInterrupt:
         console.print("\n[bold]Stopping…[/]")
+    finally:
+        clear_stack()
 
 
 def _start_adapters(stack: RunningStack, seed: int, logs: Path) -> list[subprocess.Popen[bytes]]:
