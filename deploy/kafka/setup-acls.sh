@@ -18,6 +18,10 @@
 #                               providers.reports.<p> (each)     WRITE billing.ledger
 #   cerniera-gateway      READ  intake.cases, monitoring.cases, activation.services
 #                         WRITE hospital.discharges
+#   cerniera-desk         READ  every topic: the shared ones, activation.requests.<p> and
+#                               providers.reports.<p> (each provider)
+#                         WRITE providers.reports.<p> (each provider of PORTAL_PROVIDERS: the
+#                               portal answers and reports for a provider without a system)
 #   provider-<p>          READ  activation.requests.<p>          WRITE providers.reports.<p>
 #   hospital-<h>          WRITE hospital.discharges (only for HOSPITALS sending CloudEvents
 #                         straight to Kafka; the gateway is the door that checks who sends)
@@ -25,7 +29,8 @@
 #                         WRITE every topic (cerniera dlq replay sends dead letters back)
 #
 # Each service also WRITEs the dead-letter topic (<topic>.dlq) of every topic it READs, and
-# READs its consumer group (the service's name; provider-adapter.<p> for a provider).
+# READs its consumer group (the service's name; provider-adapter.<p> for a provider). READ
+# and WRITE imply DESCRIBE in Kafka's authorizer: no DESCRIBE ACL is needed besides them.
 # A provider's adapter is refused another provider's requests: they are on another topic,
 # which its user has no ACL for (docs/security.md).
 #
@@ -42,6 +47,10 @@
 #   TOPIC_PREFIX         default dp.
 #   PROVIDERS            provider ids, space-separated; default: every provider of AMBITI
 #   AMBITI               the districts' configuration (ambiti.toml) to read the providers from
+#   PORTAL_PROVIDERS     the providers the desk's portal writes reports for, space-separated,
+#                        each one of PROVIDERS, or "none"; default: every provider. In
+#                        production list only those without a system of their own: the desk
+#                        may write as each one listed (docs/security.md, "Desk")
 #   HOSPITALS            hospital ids given a Kafka user of their own (default none)
 #   PARTITIONS           default 6;  REPLICATION_FACTOR  default 3
 #   RETENTION_MS         default 604800000 (7 days, Kafka's default)
@@ -100,6 +109,14 @@ if (( ${#providers[@]} == 0 )); then
 fi
 for id in "${providers[@]}" "${hospitals[@]}"; do
   [[ $id =~ $NAME_RE ]] || { echo "setup-acls: invalid id '$id'" >&2; exit 2; }
+done
+portal_providers=()
+if [[ ${PORTAL_PROVIDERS:-} != none ]]; then
+  read -r -a portal_providers <<< "${PORTAL_PROVIDERS:-${providers[*]}}"
+fi
+for id in "${portal_providers[@]}"; do  # a portal provider must have its topics created here
+  [[ " ${providers[*]} " == *" $id "* ]] || {
+    echo "setup-acls: PORTAL_PROVIDERS: '$id' is not one of the providers" >&2; exit 2; }
 done
 
 t() { printf '%s%s' "$TOPIC_PREFIX" "$1"; }  # a topic's full name
@@ -195,6 +212,13 @@ consumer cerniera-billing billing \
 consumer cerniera-gateway gateway \
   "$(t intake.cases) $(t monitoring.cases) $(t activation.services)" \
   "$(t hospital.discharges)"
+# The desk's read model is made of every topic (service.every_topic: Topics.all(providers));
+# its portal publishes a provider's answers and deliveries on that provider's report topic.
+portal_reports=""
+for p in "${portal_providers[@]}"; do portal_reports+="$(t "providers.reports.$p") "; done
+consumer cerniera-desk desk \
+  "${all_topics[*]}" \
+  "$portal_reports"
 
 for p in "${providers[@]}"; do
   # The reference adapter's group for one provider (adapters/provider: default_group_id).

@@ -68,12 +68,15 @@ def test_readers_are_the_subscriptions_that_really_run() -> None:
     """Spot checks against what each service's consumer subscribes to."""
     read = readers()
     assert set(read) <= set(TOPIC_NAMES)
-    assert read["hospital.discharges"] == ["intake", "activation", "monitoring"]
+    assert read["hospital.discharges"] == ["intake", "activation", "monitoring", "desk"]
     assert "gateway" in read["intake.cases"]  # it learns there when a case is rejected
     # Adapters read their own provider's requests, never the shared activation topic.
-    assert read["activation.requests"] == ["provider adapters"]
+    # The desk reads them too: its portal is the adapter of providers without a system.
+    assert read["activation.requests"] == ["desk", "provider adapters"]
     assert "provider adapters" not in read.get("activation.services", [])
-    assert read["providers.reports"] == ["activation", "billing"]
+    assert read["providers.reports"] == ["activation", "billing", "desk"]
+    # The desk reads every topic (its read model): billing's ledger too.
+    assert all("desk" in readers_of for readers_of in read.values())
     assert "intake" in read["monitoring.cases"]  # a closed case refuses the team's changes
 
 
@@ -81,7 +84,7 @@ def test_a_topic_no_one_here_reads_says_so() -> None:
     spec = json.loads(specification({"intake.cases": ["activation"]}).to_json())
     assert read_by(spec, "EligibilityConfirmed") == "activation"
     assert read_by(spec, "DischargeAnnounced") == NO_READER
-    assert read_by(generated(), "ProviderStatementIssued") == NO_READER  # billing.ledger
+    assert read_by(generated(), "ProviderStatementIssued") == "desk"  # billing.ledger
 
 
 def test_readers_of_an_unknown_topic_are_refused() -> None:

@@ -1,7 +1,10 @@
-"""The Keycloak realm of deploy/ gives the tokens the services read (docs/security.md).
+"""The Keycloak realm of deploy/ gives the tokens the services read (docs/security.md), and
+the deployment files point the services and the desk at it.
 
 Keycloak itself does not run here: these checks hold the export to what the services expect
-(roles, claims, audience) and to the import rules that would otherwise fail silently.
+(roles, claims, audience) and to the import rules that would otherwise fail silently; and the
+desk's settings in compose and Kubernetes to the realm's redirect URI and to the services it
+passes the person's token to.
 """
 
 from __future__ import annotations
@@ -11,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the workspace
 
+from cerniera.cli.up import DESK_USES
+from cerniera.desk.service import HTTP_PORT as DESK_PORT
 from cerniera.shared.access.roles import Role
 from cerniera.shared.access.tokens import OidcSettings
 
@@ -77,7 +83,9 @@ def test_the_desk_is_a_public_pkce_client_with_the_people_claims() -> None:
     assert desk["standardFlowEnabled"] is True
     assert not desk["implicitFlowEnabled"]
     assert not desk["directAccessGrantsEnabled"]
-    assert all(uri.startswith("http://localhost:") for uri in desk["redirectUris"])
+    # The desk's callback alone: no wildcard, no other application's address.
+    assert desk["redirectUris"] == [f"http://localhost:{DESK_PORT}/auth/callback"]
+    assert desk["attributes"]["post.logout.redirect.uris"] == f"http://localhost:{DESK_PORT}/*"
     mappers = access_token_mappers("cerniera-desk")
     for claim in ("ambito_id", "provider_id", "hospital_id"):
         assert mappers[claim]["protocolMapper"] == "oidc-usermodel-attribute-mapper"
@@ -145,3 +153,61 @@ def test_the_services_are_told_this_issuer_and_audience() -> None:
     env = (DEPLOY / "kubernetes" / "cerniera.env").read_text().splitlines()
     assert any(line.startswith("OIDC_ISSUER=https://") for line in env)
     assert f"OIDC_AUDIENCE={OidcSettings().audience}" in env
+
+
+def test_compose_s_desk_logs_in_at_the_realm_s_redirect_and_calls_the_services() -> None:
+    services = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    desk = services["desk"]
+    env = desk["environment"]
+    assert desk["command"] == ["cerniera-desk", "run"]
+    assert desk["ports"] == [f"127.0.0.1:{DESK_PORT}:{DESK_PORT}"]
+    assert f"{env['DESK_PUBLIC_URL']}/auth/callback" in client("cerniera-desk")["redirectUris"]
+    assert env["OIDC_ISSUER"] == ISSUER
+    assert env["KAFKA_SASL_USERNAME"] == "cerniera-desk"
+    for name in DESK_USES:
+        (published,) = services[name]["ports"]
+        port = published.rsplit(":", 1)[1]
+        assert env[f"DESK_{name.upper()}_URL"] == f"http://{name}:{port}", name
+    # A default for development only, and one production must replace.
+    assert env["DESK_SESSION_SECRET"].startswith("${DESK_SESSION_SECRET:-dev-only-")
+
+
+def test_kubernetes_desk_calls_the_services_in_the_cluster_behind_https() -> None:
+    kubernetes = DEPLOY / "kubernetes"
+    assert (
+        "desk-deployment.yaml"
+        in yaml.safe_load((kubernetes / "kustomization.yaml").read_text())["resources"]
+    )
+    settings = dict(
+        line.split("=", 1)
+        for line in (kubernetes / "cerniera.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    for name in DESK_USES:
+        (service,) = [
+            d
+            for d in yaml.safe_load_all((kubernetes / f"{name}-deployment.yaml").read_text())
+            if d["kind"] == "Service" and d["metadata"]["name"] == name
+        ]
+        (port,) = service["spec"]["ports"]
+        assert settings[f"DESK_{name.upper()}_URL"] == f"http://{name}.cerniera.svc:{port['port']}"
+    assert settings["DESK_PUBLIC_URL"].startswith("https://")
+    assert settings["DESK_SECURE_COOKIES"] == "true"
+
+    manifests = {
+        d["kind"]: d for d in yaml.safe_load_all((kubernetes / "desk-deployment.yaml").read_text())
+    }
+    pod = manifests["Deployment"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["command"] == ["cerniera-desk", "run"]
+    assert container["ports"][0]["containerPort"] == DESK_PORT
+    assert manifests["Service"]["spec"]["ports"][0]["port"] == DESK_PORT
+    secret_name = container["envFrom"][1]["secretRef"]["name"]
+    (secret,) = [
+        d
+        for d in yaml.safe_load_all((kubernetes / "secret-example.yaml").read_text())
+        if d["metadata"]["name"] == secret_name
+    ]
+    # Shared by every replica and every restart: a session outlives the pod that began it.
+    assert {"DESK_SESSION_SECRET", "KAFKA_SASL_USERNAME"} <= set(secret["stringData"])
+    assert secret["stringData"]["KAFKA_SASL_USERNAME"] == "cerniera-desk"

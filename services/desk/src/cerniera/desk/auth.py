@@ -99,6 +99,12 @@ async def _user_of(request: Request, verifier: TokenVerifier) -> User:
     stored = request.session.get(SESSION_KEY)
     if not isinstance(stored, dict) or "token" not in stored:
         raise LoginRequired(str(request.url.path))
+    # The cookie's own max age restarts whenever the session is written (a notice after a
+    # form): the session's start is what caps it.
+    max_age = request.app.state.settings.session_max_age_s
+    if time.time() - float(stored.get("started", 0)) > max_age:
+        request.session.clear()
+        raise LoginRequired(str(request.url.path))
     try:
         claims = await verifier.claims(str(stored["token"]))
     except TokenRefused:  # expired (or the issuer's keys changed): log in again

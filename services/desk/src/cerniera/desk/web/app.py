@@ -4,7 +4,8 @@ team (``team``), of the budget and outcomes (``reports``) and of the providers (
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import FastAPI, Query, Request
 from fastapi.staticfiles import StaticFiles
@@ -48,6 +49,7 @@ def create_app(runtime: ServiceRuntime, settings: DeskSettings, changes: Changes
         https_only=settings.secure_cookies,
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.middleware("http")(_same_origin_posts)
     app.add_exception_handler(LoginRequired, auth.to_login)
     app.add_exception_handler(Forbidden, _forbidden_page)
     app.add_exception_handler(NotFound, _not_found_page)
@@ -91,6 +93,21 @@ def _identity_routes(app: FastAPI, settings: DeskSettings) -> None:
     @app.get("/logout", include_in_schema=False)
     async def logout(request: Request) -> Response:
         request.session.clear()
+        # Also end the identity provider's session where it has one (Keycloak), or the next
+        # log-in on a shared office computer would let the same person straight back in.
+        oauth = request.app.state.oauth
+        metadata = await oauth.idp.load_server_metadata() if oauth is not None else {}
+        end_session = metadata.get("end_session_endpoint")
+        if end_session:
+            base = (settings.public_url or str(request.base_url)).rstrip("/")
+            query = urlencode(
+                {"client_id": settings.client_id, "post_logout_redirect_uri": f"{base}/uscito"}
+            )
+            return RedirectResponse(f"{end_session}?{query}", status_code=303)
+        return render(request, "message.html", None, key="logout.done")
+
+    @app.get("/uscito", include_in_schema=False)
+    async def logged_out(request: Request) -> Response:
         return render(request, "message.html", None, key="logout.done")
 
     @app.get("/lingua", include_in_schema=False)
@@ -101,6 +118,26 @@ def _identity_routes(app: FastAPI, settings: DeskSettings) -> None:
         response = RedirectResponse(back, status_code=303)
         response.set_cookie(i18n.LANG_COOKIE, i18n.pick(lang), samesite="lax", max_age=31536000)
         return response
+
+
+async def _same_origin_posts(request: Request, call_next: Any) -> Response:
+    """Refuse a form posted from another site or another port of this host (CSRF): browsers
+    send ``Origin`` with every POST, so a forged one names the other site (or ``null``); the
+    session cookie's SameSite=Lax is the second lock. A client that is no browser sends none
+    and cannot be led by another site."""
+    if request.method == "POST":
+        origin = request.headers.get("origin")
+        public = request.app.state.settings.public_url
+        own = {_origin(str(request.base_url))} | ({_origin(public)} if public else set())
+        if origin is not None and (origin == "null" or _origin(origin) not in own):
+            return render(request, "message.html", None, status_code=403, key="error.forbidden")
+    response: Response = await call_next(request)
+    return response
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 async def _forbidden_page(request: Request, error: Exception) -> Response:
