@@ -308,6 +308,12 @@ class ServiceRuntime(Started):
                 hint="set OIDC_ISSUER: until then every route but /health answers 503",
             )
 
+    @property
+    def stopping(self) -> bool:
+        """Shutting down: long responses (server-sent events) should end now, or the HTTP
+        server waits for them."""
+        return self._http is not None and bool(self._http.should_exit)
+
     async def database_reachable(self) -> bool:
         try:
             async with asyncio.timeout(2):

@@ -3,12 +3,9 @@ reports as the API shows them, and a statement and the funder's export as CSV.""
 
 from __future__ import annotations
 
-import csv
-import io
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict
-from decimal import Decimal
 from typing import Any, Final
 
 from cerniera.billing import domain, reports, store
@@ -31,9 +28,10 @@ from cerniera.billing.schemas import (
     StatementLine,
     ThresholdReached,
 )
+from cerniera.shared import spreadsheet
 from cerniera.shared.http import view
 
-CSV_DELIMITER: Final = ";"
+CSV_DELIMITER: Final = spreadsheet.DELIMITER
 CSV_COLUMNS: Final = (
     "ambito_id",
     "case_id",
@@ -189,37 +187,11 @@ def funder_rows_of(rows: Iterable[reports.FunderRow]) -> list[FunderRow]:
     ]
 
 
-_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"
-    return _inert(str(value))
-
-
-def _inert(cell: str) -> str:
-    """A cell a spreadsheet will not run as a formula (OWASP CSV injection): one that starts
-    with = + - @, tab or carriage return gets a leading single quote. Ids and reasons come
-    from providers and hospitals, and the district opens the statement in a spreadsheet."""
-    return f"'{cell}" if cell.startswith(_FORMULA_START) else cell
-
-
 def _csv(columns: Iterable[str], rows: Iterable[Mapping[str, Any]]) -> str:
-    """Semicolon-separated, a header row, amounts and quantities with two decimals and a
-    decimal point ("22.00"); CRLF line ends (RFC 4180); no cell a spreadsheet runs as a
-    formula."""
+    """The districts' CSV (``cerniera.shared.spreadsheet``): a header row, then each row's
+    columns in order."""
     names = tuple(columns)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=CSV_DELIMITER, lineterminator="\r\n")
-    writer.writerow(names)
-    for values in rows:
-        writer.writerow([_text(values[column]) for column in names])
-    return buffer.getvalue()
+    return spreadsheet.document(names, ([values[column] for column in names] for values in rows))
 
 
 def to_csv(lines: Iterable[StatementLine]) -> str:

@@ -104,6 +104,12 @@ class Escalation(_View):
     """``Resolution`` code once resolved."""
     resolved_at: datetime | None = None
     resolved_by: str | None = None
+    provider_id: str | None = None
+    """The provider assigned by hand (``manual_provider``)."""
+    covered_by: str | None = None
+    """``NetworkResource`` code of who covers the service (family, territorial network)."""
+    reason_code: str | None = None
+    """Why the service was dropped (``dropped``)."""
 
 
 class ServiceView(_View):
@@ -144,6 +150,43 @@ class Closure(_View):
     continuing: list[ServiceType] = Field(default_factory=list)
 
 
+class RequestFacts(_View):
+    """What the desk knows of one activation request, gathered from three topics (activation's,
+    the provider's requests, the provider's reports) that arrive in any order: the provider's
+    answer may be read before the request it answers. ``fold.request_view`` turns it into the
+    provider's ``RequestView`` once the request itself is known."""
+
+    request_id: str
+    provider_id: str
+    service_type: ServiceType | None = None
+    """Unknown while only the provider's answer has been read."""
+    weekly_quantity: float | None = None
+    start_by: date | None = None
+    beneficiary_name: str | None = None
+    beneficiary_address: str | None = None
+    beneficiary_phone: str | None = None
+    requested_at: datetime | None = None
+    """When activation first sent it; None while the request itself is unread."""
+    answer: str | None = None
+    """The provider's last answer: ``accepted`` or ``declined``."""
+    scheduled_start: datetime | None = None
+    decline_reason: str | None = None
+    """``DeclineReason`` code."""
+    active_from: date | None = None
+    until: date | None = None
+    """Set once the request ended (``ServiceDeactivated``): it never starts again."""
+
+
+class Delivery(_View):
+    """One line a provider reported delivered (``HoursDelivered``)."""
+
+    provider_id: str
+    service_type: ServiceType
+    delivered_on: date
+    quantity: float
+    evening: bool = False
+
+
 class Postponement(_View):
     postpone_until: date
     waiting_for: list[ServiceType]
@@ -181,6 +224,21 @@ class CaseView(_View):
     readmitted_at: datetime | None = None
     closure: Closure | None = None
     updated_at: datetime | None = None
+    """The time of the latest event folded in (its ``ce_time``)."""
+    cancelled_at: datetime | None = None
+    """When the hospital cancelled the discharge (a later announcement undoes it)."""
+    cancellation_reason: str | None = None
+    """The hospital's words, if it gave any."""
+    eligible: bool | None = None
+    """Intake's last decision: True confirmed, False rejected, None not decided yet."""
+    discharge_told_at: datetime | None = None
+    """When the hospital last told the expected discharge (its event's time): a later hospital
+    event wins, intake's copy of the date only fills in while the hospital's is unknown."""
+    requests: dict[str, RequestFacts] = Field(default_factory=dict)
+    """Every activation request of the case, by request id (the services' status is drawn
+    from them)."""
+    deliveries: dict[str, Delivery] = Field(default_factory=dict)
+    """Delivered lines by ``<provider_id>:<delivery_ref>`` (a repeated line is the same)."""
 
 
 class RequestStatus(StrEnum):

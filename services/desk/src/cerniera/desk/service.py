@@ -32,7 +32,10 @@ def spec(settings: DeskSettings | None = None) -> ServiceSpec:
         metadata,
         MIGRATIONS,
         subscribes=every_topic,
-        handlers=lambda runtime: make_handlers(changes),
+        handlers=lambda runtime: make_handlers(),
+        # Not periodic work: the one long task that hears the changes committed (LISTEN),
+        # started and stopped with the desk, restarted should it ever end.
+        periodic=lambda runtime: changes.follow(runtime.database),
         http=lambda runtime: create_app(runtime, settings, changes),
         http_port=HTTP_PORT,
     )

@@ -97,7 +97,9 @@ class TokenVerifier:
             ) from None
 
     async def _key(self, kid: str) -> jwt.PyJWK:
-        if kid not in self._keys and time.monotonic() - self._fetched_at >= REFRESH_AFTER_S:
+        if kid not in self._keys:
+            # Taken even while a refresh is in flight: a request arriving then waits for its
+            # keys instead of being refused (a service's first burst after it starts).
             async with self._lock:
                 if kid not in self._keys and time.monotonic() - self._fetched_at >= REFRESH_AFTER_S:
                     await self._refresh()

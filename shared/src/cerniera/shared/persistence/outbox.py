@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import structlog
@@ -39,6 +39,12 @@ class UnitOfWork:
         self._source = source
         self._clock = clock
         self.emitted: list[Envelope] = []
+        self._before_commit: list[Callable[[], Awaitable[None]]] = []
+
+    def before_commit(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work`` at the end of this transaction, in it, before the outbox is written:
+        a handler that gathers a whole batch writes it once (the desk's read model)."""
+        self._before_commit.append(work)
 
     def emit(self, data: EventData, *, subject: str, correlation_id: str | None = None) -> Envelope:
         """Queue ``data`` for publication. The cause is the event being handled (set by the
@@ -60,6 +66,9 @@ class UnitOfWork:
         return event
 
     async def flush(self) -> None:
+        for work in self._before_commit:
+            await work()
+        self._before_commit.clear()
         if not self.emitted:
             return
         rows = []
