@@ -10,10 +10,17 @@ session sends the user back to log in; ``/logout`` forgets it.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from authlib.integrations.starlette_client import OAuth
+import authlib.deprecate  # noqa: F401 - installs authlib's "always" filter first
+
+with warnings.catch_warnings():
+    # authlib warns, at import, that its httpx integration will move to "httpx2": nothing a
+    # reader of the desk's output can act on.
+    warnings.simplefilter("ignore")
+    from authlib.integrations.starlette_client import OAuth
 from fastapi import Depends, Request
 from starlette.responses import RedirectResponse
 
