@@ -137,19 +137,80 @@ def watch(
 
 @app.command()
 def bench(
-    cases: Annotated[int, typer.Option(help="How many discharges to decide.")] = 20_000,
-    partitions: Annotated[int, typer.Option(help="Partitions per topic.")] = 6,
+    cases: Annotated[int, typer.Option(min=1, help="How many discharges to decide.")] = 20_000,
+    partitions: Annotated[int, typer.Option(min=1, help="Partitions per topic.")] = 6,
     timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 600,
     pipeline: Annotated[
         bool, typer.Option(help="Run all four services and measure activation's planning too.")
     ] = False,
+    baseline: Annotated[
+        bool,
+        typer.Option(
+            help="First measure the raw ceiling (aiokafka + asyncpg doing the same durable work) "
+            "and show each rate as a ratio of it."
+        ),
+    ] = False,
+    replicas: Annotated[
+        int, typer.Option(min=1, help="Processes of intake and of activation, each set one group.")
+    ] = 1,
+    rate: Annotated[
+        float | None,
+        typer.Option(
+            min=0.1,
+            help="Measure latency instead: offer this many announcements per second (with the "
+            "four services) and report p50/p95/p99 to the decision and to the last request.",
+        ),
+    ] = None,
+    duration: Annotated[
+        float, typer.Option(min=1, help="With --rate: seconds of steady load.")
+    ] = 60,
+    profile: Annotated[
+        bool,
+        typer.Option(help="Sample each service's CPU: where it goes, and SQL statements per case."),
+    ] = False,
+    pages: Annotated[
+        bool,
+        typer.Option(
+            help="Time the desk's main pages instead, on the running stack (./cerniera up, or "
+            "./cerniera demo --keep for the demo's month): p50/p95 per page, target 300 ms."
+        ),
+    ] = False,
+    case: Annotated[
+        str | None, typer.Option(help="With --pages: the case page to time (default: one linked).")
+    ] = None,
 ) -> None:
-    """Measure throughput end to end: intake's decisions per second, and with --pipeline
-    activation's cases planned per second with all four services running."""
-    from cerniera.cli.bench import run_bench
+    """Measure throughput end to end (intake's decisions per second; with --pipeline
+    activation's cases planned per second and the whole pipeline's cases per second), beside
+    the raw ceiling with --baseline; or, with --rate, latency at a steady load. Each service's
+    memory is sampled, and its log written to a file. With --pages, the desk's pages."""
+    from cerniera.cli.bench import BenchOptions, run_bench
 
+    if pages:
+        from cerniera.cli.pagebench import PageBenchError, run_pagebench
+
+        try:
+            run_pagebench(
+                stack.desk_url(), issuer=stack.oidc_issuer(), case_id=case, out=console.print
+            )
+        except PageBenchError as error:
+            raise SystemExit(f"bench --pages: {error}") from None
+        return
+
+    if rate is not None and baseline:
+        raise typer.BadParameter("--baseline belongs to a throughput run, not to --rate")
     configure_logging("WARNING", json=False)
-    run_bench(console, cases, partitions, timeout, pipeline)
+    options = BenchOptions(
+        cases=cases,
+        partitions=partitions,
+        timeout=timeout,
+        pipeline=pipeline,
+        baseline=baseline,
+        replicas=replicas,
+        profile=profile,
+        rate=rate,
+        duration=duration,
+    )
+    run_bench(console, options)
 
 
 @app.command()

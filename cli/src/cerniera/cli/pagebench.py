@@ -101,7 +101,7 @@ def first_case(client: httpx.Client) -> str:
         found = _CASE_LINK.search(client.get(page).text)
         if found:
             return found.group(1)
-    raise PageBenchError("no case linked from /oggi or /arrivi: give one with case_id")
+    raise PageBenchError("no case linked from /oggi or /arrivi: give one with --case")
 
 
 def time_page(client: httpx.Client, page: str, path: str, requests: int) -> PageTiming:
