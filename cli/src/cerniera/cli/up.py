@@ -124,6 +124,8 @@ def service_environment(kafka: KafkaEndpoint, database: DatabaseEndpoint) -> dic
         # Tansu holds each JoinGroup for half the session timeout: keep sessions short there.
         env.setdefault("KAFKA_SESSION_TIMEOUT_MS", "3000")
         env.setdefault("KAFKA_HEARTBEAT_INTERVAL_MS", "1000")
+        # Tansu holds each fetch for the whole wait even when records arrive: keep it short.
+        env.setdefault("KAFKA_FETCH_MAX_WAIT_MS", "20")
     return env
 
 
