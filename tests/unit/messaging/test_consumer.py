@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
 import asyncpg
 import pytest
@@ -427,14 +427,19 @@ async def test_a_batch_with_nothing_to_handle_opens_no_transaction() -> None:
 
 
 class StatementRecorder:
-    """Stands in for ``AsyncConnection``: keeps the statements, answers with ``returning``."""
+    """Stands in for ``AsyncConnection``: keeps the statements and their parameters, answers
+    with ``returning``."""
 
     def __init__(self, returning: list[tuple[str, str]]) -> None:
         self.statements: list[ClauseElement] = []
+        self.parameters: list[dict[str, Any] | None] = []
         self._returning = returning
 
-    async def execute(self, statement: ClauseElement) -> list[Row]:
+    async def execute(
+        self, statement: ClauseElement, parameters: dict[str, Any] | None = None
+    ) -> list[Row]:
         self.statements.append(statement)
+        self.parameters.append(parameters)
         return [Row(source, event_id) for source, event_id in self._returning]
 
 
@@ -453,15 +458,21 @@ async def test_the_inbox_claims_a_batch_in_one_insert_that_skips_known_keys() ->
 
     assert new == {first.dedup_key}
     (statement,) = conn.statements
-    compiled = statement.compile(dialect=PGDialect())  # type: ignore[no-untyped-call]
-    sql = str(compiled)
+    sql = str(statement.compile(dialect=PGDialect()))  # type: ignore[no-untyped-call]
     assert sql.startswith("INSERT INTO inbox")
+    assert "unnest(" in sql  # the rows are parameters (arrays): the SQL is the same each batch
     assert "ON CONFLICT DO NOTHING RETURNING inbox.source, inbox.event_id" in sql
-    assert sorted(v for k, v in compiled.params.items() if k.startswith("event_id")) == sorted(
-        [first.id, again.id]  # the same event twice in the batch is inserted once
-    )
+    (parameters,) = conn.parameters
+    assert parameters is not None
+    assert parameters["consumer"] == "unit-test"
+    # The same event twice in the batch is inserted once.
+    assert parameters["event_ids"] == [first.id, again.id]
+    assert parameters["digests"] == [first.digest, again.digest]
     assert await inbox.claim(cast(AsyncConnection, conn), []) == set()
     assert len(conn.statements) == 1  # nothing to claim, no statement
+    # Built once: the next batch runs the very same statement.
+    await inbox.claim(cast(AsyncConnection, conn), [again])
+    assert conn.statements[1] is statement
 
 
 # --- what counts as the database being away -------------------------------------------------

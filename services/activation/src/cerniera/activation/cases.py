@@ -9,6 +9,7 @@ answer or a timer belongs to the case's chain, and still names its own cause.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from datetime import date, datetime
 
 import structlog
@@ -116,6 +117,59 @@ class Activation:
             log.info("plan.waiting", waiting_for="DischargeAnnounced")
             return
         await self._apply(uow, case, lambda file: file.confirmed(data), "eligibility")
+
+    async def confirmed_run(
+        self,
+        uow: UnitOfWork,
+        decisions: Sequence[tuple[EligibilityConfirmed, str]],
+        cause: Callable[[int], AbstractContextManager[object]],
+    ) -> None:
+        """``confirmed`` for a run of decisions (each with its chain id), in a few statements
+        for the whole run: the cases locked or created in one, their requests read in one, what
+        changed written in one per table. ``cause(i)`` marks the run's ``i``-th event as the
+        cause of what follows from it."""
+        rules = self._rules()
+        for data, _ in decisions:
+            rules.ambito(data.ambito_id)  # refused when unknown, before anything is kept
+        for stretch in distinct_stretches([data.case_id for data, _ in decisions]):
+            found = await store.lock_or_create_each(
+                uow.conn, [Case.confirmed(*decisions[i]) for i in stretch]
+            )
+            known = [case_id for case_id, (_, created) in found.items() if not created]
+            attempts = await store.attempts_of_each(uow.conn, known)
+            files = []
+            for i in stretch:
+                data = decisions[i][0]
+                case, created = found[data.case_id]
+                with cause(i):
+                    if created:
+                        log.info("plan.waiting", waiting_for="DischargeAnnounced")
+                        continue
+                    file = CaseFile(case, attempts[case.case_id], rules)
+                    files.append(self._settle(uow, file, file.confirmed(data), "eligibility"))
+            await self._save_each(uow, files)
+
+    async def rejected_run(
+        self,
+        uow: UnitOfWork,
+        case_ids: Sequence[str],
+        cause: Callable[[int], AbstractContextManager[object]],
+    ) -> None:
+        """``rejected`` for a run of decisions, the cases locked in one statement, their
+        requests read in one, what changed written in one per table."""
+        rules = self._rules()
+        for stretch in distinct_stretches(case_ids):
+            found = await store.lock_each(uow.conn, [case_ids[i] for i in stretch])
+            attempts = await store.attempts_of_each(uow.conn, list(found))
+            files = []
+            for i in stretch:
+                case = found.get(case_ids[i])
+                if case is None:
+                    continue
+                with cause(i):
+                    file = CaseFile(case, attempts[case.case_id], rules)
+                    files.append(self._settle(uow, file, file.rejected(), "rejection"))
+            await self._save_each(uow, files)
 
     async def revised(self, uow: UnitOfWork, data: PlanRevised) -> None:
         """The team's revised plan: re-planned under way. It follows the decision on the same
@@ -255,15 +309,53 @@ class Activation:
             log.warning("answer.subject_mismatch", request_case_id=case.case_id)
         await self._apply(uow, case, transition, "answer")
 
+    def _settle(self, uow: UnitOfWork, file: CaseFile, why: Ignored, what: str) -> CaseFile:
+        """A transition of a run applied: logged if ignored, its events emitted (its rows are
+        saved with the run's, ``_save_each``)."""
+        if why is not None:
+            log.info(f"{what}.ignored", reason=why)
+        self._emit(uow, file)
+        return file
+
+    async def _save_each(self, uow: UnitOfWork, files: Sequence[CaseFile]) -> None:
+        """``_save`` for the rows of a run's distinct cases: one statement per table."""
+        await store.save_cases(uow.conn, [f.case for f in files if f.case_changed])
+        await store.save_requests_of_each(
+            uow.conn,
+            [(f.case.case_id, a) for f in files for a in f.created],
+            [a for f in files for a in f.updated],
+        )
+
     async def _save(self, uow: UnitOfWork, file: CaseFile) -> None:
         case = file.case
         if file.case_changed:
             await store.save_case(uow.conn, case)
         await store.save_requests(uow.conn, case.case_id, file.created, file.updated)
+        self._emit(uow, file)
+
+    def _emit(self, uow: UnitOfWork, file: CaseFile) -> None:
+        case = file.case
         for data in file.events:
             if isinstance(data, ServiceActivationEscalated):
                 log.warning("service.escalated", service_type=data.service_type, reason=data.reason)
             uow.emit(data, subject=case.case_id, correlation_id=case.correlation_id)
+
+
+def distinct_stretches(case_ids: Sequence[str]) -> list[range]:
+    """The run cut where a case comes again: within a stretch each case once (one row each
+    in its statements), and a later stretch sees what the earlier saved, as one by one."""
+    stretches: list[range] = []
+    seen: set[str] = set()
+    start = 0
+    for i, case_id in enumerate(case_ids):
+        if case_id in seen:
+            stretches.append(range(start, i))
+            seen.clear()
+            start = i
+        seen.add(case_id)
+    if start < len(case_ids):
+        stretches.append(range(start, len(case_ids)))
+    return stretches
 
 
 # --- the readiness view ----------------------------------------------------------------------

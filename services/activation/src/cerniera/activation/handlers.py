@@ -44,8 +44,10 @@ def make_handlers(activation: Activation) -> Handlers:
     async def on_readmitted(uow: UnitOfWork, event: Envelope) -> None:
         await activation.readmitted(uow, event.data_as(PatientReadmitted), event.chain_id)
 
-    async def on_confirmed(uow: UnitOfWork, event: Envelope) -> None:
-        await activation.confirmed(uow, event.data_as(EligibilityConfirmed), event.chain_id)
+    async def on_confirmed(uow: UnitOfWork, events: Sequence[Envelope]) -> None:
+        """A run planned in bulk, each decision the cause of what follows from it."""
+        decisions = [(e.data_as(EligibilityConfirmed), e.chain_id) for e in events]
+        await activation.confirmed_run(uow, decisions, lambda i: handling(events[i]))
 
     async def on_details(uow: UnitOfWork, event: Envelope) -> None:
         await activation.details_updated(uow, event.data_as(PatientDetailsUpdated))
@@ -56,8 +58,9 @@ def make_handlers(activation: Activation) -> Handlers:
     async def on_handed_over(uow: UnitOfWork, event: Envelope) -> None:
         await activation.handed_over(uow, event.data_as(CaseHandedOver))
 
-    async def on_rejected(uow: UnitOfWork, event: Envelope) -> None:
-        await activation.rejected(uow, event.data_as(EligibilityRejected).case_id)
+    async def on_rejected(uow: UnitOfWork, events: Sequence[Envelope]) -> None:
+        case_ids = [e.data_as(EligibilityRejected).case_id for e in events]
+        await activation.rejected_run(uow, case_ids, lambda i: handling(events[i]))
 
     async def on_closed(uow: UnitOfWork, event: Envelope) -> None:
         await activation.closed(uow, event.data_as(CaseClosed), event.chain_id)
@@ -75,9 +78,9 @@ def make_handlers(activation: Activation) -> Handlers:
         DischargeCancelled: per_event(on_cancelled),
         PatientReadmitted: per_event(on_readmitted),
         PatientDetailsUpdated: per_event(on_details),
-        EligibilityConfirmed: per_event(on_confirmed),
+        EligibilityConfirmed: on_confirmed,
         PlanRevised: per_event(on_revised),
-        EligibilityRejected: per_event(on_rejected),
+        EligibilityRejected: on_rejected,
         ServiceActivationAccepted: per_event(on_accepted),
         ServiceActivationDeclined: per_event(on_declined),
         CaseHandedOver: per_event(on_handed_over),

@@ -2,8 +2,9 @@
 
 Lock order is always the case row first, then its requests: the consumer, the deadline check
 and other replicas then never deadlock, and each sees the case as the last one left it. A
-transaction locks a case once (``lock_case`` or ``lock_or_create``) and saves what the domain
-changed; nothing is read again. The statements run per case are built once, so SQLAlchemy's
+transaction locks a case once (``lock_case`` or ``lock_or_create``; for a run of distinct cases
+``lock_each`` or ``lock_or_create_each``, in the run's order as one by one) and saves what the
+domain changed; nothing is read again. The statements run per case are built once, so SQLAlchemy's
 compiled cache applies (building a statement per call cost as much as running it).
 """
 
@@ -14,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Row, bindparam, func, literal_column, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Row, Text, any_, bindparam, func, literal_column, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cerniera.activation.domain import Case, CaseStatus
@@ -38,6 +39,15 @@ async def lock_case(
     return _case(row) if row is not None else None
 
 
+async def lock_each(conn: AsyncConnection, case_ids: Sequence[str]) -> dict[str, Case]:
+    """``lock_case`` for a run of distinct cases, in one statement, locked in the run's order
+    (as one by one); the cases known, by id."""
+    if not case_ids:
+        return {}
+    rows = await conn.execute(_LOCK_EACH, {"case_ids": list(case_ids)})
+    return {row.case_id: _case(row) for row in rows}
+
+
 async def lock_or_create(conn: AsyncConnection, new: Case) -> tuple[Case, bool]:
     """The case locked, created as ``new`` if unknown; ``True`` when it was created.
 
@@ -47,6 +57,18 @@ async def lock_or_create(conn: AsyncConnection, new: Case) -> tuple[Case, bool]:
     """
     row = (await conn.execute(_UPSERT, _case_row(new))).one()
     return _case(row), bool(row.created)
+
+
+async def lock_or_create_each(
+    conn: AsyncConnection, new: Sequence[Case]
+) -> dict[str, tuple[Case, bool]]:
+    """``lock_or_create`` for a run of distinct cases, in one statement: each case locked (in
+    the run's order, as one by one), created as given if unknown; by case id, with ``True``
+    for those created."""
+    if not new:
+        return {}
+    rows = await conn.execute(_UPSERT, [_case_row(c) for c in new])
+    return {row.case_id: (_case(row), bool(row.created)) for row in rows}
 
 
 async def create_new(conn: AsyncConnection, new: Sequence[Case]) -> set[str]:
@@ -59,9 +81,19 @@ async def create_new(conn: AsyncConnection, new: Sequence[Case]) -> set[str]:
 
 async def save_case(conn: AsyncConnection, case: Case) -> None:
     """Save a case this transaction locked (its chain, set at creation, never changes)."""
+    await conn.execute(_UPDATE_CASE, _case_changes(case))
+
+
+async def save_cases(conn: AsyncConnection, changed: Sequence[Case]) -> None:
+    """``save_case`` for many locked cases, in one batch."""
+    if changed:
+        await conn.execute(_UPDATE_CASE, [_case_changes(c) for c in changed])
+
+
+def _case_changes(case: Case) -> dict[str, Any]:
     row = _case_row(case)
     del row["case_id"], row["correlation_id"]
-    await conn.execute(_UPDATE_CASE, {"case_id_": case.case_id, **row})
+    return {"case_id_": case.case_id, **row}
 
 
 async def load_case(conn: AsyncConnection, case_id: str) -> Case | None:
@@ -110,6 +142,18 @@ _LOCK = select(cases).where(cases.c.case_id == bindparam("case_id")).with_for_up
 _LOCK_SKIP = (
     select(cases).where(cases.c.case_id == bindparam("case_id")).with_for_update(skip_locked=True)
 )
+_wanted = (
+    func.unnest(bindparam("case_ids", type_=ARRAY(Text)))
+    .table_valued("case_id", with_ordinality="position")
+    .render_derived(name="wanted")
+)
+# Rows are locked as the sort emits them: in the run's order.
+_LOCK_EACH = (
+    select(cases)
+    .join(_wanted, cases.c.case_id == _wanted.c.case_id)
+    .order_by(_wanted.c.position)
+    .with_for_update(of=cases)
+)
 _insert = insert(cases)
 _UPSERT = _insert.on_conflict_do_update(
     index_elements=[cases.c.case_id], set_={"case_id": _insert.excluded.case_id}
@@ -143,6 +187,18 @@ async def attempts_by_case(
     return found
 
 
+async def attempts_of_each(
+    conn: AsyncConnection, case_ids: Sequence[str]
+) -> dict[str, list[Attempt]]:
+    """``attempts_of`` for many cases, in one statement (one array parameter: one SQL text
+    whatever their number, so the prepared statement is reused)."""
+    found: dict[str, list[Attempt]] = {c: [] for c in case_ids}
+    if case_ids:
+        for r in await conn.execute(_ATTEMPTS_OF_EACH, {"case_ids": list(case_ids)}):
+            found[r.case_id].append(_attempt(r))
+    return found
+
+
 async def case_of_request(conn: AsyncConnection, request_id: str) -> str | None:
     case_id: str | None = await conn.scalar(_CASE_OF_REQUEST, {"request_id": request_id})
     return case_id
@@ -154,6 +210,18 @@ async def save_requests(
     """The requests a transaction made (one statement) and changed (one batch)."""
     if created:
         await conn.execute(_INSERT_REQUESTS, [_request_row(case_id, a) for a in created])
+    if updated:
+        changes = [{"request_id_": a.request_id, **_request_changes(a)} for a in updated]
+        await conn.execute(_UPDATE_REQUEST, changes)
+
+
+async def save_requests_of_each(
+    conn: AsyncConnection, created: Sequence[tuple[str, Attempt]], updated: Sequence[Attempt]
+) -> None:
+    """``save_requests`` for many cases: the requests made (case id, request) in one
+    statement, those changed in one batch."""
+    if created:
+        await conn.execute(_INSERT_REQUESTS, [_request_row(c, a) for c, a in created])
     if updated:
         changes = [{"request_id_": a.request_id, **_request_changes(a)} for a in updated]
         await conn.execute(_UPDATE_REQUEST, changes)
@@ -197,6 +265,11 @@ _ATTEMPTS = (
     select(requests)
     .where(requests.c.case_id == bindparam("case_id"))
     .order_by(requests.c.requested_at, requests.c.request_id)
+)
+_ATTEMPTS_OF_EACH = (
+    select(requests)
+    .where(requests.c.case_id == any_(bindparam("case_ids", type_=ARRAY(Text))))
+    .order_by(requests.c.case_id, requests.c.requested_at, requests.c.request_id)
 )
 _CASE_OF_REQUEST = select(requests.c.case_id).where(
     requests.c.request_id == bindparam("request_id")

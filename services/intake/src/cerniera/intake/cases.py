@@ -142,8 +142,9 @@ class IntakeCases:
     # the hospital's events
 
     async def announce(self, uow: UnitOfWork, events: Sequence[Envelope]) -> None:
-        """A run of announcements: the new cases in one statement, each decision caused by its
-        own announcement; a case announced again is looked at on its own."""
+        """A run of announcements: the new cases stored in one statement and decided together
+        (``_settle_new``), each decision caused by its own announcement; a case announced again
+        is looked at on its own, once the run's decisions are stored."""
         now = self._clock.now()  # the service's time (accelerated in the demo)
         first: dict[str, tuple[Envelope, Case]] = {}
         repeated: list[Envelope] = []
@@ -163,13 +164,12 @@ class IntakeCases:
             )
             first[data.case_id] = (event, opened)
         created = await store.add_new(uow.conn, [opened for _, opened in first.values()])
-        known_before = []
-        for case_id, (event, opened) in first.items():
-            if case_id in created:
-                with handling(event):
-                    await self._settle(uow, opened, RULE, now)
-            else:
-                known_before.append(event)
+        await self._settle_new(
+            uow,
+            [(event, opened) for case_id, (event, opened) in first.items() if case_id in created],
+            now,
+        )
+        known_before = [event for case_id, (event, _) in first.items() if case_id not in created]
         for event in known_before + repeated:
             with handling(event):
                 await self.announced_again(uow, _announcement(event))
@@ -520,6 +520,44 @@ class IntakeCases:
 
     # publishing a decision
 
+    async def _settle_new(
+        self, uow: UnitOfWork, opened: Sequence[tuple[Envelope, Case]], now: datetime
+    ) -> None:
+        """``_settle`` of a run of new cases, each caused by its announcement, the same events
+        in the same order, with the database work per run instead of per case: the persons'
+        published plans read at once (the cap then follows the run's own publications in
+        memory), the plans, the cases' new versions and the network tasks written at once."""
+        persons = {
+            case.patient.fiscal_code
+            for _, case in opened
+            if case.status is CaseStatus.ELIGIBLE and isinstance(case.decision, Eligible)
+        }
+        standing = await store.persons_plans(uow.conn, persons) if persons else {}
+        published: list[_Publication] = []
+        for event, case in opened:
+            with handling(event):
+                if case.status is CaseStatus.NOT_ELIGIBLE:
+                    _emit_decision(uow, case)
+                    continue
+                decision = case.decision
+                if case.status is not CaseStatus.ELIGIBLE or not isinstance(decision, Eligible):
+                    continue
+                person = standing.setdefault(case.patient.fiscal_code, {})
+                others = [plan for case_id, plan in person.items() if case_id != case.case_id]
+                check = await self._checked(uow.conn, case, decision.services, others)
+                if check.refused:
+                    await self._hold(uow, case, check, RULE, now)
+                    continue
+                publication = self._publication(uow, case, decision, now, None, tasks=[])
+                person[case.case_id] = (decision.ambito_id, decision.services)
+                published.append(publication)
+        await store.add_plans(uow.conn, [(p.case.case_id, p.plan) for p in published])
+        await store.set_published(
+            uow.conn, [(p.case.case_id, p.case.plan_version) for p in published], now
+        )
+        tasks = [(p.case.case_id, p.task) for p in published if p.task is not None]
+        await store.add_network_tasks(uow.conn, tasks)
+
     async def _settle(
         self,
         uow: UnitOfWork,
@@ -538,12 +576,18 @@ class IntakeCases:
             return case, None
         check = await self._cap(uow.conn, case, decision.services)
         if check.refused:
-            await self._refused(uow.conn, case, check, actor, now)
-            held = domain.held_by_cap(case)
-            await store.save(uow.conn, held, now)
-            log.info("plan.held_by_cap", case_id=case.case_id, total=str(check.total))
-            return held, None
+            return await self._hold(uow, case, check, actor, now), None
         return await self._publish(uow, case, decision, now, correlation_id)
+
+    async def _hold(
+        self, uow: UnitOfWork, case: Case, check: CapCheck, actor: str, now: datetime
+    ) -> Case:
+        """An eligible decision over the cap: the refusal counted, the case held for the team."""
+        await self._refused(uow.conn, case, check, actor, now)
+        held = domain.held_by_cap(case)
+        await store.save(uow.conn, held, now)
+        log.info("plan.held_by_cap", case_id=case.case_id, total=str(check.total))
+        return held
 
     async def _publish(
         self,
@@ -553,9 +597,30 @@ class IntakeCases:
         now: datetime,
         correlation_id: str | None,
     ) -> tuple[Case, Envelope]:
+        """``_publication``, stored."""
+        # Tasks open only here: the first publication has none yet.
+        version = case.plan_version + 1
+        tasks = [] if version == 1 else await store.network_tasks_of(uow.conn, case.case_id)
+        publication = self._publication(uow, case, decision, now, correlation_id, tasks)
+        await store.add_plan(uow.conn, case.case_id, publication.plan)
+        await store.save(uow.conn, publication.case, now)
+        if publication.task is not None:
+            await store.add_network_task(uow.conn, case.case_id, publication.task)
+        return publication.case, publication.event
+
+    def _publication(
+        self,
+        uow: UnitOfWork,
+        case: Case,
+        decision: Eligible,
+        now: datetime,
+        correlation_id: str | None,
+        tasks: Sequence[NetworkTask],
+    ) -> _Publication:
         """``EligibilityConfirmed`` with the person's pseudonym and the plan's new version
         (kept with who and why), and the territorial network's task for a person without a
-        caregiver, once."""
+        caregiver, once (``tasks``: the case's tasks so far): the events queued, the rows
+        to store returned."""
         version = case.plan_version + 1
         event = uow.emit(
             eligibility.decision_event(
@@ -580,15 +645,11 @@ class IntakeCases:
             now,
             event.id,
         )
-        await store.add_plan(uow.conn, case.case_id, plan)
         case = replace(case, plan_version=version, plan_note=None)
-        await store.save(uow.conn, case, now)
-        # Tasks open only here: the first publication has none yet.
-        tasks = [] if version == 1 else await store.network_tasks_of(uow.conn, case.case_id)
         caregiver = case.caregiver.present if case.caregiver else None
+        task = None
         if plans.needs_network(caregiver, tasks) and decision.ambito_id:
             task = NetworkTask(f"net-{uuid.uuid4().hex[:12]}", now)
-            await store.add_network_task(uow.conn, case.case_id, task)
             uow.emit(
                 NetworkTaskOpened(
                     case_id=case.case_id,
@@ -599,7 +660,7 @@ class IntakeCases:
                 subject=case.case_id,
                 correlation_id=correlation_id,
             )
-        return case, event
+        return _Publication(case, event, plan, task)
 
     # the cap
 
@@ -612,9 +673,20 @@ class IntakeCases:
     ) -> CapCheck:
         """``services`` as the case's plan, against the person's other plans and the cap of
         the case's district; each plan counted over its own district's follow-up period."""
+        others = await store.person_plans(conn, case.patient.fiscal_code, case.case_id)
+        return await self._checked(conn, case, services, others, exceptions)
+
+    async def _checked(
+        self,
+        conn: AsyncConnection,
+        case: Case,
+        services: Sequence[ServiceLine],
+        others: Sequence[tuple[str, Sequence[ServiceLine]]],
+        exceptions: Sequence[CapException] | None = None,
+    ) -> CapCheck:
+        """``_cap`` with the person's other plans (district and services) given."""
         ambito = self._district(case)
         assert ambito is not None  # an eligible case has its district
-        others = await store.person_plans(conn, case.patient.fiscal_code, case.case_id)
         other_hours = sum(
             (plans.sad_hours(s, self._follow_up_days(a)) for a, s in others),
             plans.sad_hours([], 0),
@@ -647,6 +719,16 @@ class IntakeCases:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Publication:
+    """A decision published: the case after it, its event, and the rows to store."""
+
+    case: Case
+    event: Envelope
+    plan: PlanVersion
+    task: NetworkTask | None
 
 
 def _emit_decision(

@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Row, Table, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Integer, Row, Table, Text, Update, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cerniera.intake.brass import BrassItems
@@ -105,21 +105,67 @@ async def person_plans(
 ) -> list[tuple[str, list[ServiceLine]]]:
     """The person's other published plans that still stand (district and services): every
     visit, every hospital, not rejected since; ``Case.published_eligible`` says which."""
+    standing = await persons_plans(conn, [fiscal_code])
+    return [
+        plan for case_id, plan in standing.get(fiscal_code, {}).items() if case_id != other_than
+    ]
+
+
+async def persons_plans(
+    conn: AsyncConnection, fiscal_codes: Collection[str]
+) -> dict[str, dict[str, tuple[str, list[ServiceLine]]]]:
+    """``person_plans`` of several persons in one statement: per fiscal code, per case, the
+    published plan that still stands (district and services)."""
     rows = (
         await conn.execute(
             select(cases).where(
-                cases.c.fiscal_code == fiscal_code,
-                cases.c.case_id != other_than,
+                cases.c.fiscal_code.in_(sorted(fiscal_codes)),
                 cases.c.plan_version > 0,
             )
         )
     ).all()
-    found = []
+    found: dict[str, dict[str, tuple[str, list[ServiceLine]]]] = {}
     for row in rows:
         other = _case(row)
         if other.published_eligible and isinstance(other.decision, Eligible):
-            found.append((other.decision.ambito_id, other.decision.services))
+            plan = (other.decision.ambito_id, other.decision.services)
+            found.setdefault(row.fiscal_code, {})[other.case_id] = plan
     return found
+
+
+async def set_published(
+    conn: AsyncConnection, published: Sequence[tuple[str, int]], now: datetime
+) -> None:
+    """Cases stored as they are but for the plan just published: (case id, plan version) each,
+    the pending operator's words cleared; one statement for them all."""
+    if published:
+        await conn.execute(
+            _SET_PUBLISHED,
+            {
+                "case_ids": [case_id for case_id, _ in published],
+                "plan_versions": [version for _, version in published],
+                "now": now,
+            },
+        )
+
+
+def _set_published() -> Update:
+    given = (
+        func.unnest(
+            bindparam("case_ids", type_=ARRAY(Text)),
+            bindparam("plan_versions", type_=ARRAY(Integer)),
+        )
+        .table_valued("case_id", "plan_version")
+        .render_derived()
+    )
+    return (
+        update(cases)
+        .where(cases.c.case_id == given.c.case_id)
+        .values(plan_version=given.c.plan_version, plan_note=None, updated_at=bindparam("now"))
+    )
+
+
+_SET_PUBLISHED = _set_published()
 
 
 async def set_expected_discharge(
@@ -307,14 +353,23 @@ async def plan_versions(conn: AsyncConnection, case_id: str) -> list[PlanVersion
 
 
 async def add_plan(conn: AsyncConnection, case_id: str, new: PlanVersion) -> None:
-    row = row_of(
+    await add_plans(conn, [(case_id, new)])
+
+
+async def add_plans(conn: AsyncConnection, new: Sequence[tuple[str, PlanVersion]]) -> None:
+    """Plan versions of several cases, (case id, version) each, in one statement."""
+    if new:
+        await conn.execute(insert(plans), [_plan_row(case_id, plan) for case_id, plan in new])
+
+
+def _plan_row(case_id: str, new: PlanVersion) -> dict[str, Any]:
+    return row_of(
         plans,
         new,
         case_id=case_id,
         services=[s.model_dump(mode="json") for s in new.services],
         reason_code=new.reason_code.value,
     )
-    await conn.execute(insert(plans).values(row))
 
 
 async def cap_exceptions_of(conn: AsyncConnection, case_id: str) -> list[CapException]:
@@ -349,8 +404,17 @@ async def network_tasks_of(conn: AsyncConnection, case_id: str) -> list[NetworkT
 
 
 async def add_network_task(conn: AsyncConnection, case_id: str, new: NetworkTask) -> None:
-    row = row_of(network_tasks, new, case_id=case_id, resources=list(new.resources))
-    await conn.execute(insert(network_tasks).values(row))
+    await add_network_tasks(conn, [(case_id, new)])
+
+
+async def add_network_tasks(conn: AsyncConnection, new: Sequence[tuple[str, NetworkTask]]) -> None:
+    """Network tasks of several cases, (case id, task) each, in one statement."""
+    if new:
+        rows = [
+            row_of(network_tasks, task, case_id=case_id, resources=list(task.resources))
+            for case_id, task in new
+        ]
+        await conn.execute(insert(network_tasks), rows)
 
 
 async def complete_network_task(conn: AsyncConnection, case_id: str, done: NetworkTask) -> None:

@@ -7,16 +7,19 @@ silently dropped).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Table, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Table, Text, bindparam, func, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import ReturningInsert
 
 from cerniera.shared.envelope import Envelope
 
 CHUNK = 1000
-"""Rows per statement: PostgreSQL takes at most 32,767 parameters in one (6 per row here)."""
+"""Keys per lookup of ``conflicting``: PostgreSQL takes at most 32,767 parameters in one."""
 
 
 class Inbox:
@@ -57,29 +60,55 @@ async def claim(
 ) -> set[tuple[str, str]]:
     """Insert the events' keys; return the keys that were new (never processed before).
 
-    One statement per thousand events. A key already present (a redelivery, or the same event
-    twice in one batch) is not returned, so its handler does not run again.
+    One statement, whatever the batch's size: the rows go as four arrays (``unnest``), so its
+    SQL is compiled once and the batch costs no per-row work in SQLAlchemy. A key already
+    present (a redelivery, or the same event twice in one batch) is not returned, so its
+    handler does not run again.
     """
     unique: dict[tuple[str, str], Envelope] = {}
     for event in events:
         unique.setdefault(event.dedup_key, event)  # the first one of a batch is the one kept
-    rows = [
+    if not unique:
+        return set()
+    kept = unique.values()
+    result = await conn.execute(
+        _claim_statement(inbox),
         {
             "consumer": consumer,
-            "source": source,
-            "event_id": event_id,
-            "event_type": event.type,
-            "digest": event.digest,
-        }
-        for (source, event_id), event in unique.items()
-    ]
-    new: set[tuple[str, str]] = set()
-    for start in range(0, len(rows), CHUNK):
-        stmt = (
-            insert(inbox)
-            .values(rows[start : start + CHUNK])
-            .on_conflict_do_nothing()
-            .returning(inbox.c.source, inbox.c.event_id)
+            "sources": [source for source, _ in unique],
+            "event_ids": [event_id for _, event_id in unique],
+            "event_types": [event.type for event in kept],
+            "digests": [event.digest for event in kept],
+        },
+    )
+    return {(row.source, row.event_id) for row in result}
+
+
+@functools.cache
+def _claim_statement(inbox: Table) -> ReturningInsert[Any]:
+    """``INSERT INTO inbox ... SELECT :consumer, * FROM unnest(:sources, ...) ON CONFLICT DO
+    NOTHING RETURNING source, event_id``, built once per inbox table."""
+    text_array = ARRAY(Text)
+    claimed = (
+        func.unnest(
+            bindparam("sources", type_=text_array),
+            bindparam("event_ids", type_=text_array),
+            bindparam("event_types", type_=text_array),
+            bindparam("digests", type_=text_array),
         )
-        new |= {(row.source, row.event_id) for row in await conn.execute(stmt)}
-    return new
+        .table_valued("source", "event_id", "event_type", "digest")
+        .render_derived()
+    )
+    rows = select(
+        bindparam("consumer", type_=Text),
+        claimed.c.source,
+        claimed.c.event_id,
+        claimed.c.event_type,
+        claimed.c.digest,
+    )
+    return (
+        insert(inbox)
+        .from_select(["consumer", "source", "event_id", "event_type", "digest"], rows)
+        .on_conflict_do_nothing()
+        .returning(inbox.c.source, inbox.c.event_id)
+    )
