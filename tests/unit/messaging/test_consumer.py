@@ -15,6 +15,8 @@ from typing import Any, cast
 
 import asyncpg
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import ClauseElement, MetaData
 from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -217,22 +219,61 @@ def test_runs_split_consecutive_events_of_one_type_and_keep_the_order() -> None:
     assert runs([]) == []
 
 
+def test_runs_with_keys_regroup_by_type_keeping_each_cases_order() -> None:
+    a1, b1, c1 = moved("A"), moved("B"), moved("C")
+    a2, c2, a3 = gone("A"), gone("C"), moved("A")
+    grouped = runs([a1, b1, a2, c1, a3, c2], ["A", "B", "A", "C", "A", "C"])
+    # C's move joins the first run; A's second move must wait behind A's cancellation.
+    assert [[e.id for e in run] for run in grouped] == [
+        [a1.id, b1.id, c1.id],
+        [a2.id, c2.id],
+        [a3.id],
+    ]
+
+
+def test_an_event_without_a_key_keeps_its_place_among_all() -> None:
+    a1, b1, x, c1 = moved("A"), gone("B"), moved("X"), moved("C")
+    grouped = runs([a1, b1, x, c1], ["A", "B", None, "C"])
+    assert [[e.id for e in run] for run in grouped] == [[a1.id], [b1.id], [x.id], [c1.id]]
+
+
+@given(st.lists(st.tuples(st.sampled_from("ABCD"), st.booleans()), max_size=40))
+def test_regrouped_runs_keep_every_cases_order(plan: list[tuple[str, bool]]) -> None:
+    events = [moved(key) if is_move else gone(key) for key, is_move in plan]
+    keys = [key for key, _ in plan]
+    grouped = runs(events, keys)
+    flat = [e for run in grouped for e in run]
+    assert sorted(e.id for e in flat) == sorted(e.id for e in events)  # nothing lost or doubled
+    assert all(len({type(e.data) for e in run}) == 1 for run in grouped)
+    of = dict(zip((e.id for e in events), keys, strict=True))
+    for key in set(keys):
+        assert [e.id for e in flat if of[e.id] == key] == [
+            e.id for e, k in zip(events, keys, strict=True) if k == key
+        ]
+    # never more runs than the plain split, and at most one per type when no case repeats
+    assert len(grouped) <= len(runs(events))
+    if len(set(keys)) == len(keys):
+        assert len(grouped) == len({type(e.data) for e in events})
+
+
 # --- a batch that succeeds -----------------------------------------------------------------
 
 
 async def test_a_batch_is_applied_once_in_one_transaction_run_by_run() -> None:
     recorder = Recorder()
     r = rig(recorder.handlers())
-    events = [moved("A1"), moved("A2"), gone("B1"), moved("A3")]
+    events = [moved("A1"), moved("A2"), gone("B1"), moved("A3"), gone("A1")]
     await r.consumer.process([record(e) for e in events])
 
     assert len(r.db.commits) == 1
-    assert r.db.commits[0].applied == [e.id for e in events]
-    assert recorder.runs == [[events[0].id, events[1].id], [events[2].id], [events[3].id]]
+    # Grouped by type, each case's events in their order: A1's cancellation after its move.
+    moves, cancels = [events[0], events[1], events[3]], [events[2], events[4]]
+    assert recorder.runs == [[e.id for e in moves], [e.id for e in cancels]]
+    assert r.db.commits[0].applied == [e.id for e in moves + cancels]
     assert r.db.claimed == {e.dedup_key for e in events}
     assert r.dead_letters.sent == []
     stats = r.consumer.stats
-    assert (stats.batches, stats.processed, stats.duplicates, stats.ignored) == (1, 4, 0, 0)
+    assert (stats.batches, stats.processed, stats.duplicates, stats.ignored) == (1, 5, 0, 0)
 
 
 async def test_what_a_per_event_handler_emits_is_caused_by_its_event() -> None:

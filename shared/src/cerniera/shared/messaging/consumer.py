@@ -17,6 +17,7 @@ every other group ignores it.
 from __future__ import annotations
 
 import asyncio
+from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -61,16 +62,49 @@ def per_event(handler: EventHandler) -> Handler:
     return handle
 
 
-def runs(events: Sequence[Envelope]) -> list[list[Envelope]]:
-    """Split into maximal runs of consecutive events of the same type. Handling runs in order
-    keeps every case's events in their order, while a run can be applied in bulk."""
-    grouped: list[list[Envelope]] = []
-    for event in events:
-        if grouped and type(grouped[-1][0].data) is type(event.data):
-            grouped[-1].append(event)
+def runs(
+    events: Sequence[Envelope], keys: Sequence[str | None] | None = None
+) -> list[list[Envelope]]:
+    """Split into runs of events of the same type, to be handled one run after another, so
+    that a run can be applied in bulk.
+
+    Without ``keys`` the runs are maximal stretches of consecutive events, in the order given.
+    With ``keys`` (each event's case: its Kafka key) only each case's own order is kept, which
+    is all the contract promises: an event joins the first run of its type that is not earlier
+    than its case's previous event, so a batch that interleaves decisions of many cases becomes
+    a few long runs. An event without a key keeps its place among all the others."""
+    if keys is None:
+        grouped: list[list[Envelope]] = []
+        for event in events:
+            if grouped and type(grouped[-1][0].data) is type(event.data):
+                grouped[-1].append(event)
+            else:
+                grouped.append([event])
+        return grouped
+    regrouped: list[list[Envelope]] = []
+    of_type: dict[type[EventData], list[int]] = {}  # the runs of each type, by position
+    last: dict[str, int] = {}  # the run of each case's latest event
+    floor = 0  # no event may go before the latest event without a key
+    for event, key in zip(events, keys, strict=True):
+        kind = type(event.data)
+        if key is None:
+            at = len(regrouped)
+            regrouped.append([event])
+            of_type.setdefault(kind, []).append(at)
+            floor = at + 1
+            continue
+        earliest = max(floor, last.get(key, 0))
+        positions = of_type.setdefault(kind, [])
+        found = bisect_left(positions, earliest)
+        if found < len(positions):
+            at = positions[found]
+            regrouped[at].append(event)
         else:
-            grouped.append([event])
-    return grouped
+            at = len(regrouped)
+            regrouped.append([event])
+            positions.append(at)
+        last[key] = at
+    return regrouped
 
 
 class Transactions(Protocol):
@@ -211,7 +245,9 @@ class EventConsumer:
 
     async def _apply_batch(self, batch: list[tuple[Record, Envelope]], parked: set[str]) -> None:
         try:
-            await self._apply([event for _, event in batch])
+            await self._apply(
+                [event for _, event in batch], keys=[record_key(record) for record, _ in batch]
+            )
             return
         except Exception as error:
             if is_transient(error):
@@ -224,20 +260,30 @@ class EventConsumer:
             else:
                 await self._apply_alone(record, event, parked)
 
-    async def _apply(self, events: Sequence[Envelope], *, forget: int | None = None) -> None:
+    async def _apply(
+        self,
+        events: Sequence[Envelope],
+        *,
+        keys: Sequence[str | None] | None = None,
+        forget: int | None = None,
+    ) -> None:
+        """Apply ``events`` in one transaction; with their ``keys`` (cases), in runs that keep
+        only each case's order (``runs``)."""
         async with self._db.unit_of_work() as uow:
             new = await self._inbox.claim(uow.conn, events)
             fresh = []
+            fresh_keys = []
             repeated = []
-            for event in events:
+            for i, event in enumerate(events):
                 if event.dedup_key in new:
                     new.discard(event.dedup_key)  # the same event twice in one batch runs once
                     fresh.append(event)
+                    fresh_keys.append(keys[i] if keys is not None else None)
                 else:
                     repeated.append(event)
             if repeated and await self._inbox.conflicting(uow.conn, repeated):
                 raise IdConflict()
-            for run in runs(fresh):
+            for run in runs(fresh, fresh_keys if keys is not None else None):
                 await self._handlers[type(run[0].data)](uow, run)
             if forget is not None and self._parking is not None:
                 await self._parking.forget(uow.conn, forget)  # applied and forgotten at once
