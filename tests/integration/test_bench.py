@@ -37,6 +37,9 @@ async def test_the_services_rates_stand_beside_the_raw_ceiling(
     assert "ratio to the raw ceiling" in out
     assert f"{intake / ceiling:.1%}" in out  # the ratio printed beside the rate
     assert "300 announcements handled" in out
+    # The processes' table runs until monitoring and billing had consumed every decision.
+    assert "monitoring had consumed every decision" in out
+    assert "billing had consumed every decision" in out
     assert set(report.usage) >= PIPELINE
     assert all(0 < used.start <= used.peak for used in report.usage.values())
     # Each service's output went to its own log file, not to the bench's.

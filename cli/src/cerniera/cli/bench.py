@@ -588,11 +588,13 @@ class Watch:
         *,
         timeout: float,
         tick: Callable[[], None] = lambda: None,
-    ) -> None:
-        """Read until ``group`` has settled on ``inputs`` and everything is read."""
+    ) -> float:
+        """Read until ``group`` has settled on ``inputs`` and everything is read; when it had
+        settled (wall clock, within the half-second it is checked)."""
         deadline = time.monotonic() + timeout
         next_check = 0.0
         settled_at: float | None = None
+        settled_wall = 0.0
         while True:
             began = time.monotonic()
             await self.poll()
@@ -603,14 +605,34 @@ class Watch:
                 if began >= next_check:
                     next_check = began + 0.5
                     if await self.settled(group, inputs):
-                        settled_at = time.monotonic()
+                        settled_at, settled_wall = time.monotonic(), time.time()
             # Fetches answered after it settled carry the final high watermarks.
             elif began > settled_at + 1.5 and await self.caught_up():
-                return
+                return settled_wall
             if time.monotonic() > deadline:
                 raise SystemExit(
                     f"timed out after {timeout:g} s waiting for {group}: {self._state()}"
                 )
+
+
+FOLLOWERS = ("monitoring", "billing")
+"""The services that follow intake's decisions beside activation, out of the measured path."""
+
+
+async def _followers_settled(
+    watch: Watch, stack: Stack, inputs: Offsets, timeout: float
+) -> dict[str, float]:
+    """Wait until monitoring and billing have consumed all of ``inputs`` they read (the
+    announcements, monitoring only, and intake's decisions); when each had, by the clock."""
+    read_by = {
+        "monitoring": {stack.topics.hospital_discharges, stack.topics.intake_cases},
+        "billing": {stack.topics.intake_cases},
+    }
+    at = {}
+    for group in FOLLOWERS:
+        theirs = {tp: end for tp, end in inputs.items() if tp.topic in read_by[group]}
+        at[group] = await watch.until_settled(group, theirs, timeout=timeout)
+    return at
 
 
 async def first_consumed(database_url: str, since: float) -> float | None:
@@ -711,9 +733,12 @@ async def measure_throughput(console: Console, options: BenchOptions, stack: Sta
                             total=len(outcomes.eligible),
                         ),
                     )
+                    # The CPU table counts their whole work, not what they did meanwhile.
+                    caught_up = await _followers_settled(watch, stack, inputs, options.timeout)
             finished = time.time()
     consumed = await first_consumed(stack.database.url, started)
     planned_at = list(outcomes.first_request.values())
+    caught_up = caught_up if options.pipeline else {}
     end = max([intake.last, *outcomes.last_request.values()])
     figures = Throughput(
         intake=rate(cases, intake.first, intake.last),
@@ -724,7 +749,7 @@ async def measure_throughput(console: Console, options: BenchOptions, stack: Sta
         ceiling=ceiling,
     )
     console.print(throughput_table(figures))
-    console.print(_legend(options, outcomes, intake, end, consumed, started))
+    console.print(_legend(options, outcomes, intake, end, consumed, started, caught_up))
     since = consumed or started
     summary = trace.summary(since=since, until=finished)
     console.print(usage_table(summary, finished - since))
@@ -740,6 +765,7 @@ def _legend(
     end: int,
     consumed: float | None,
     started: float,
+    caught_up: dict[str, float] | None = None,
 ) -> str:
     """What each row measured, and the counts behind it."""
     cases = options.cases
@@ -761,6 +787,16 @@ def _legend(
             "cases planned, from the first case's first request to the last case's; monitoring "
             "and billing consume the same decisions meanwhile"
         )
+        if caught_up:
+            lines.append(
+                "then "
+                + " and ".join(
+                    f"{group} had consumed every decision {at - end / 1000:+.1f} s after the last "
+                    "request"
+                    for group, at in caught_up.items()
+                )
+                + " (the processes' table runs until then)"
+            )
     last = "activation request" if options.pipeline else "event of intake"
     lines.append(
         f"end to end: {cases:,} cases from the first announcement consumed (intake's first "
