@@ -20,7 +20,8 @@ kept by case, whatever order the topics deliver them in.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -29,7 +30,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cerniera.monitoring import indicators, store
-from cerniera.monitoring.config import BeneficiaryTarget, MonitoringConfig
+from cerniera.monitoring.config import BeneficiaryTarget, MonitoringConfig, MonitoringRule
 from cerniera.monitoring.domain import (
     Activation,
     Check,
@@ -39,6 +40,7 @@ from cerniera.monitoring.domain import (
     FollowUp,
     HandOver,
     HandOverRequest,
+    PendingDischarge,
     by_urgency,
     hand_over_at_closure,
     running,
@@ -87,12 +89,75 @@ async def open_follow_up(
     now: datetime,
 ) -> None:
     """The case is confirmed: follow it from its discharge, by its district's rule. The same
-    decision again (under another event id) opens nothing more."""
+    decision again (under another event id) opens nothing more. One decision alone: the
+    consumer opens a run of them with ``open_follow_ups``."""
+    rule = _rule(config, decision)
+    pending = await store.take_pending(uow.conn, decision.case_id)
+    followup = _opening(decision, correlation_id, rule, pending)
+    opened = await store.add(uow.conn, followup, now)
+    log.info(
+        "followup.opened" if opened else "followup.known",
+        status=followup.status,
+        discharge_on=followup.schedule.discharge_on.isoformat(),
+        applied_pending=pending is not None,
+    )
+    if opened:
+        await _readmitted_before(uow, decision.case_id, pending, now)
+
+
+async def open_follow_ups(
+    uow: UnitOfWork,
+    config: MonitoringConfig,
+    decisions: Sequence[tuple[EligibilityConfirmed, str]],
+    now: datetime,
+    cause: Callable[[int], AbstractContextManager[object]],
+) -> None:
+    """``open_follow_up`` for a run of decisions (each with its chain id) in two statements:
+    what was kept pending for the run's cases taken in one, their follow-ups added in one. A
+    case's first decision in the run is the one that counts: a later one finds it followed, as
+    one by one. A readmission kept before the decision then ends its follow-up, in the run's
+    order, ``cause(i)`` marking the run's ``i``-th event as its cause. A district not in the
+    configuration refuses the run before anything is kept."""
+    rules = [_rule(config, decision) for decision, _ in decisions]
+    first: dict[str, int] = {}
+    for i, (decision, _) in enumerate(decisions):
+        first.setdefault(decision.case_id, i)
+    pending = await store.take_pending_each(uow.conn, list(first))
+    new = [_opening(*decisions[i], rules[i], pending.get(case_id)) for case_id, i in first.items()]
+    opened = await store.add_each(uow.conn, new, now)
+    for i, (decision, _) in enumerate(decisions):
+        case_id = decision.case_id
+        if first[case_id] != i or case_id not in opened:
+            with cause(i):
+                log.info("followup.known")  # rare: the same decision again
+        elif case_id in pending:
+            with cause(i):
+                await _readmitted_before(uow, case_id, pending[case_id], now)
+    # One line per run, not per case: the follow-ups themselves are in the database.
+    log.info(
+        "followups.opened",
+        decisions=len(decisions),
+        opened=len(opened),
+        cancelled=sum(1 for f in new if f.case_id in opened and not f.is_open),
+        applied_pending=len(opened & pending.keys()),
+    )
+
+
+def _rule(config: MonitoringConfig, decision: EligibilityConfirmed) -> MonitoringRule:
+    """The decision's district's rule; refused when the district is not configured."""
     rule = config.rule_for(decision.ambito_id)
     if rule is None:
         raise NotFound("ambito.unknown", f"no district {decision.ambito_id!r} in the configuration")
-    pending = await store.take_pending(uow.conn, decision.case_id)
-    followup = FollowUp.open(
+    return rule
+
+
+def _opening(
+    decision: EligibilityConfirmed,
+    correlation_id: str,
+    rule: MonitoringRule,
+    pending: PendingDischarge | None,
+) -> FollowUp:
+    return FollowUp.open(
         decision.case_id,
         decision.ambito_id,
         decision.expected_discharge_at,
@@ -102,28 +167,52 @@ async def open_follow_up(
         person_ref=decision.person_ref,
         plan=decision.services,
     )
-    opened = await store.add(uow.conn, followup, now)
-    log.info(
-        "followup.opened" if opened else "followup.known",
-        status=followup.status,
-        discharge_on=followup.schedule.discharge_on.isoformat(),
-        applied_pending=pending is not None,
-    )
-    if opened and pending is not None and pending.readmitted_at is not None:
-        # Readmitted before the decision came: the follow-up ends as it opens.
-        await readmit(uow, decision.case_id, pending.readmitted_at, now)
+
+
+async def _readmitted_before(
+    uow: UnitOfWork, case_id: str, pending: PendingDischarge | None, now: datetime
+) -> None:
+    """A follow-up just opened: readmitted before the decision came, it ends as it opens."""
+    if pending is not None and pending.readmitted_at is not None:
+        await readmit(uow, case_id, pending.readmitted_at, now)
 
 
 async def reverse(uow: UnitOfWork, case_id: str, decided_by: str, now: datetime) -> None:
     """Intake rejected a case: if monitoring follows it (the decision was reversed), the
-    follow-up ends as withdrawn. Most rejections are of cases never confirmed: nothing."""
+    follow-up ends as withdrawn. Most rejections are of cases never confirmed: nothing. One
+    rejection alone: the consumer reverses a run of them with ``reverse_run``."""
     followup = await store.load(uow.conn, case_id, lock=True)
-    ended = followup.reversed(now, decided_by) if followup is not None else None
-    if ended is None:
+    if followup is not None:
+        await _reversed(uow, followup, decided_by, now)
+
+
+async def reverse_run(
+    uow: UnitOfWork,
+    rejections: Sequence[tuple[str, str]],
+    now: datetime,
+    cause: Callable[[int], AbstractContextManager[object]],
+) -> None:
+    """``reverse`` for a run of rejections (each a case id and who decided): the follow-ups of
+    the run's cases locked in one statement; each one found (rare) reversed as one by one, in
+    the run's order, ``cause(i)`` marking the run's ``i``-th event as its cause."""
+    found = await store.lock_each(uow.conn, {case_id for case_id, _ in rejections})
+    for i, (case_id, decided_by) in enumerate(rejections):
+        followup = found.get(case_id)
         if followup is not None:
-            log.info("reversal.ignored", status=followup.status)
-        return
+            with cause(i):  # a case rejected again in the run sees its first reversal
+                found[case_id] = await _reversed(uow, followup, decided_by, now)
+
+
+async def _reversed(
+    uow: UnitOfWork, followup: FollowUp, decided_by: str, now: datetime
+) -> FollowUp:
+    """The locked follow-up ended as withdrawn (published), unless it had ended already."""
+    ended = followup.reversed(now, decided_by)
+    if ended is None:
+        log.info("reversal.ignored", status=followup.status)
+        return followup
     await _close(uow, ended)
+    return ended
 
 
 async def revise_plan(

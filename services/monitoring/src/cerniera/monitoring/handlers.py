@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from cerniera.monitoring import cases
 from cerniera.monitoring.config import MonitoringConfig
+from cerniera.shared.causation import handling
 from cerniera.shared.clock import Clock
 from cerniera.shared.contract import (
     DischargeAnnounced,
@@ -30,13 +31,20 @@ from cerniera.shared.persistence.outbox import UnitOfWork
 
 
 def make_handlers(config: MonitoringConfig, clock: Clock) -> Handlers:
-    async def on_confirmed(uow: UnitOfWork, event: Envelope) -> None:
-        data = event.data_as(EligibilityConfirmed)
-        await cases.open_follow_up(uow, config, data, event.chain_id, clock.now())
+    async def on_confirmed(uow: UnitOfWork, events: Sequence[Envelope]) -> None:
+        """A run opened in bulk, each decision the cause of what follows from it."""
+        decisions = [(e.data_as(EligibilityConfirmed), e.chain_id) for e in events]
+        await cases.open_follow_ups(
+            uow, config, decisions, clock.now(), lambda i: handling(events[i])
+        )
 
-    async def on_rejected(uow: UnitOfWork, event: Envelope) -> None:
-        data = event.data_as(EligibilityRejected)
-        await cases.reverse(uow, data.case_id, data.decided_by, clock.now())
+    async def on_rejected(uow: UnitOfWork, events: Sequence[Envelope]) -> None:
+        """A run: the follow-ups looked for in one statement (most rejections have none)."""
+        rejections = [
+            (data.case_id, data.decided_by)
+            for data in (e.data_as(EligibilityRejected) for e in events)
+        ]
+        await cases.reverse_run(uow, rejections, clock.now(), lambda i: handling(events[i]))
 
     async def on_plan_revised(uow: UnitOfWork, event: Envelope) -> None:
         data = event.data_as(PlanRevised)
@@ -76,8 +84,8 @@ def make_handlers(config: MonitoringConfig, clock: Clock) -> Handlers:
         await cases.postponement_requested(uow, event.data_as(DischargePostponementRequested))
 
     return {
-        EligibilityConfirmed: per_event(on_confirmed),
-        EligibilityRejected: per_event(on_rejected),
+        EligibilityConfirmed: on_confirmed,
+        EligibilityRejected: on_rejected,
         PlanRevised: per_event(on_plan_revised),
         DischargeAnnounced: on_announced,
         PatientDetailsUpdated: per_event(on_details),

@@ -9,8 +9,8 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ColumnElement, Row, Text, any_, bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cerniera.monitoring.domain import (
@@ -101,21 +101,54 @@ async def load(conn: AsyncConnection, case_id: str, *, lock: bool = False) -> Fo
     return _follow_up(row) if row is not None else None
 
 
+async def lock_each(conn: AsyncConnection, case_ids: Collection[str]) -> dict[str, FollowUp]:
+    """``load`` with ``lock`` for many cases, in one statement: the follow-ups found, by case
+    (most cases a run of rejections names were never followed)."""
+    if not case_ids:
+        return {}
+    rows = await conn.execute(_LOCK_EACH, {"case_ids": list(case_ids)})
+    return {row.case_id: _follow_up(row) for row in rows}
+
+
 async def add(conn: AsyncConnection, followup: FollowUp, opened_at: datetime) -> bool:
     """Store a new follow-up; False when the case already has one (kept as it is)."""
-    opened = await conn.scalar(
-        insert(followups)
-        .values(
-            case_id=followup.case_id,
-            ambito_id=followup.ambito_id,
-            correlation_id=followup.correlation_id,
-            opened_at=opened_at,
-            **_columns(followup),
-        )
-        .on_conflict_do_nothing()
-        .returning(followups.c.case_id)
-    )
-    return opened is not None
+    return followup.case_id in await add_each(conn, [followup], opened_at)
+
+
+async def add_each(
+    conn: AsyncConnection, new: Collection[FollowUp], opened_at: datetime
+) -> set[str]:
+    """``add`` for follow-ups of distinct cases, in one statement: the cases that had none
+    (those that had one keep it as it is)."""
+    if not new:
+        return set()
+    rows = [
+        {
+            "case_id": f.case_id,
+            "ambito_id": f.ambito_id,
+            "correlation_id": f.correlation_id,
+            "opened_at": opened_at,
+            **_columns(f),
+        }
+        for f in new
+    ]
+    return set((await conn.execute(_ADD, rows)).scalars())
+
+
+def _case_ids() -> ColumnElement[Any]:
+    """``ANY(:case_ids)``: a run's cases in one parameter (an array), so that the statement
+    is compiled once whatever the run's length."""
+    return any_(bindparam("case_ids", type_=ARRAY(Text)))
+
+
+# Built once, so SQLAlchemy's compiled cache applies. Rows are locked in the order of their ids.
+_LOCK_EACH = (
+    select(followups)
+    .where(followups.c.case_id == _case_ids())
+    .order_by(followups.c.case_id)
+    .with_for_update()
+)
+_ADD = insert(followups).on_conflict_do_nothing().returning(followups.c.case_id)
 
 
 async def save(conn: AsyncConnection, followup: FollowUp) -> None:
@@ -243,20 +276,32 @@ async def add_check(conn: AsyncConnection, check: Check) -> Check:
 
 async def take_pending(conn: AsyncConnection, case_id: str) -> PendingDischarge | None:
     """What was kept for the case, removed as it is read."""
-    row = (
-        await conn.execute(
-            delete(pending_discharge_dates)
-            .where(pending_discharge_dates.c.case_id == case_id)
-            .returning(
-                pending_discharge_dates.c.expected_discharge_at,
-                pending_discharge_dates.c.cancelled,
-                pending_discharge_dates.c.readmitted_at,
-            )
-        )
-    ).one_or_none()
-    if row is None:
-        return None
-    return PendingDischarge(row.expected_discharge_at, row.cancelled, row.readmitted_at)
+    return (await take_pending_each(conn, [case_id])).get(case_id)
+
+
+async def take_pending_each(
+    conn: AsyncConnection, case_ids: Collection[str]
+) -> dict[str, PendingDischarge]:
+    """``take_pending`` for many cases, in one statement: what was kept, by case."""
+    if not case_ids:
+        return {}
+    rows = await conn.execute(_TAKE_PENDING, {"case_ids": list(case_ids)})
+    return {
+        row.case_id: PendingDischarge(row.expected_discharge_at, row.cancelled, row.readmitted_at)
+        for row in rows
+    }
+
+
+_TAKE_PENDING = (
+    delete(pending_discharge_dates)
+    .where(pending_discharge_dates.c.case_id == _case_ids())
+    .returning(
+        pending_discharge_dates.c.case_id,
+        pending_discharge_dates.c.expected_discharge_at,
+        pending_discharge_dates.c.cancelled,
+        pending_discharge_dates.c.readmitted_at,
+    )
+)
 
 
 async def keep_pending_date(
