@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
+import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import structlog
-from sqlalchemy import Table, insert
+from sqlalchemy import LargeBinary, Table, Text, bindparam, cast, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.dml import Insert
 
 from cerniera.shared.causation import current_cause
 from cerniera.shared.clock import Clock
@@ -71,24 +75,54 @@ class UnitOfWork:
         self._before_commit.clear()
         if not self.emitted:
             return
-        rows = []
+        rows: dict[str, list[object]] = {name: [] for name in _COLUMNS}
         for event in self.emitted:
             # An event the contract also copies to another topic (a deactivation to the
             # provider's own topic) is published there as an event of its own: a new ce_id.
             for n, topic in enumerate(self._topics.destinations(event.data)):
                 sent = event if n == 0 else dataclasses.replace(event, id=str(uuid.uuid4()))
                 payload, headers = sent.to_binary()
-                rows.append(
-                    {
-                        "event_id": sent.id,
-                        "topic": topic,
-                        "key": sent.subject,
-                        "event_type": sent.type,
-                        "headers": [[name, value.decode()] for name, value in headers],
-                        "payload": payload,
-                    }
+                rows["event_ids"].append(sent.id)
+                rows["topics"].append(topic)
+                rows["keys"].append(sent.subject)
+                rows["event_types"].append(sent.type)
+                rows["headers"].append(
+                    json.dumps([[name, value.decode()] for name, value in headers])
                 )
-        await self.conn.execute(insert(self._outbox), rows)
+                rows["payloads"].append(payload)
+        await self.conn.execute(_write_statement(self._outbox), rows)
+
+
+_COLUMNS = {
+    "event_ids": ("event_id", Text),
+    "topics": ("topic", Text),
+    "keys": ("key", Text),
+    "event_types": ("event_type", Text),
+    "headers": ("headers", Text),  # JSON text, cast to the column's JSONB
+    "payloads": ("payload", LargeBinary),
+}
+"""The outbox's written columns, each passed as one array of the transaction's rows."""
+
+
+@functools.cache
+def _write_statement(outbox: Table) -> Insert:
+    """``INSERT INTO outbox ... SELECT * FROM unnest(:event_ids, ...) WITH ORDINALITY ORDER BY
+    ordinality``: one statement, compiled once per outbox table, whatever the number of rows;
+    ``seq`` follows the order the events were emitted in."""
+    rows = (
+        func.unnest(*(bindparam(array, type_=ARRAY(kind)) for array, (_, kind) in _COLUMNS.items()))
+        .table_valued(*(column for column, _ in _COLUMNS.values()), with_ordinality="n")
+        .render_derived()
+    )
+    values = select(
+        rows.c.event_id,
+        rows.c.topic,
+        rows.c.key,
+        rows.c.event_type,
+        cast(rows.c.headers, JSONB),
+        rows.c.payload,
+    ).order_by(rows.c.n)
+    return insert(outbox).from_select([column for column, _ in _COLUMNS.values()], values)
 
 
 class Database:

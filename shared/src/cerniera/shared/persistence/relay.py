@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,8 +35,21 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
 )
 from aiokafka.partitioner import DefaultPartitioner
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Delete
 
 from cerniera.shared import metrics
 from cerniera.shared.outages import is_transient
@@ -127,7 +141,7 @@ class OutboxRelay:
                 return 0, 0
             result = await self._send(rows)
             if result.sent:
-                await conn.execute(delete(table).where(table.c.seq.in_(result.sent)))
+                await conn.execute(_delete_statement(table), {"seqs": result.sent})
             if result.failed:
                 await self._record_failures(conn, rows, result)
         self.published += len(result.sent)
@@ -229,6 +243,13 @@ class OutboxRelay:
                 log.error("outbox.row_parked", seq=seq, attempts=tries, error=repr(error))
             else:
                 log.warning("outbox.send_failed", seq=seq, attempts=tries, error=repr(error))
+
+
+@functools.cache
+def _delete_statement(outbox: Table) -> Delete:
+    """``DELETE FROM outbox WHERE seq = ANY(:seqs)``: the acknowledged rows as one array, so the
+    statement is compiled once whatever their number."""
+    return delete(outbox).where(outbox.c.seq == any_(bindparam("seqs", type_=ARRAY(BigInteger))))
 
 
 def _partition_of(row: Any, partitions: list[int]) -> int:
