@@ -11,7 +11,9 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import Integer, Row, Table, Text, Update, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import Insert as Upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Insert
 
 from cerniera.intake.brass import BrassItems
 from cerniera.intake.domain import (
@@ -55,6 +57,7 @@ from cerniera.shared.contract import (
     Reason,
     ServiceLine,
 )
+from cerniera.shared.persistence import bulk
 from cerniera.shared.persistence.rows import entity, row_of
 
 # --- cases -----------------------------------------------------------------------------------
@@ -72,11 +75,14 @@ async def case(conn: AsyncConnection, case_id: str, *, lock: bool = False) -> Ca
 
 async def add_new(conn: AsyncConnection, new: Sequence[Case]) -> set[str]:
     """Insert the cases not stored yet, in one statement: the ids of those inserted."""
-    rows = [_case_row(c) for c in new]
-    result = await conn.execute(
-        insert(cases).on_conflict_do_nothing().returning(cases.c.case_id), rows
-    )
+    if not new:
+        return set()
+    result = await bulk.insert_rows(conn, cases, [_case_row(c) for c in new], _new_only)
     return set(result.scalars())
+
+
+def _new_only(statement: Upsert) -> Insert:
+    return statement.on_conflict_do_nothing().returning(cases.c.case_id)
 
 
 async def save(conn: AsyncConnection, case: Case, now: datetime) -> None:
