@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Integer, Row, Table, Text, Update, bindparam, func, select, update
+from sqlalchemy import Integer, Row, Table, Text, Update, any_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.dialects.postgresql import Insert as Upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -122,14 +122,7 @@ async def persons_plans(
 ) -> dict[str, dict[str, tuple[str, list[ServiceLine]]]]:
     """``person_plans`` of several persons in one statement: per fiscal code, per case, the
     published plan that still stands (district and services)."""
-    rows = (
-        await conn.execute(
-            select(cases).where(
-                cases.c.fiscal_code.in_(sorted(fiscal_codes)),
-                cases.c.plan_version > 0,
-            )
-        )
-    ).all()
+    rows = (await conn.execute(_PERSONS_PLANS, {"codes": sorted(fiscal_codes)})).all()
     found: dict[str, dict[str, tuple[str, list[ServiceLine]]]] = {}
     for row in rows:
         other = _case(row)
@@ -137,6 +130,11 @@ async def persons_plans(
             plan = (other.decision.ambito_id, other.decision.services)
             found.setdefault(row.fiscal_code, {})[other.case_id] = plan
     return found
+
+
+_PERSONS_PLANS = select(cases).where(
+    cases.c.fiscal_code == any_(bindparam("codes", type_=ARRAY(Text))), cases.c.plan_version > 0
+)
 
 
 async def set_published(
@@ -365,7 +363,7 @@ async def add_plan(conn: AsyncConnection, case_id: str, new: PlanVersion) -> Non
 async def add_plans(conn: AsyncConnection, new: Sequence[tuple[str, PlanVersion]]) -> None:
     """Plan versions of several cases, (case id, version) each, in one statement."""
     if new:
-        await conn.execute(insert(plans), [_plan_row(case_id, plan) for case_id, plan in new])
+        await bulk.insert_rows(conn, plans, [_plan_row(case_id, plan) for case_id, plan in new])
 
 
 def _plan_row(case_id: str, new: PlanVersion) -> dict[str, Any]:
@@ -420,7 +418,7 @@ async def add_network_tasks(conn: AsyncConnection, new: Sequence[tuple[str, Netw
             row_of(network_tasks, task, case_id=case_id, resources=list(task.resources))
             for case_id, task in new
         ]
-        await conn.execute(insert(network_tasks), rows)
+        await bulk.insert_rows(conn, network_tasks, rows)
 
 
 async def complete_network_task(conn: AsyncConnection, case_id: str, done: NetworkTask) -> None:

@@ -48,6 +48,8 @@ def _rows(table: Table, columns: tuple[str, ...]) -> TableValuedAlias:
     arrays = []
     for name in columns:
         kind = table.c[name].type
+        if isinstance(kind, ARRAY):  # unnest would flatten an array of arrays
+            raise TypeError(f"{table.name}.{name} is an array column: not for bulk")
         carried = Text() if _is_json(kind) else kind
         arrays.append(bindparam(f"c_{name}", type_=ARRAY(carried)))
     return func.unnest(*arrays).table_valued(*columns, with_ordinality="n").render_derived()
