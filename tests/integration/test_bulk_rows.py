@@ -43,7 +43,9 @@ def _table(name: str) -> Table:
         Column("hours", Numeric(6, 2), nullable=True),
         Column("visits", Integer, nullable=False),
         Column("at", DateTime(timezone=True), nullable=True),
-        Column("doc", JSONB, nullable=True),
+        Column("doc", JSONB, nullable=True),  # None: JSON null
+        Column("note", JSONB(none_as_null=True), nullable=True),  # None: SQL NULL
+        Column("updated_at", DateTime(timezone=True), nullable=True),
     )
 
 
@@ -63,6 +65,7 @@ def _rows(n: int) -> list[dict[str, Any]]:
             "visits": i,
             "at": at if i % 2 else None,
             "doc": {"nome": "Lucia", "lines": [i, "è"]} if i % 4 else None,
+            "note": ["visita"] if i % 5 else None,
         }
         for i in range(n)
     ]
@@ -74,7 +77,10 @@ def _nothing_on_conflict(statement: Insert) -> AnyInsert:
 
 async def _contents(engine: AsyncEngine, table: Table) -> list[Any]:
     async with engine.connect() as conn:
-        return [tuple(r) for r in await conn.execute(select(table).order_by(table.c.seq))]
+        # JSON null and SQL NULL both read as None: told apart by IS NULL.
+        nulls = (table.c.doc.is_(None), table.c.note.is_(None))
+        query = select(table, *nulls).order_by(table.c.seq)
+        return [tuple(r) for r in await conn.execute(query)]
 
 
 async def test_inserted_rows_match_executemany_in_order(engine: AsyncEngine) -> None:
@@ -106,15 +112,23 @@ async def test_a_finish_applies_and_an_update_changes_only_its_rows(engine: Asyn
         )
         assert list(again) == []  # all three known: nothing inserted twice
         changed = [
+            {
+                "case_id": rows[1]["case_id"],
+                "visits": 50,
+                "doc": None,
+            },  # then again: the later wins
             {"case_id": rows[1]["case_id"], "visits": 100, "doc": {"stato": "chiuso"}},
             {"case_id": rows[7]["case_id"], "visits": 700, "doc": None},
         ]
-        await update_rows(conn, table, "case_id", changed)
-        found = {
-            r.case_id: (r.visits, r.doc)
-            for r in await conn.execute(select(table.c.case_id, table.c.visits, table.c.doc))
-        }
+        await update_rows(conn, table, "case_id", changed, stamp="updated_at")
+        found = {}
+        stamped = set()
+        for r in await conn.execute(select(table)):
+            found[r.case_id] = (r.visits, r.doc)
+            if r.updated_at is not None:
+                stamped.add(r.case_id)
         await conn.run_sync(table.drop)
+    assert stamped == {rows[1]["case_id"], rows[7]["case_id"]}
     assert found[rows[1]["case_id"]] == (100, {"stato": "chiuso"})
     assert found[rows[7]["case_id"]] == (700, None)
     untouched = {r["case_id"]: (r["visits"], r["doc"]) for r in rows if r not in (rows[1], rows[7])}

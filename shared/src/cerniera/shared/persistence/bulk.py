@@ -27,7 +27,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSON, JSONB, insert
+from sqlalchemy.dialects.postgresql import ARRAY, JSON, insert
 from sqlalchemy.dialects.postgresql import Insert as Upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert, Update
@@ -40,7 +40,7 @@ function, so that the statement it gives is built once."""
 
 
 def _is_json(kind: TypeEngine[Any]) -> bool:
-    return isinstance(kind, JSON | JSONB)
+    return isinstance(kind, JSON)  # JSONB is one
 
 
 def _rows(table: Table, columns: tuple[str, ...]) -> TableValuedAlias:
@@ -73,15 +73,16 @@ def insert_statement(
 
 
 @functools.lru_cache(maxsize=256)
-def update_statement(table: Table, key: str, columns: tuple[str, ...]) -> Update:
-    """``UPDATE table SET columns = rows.columns FROM unnest(...) rows WHERE table.key =
-    rows.key``: each row updates the table's row of its ``key`` (distinct keys)."""
+def update_statement(
+    table: Table, key: str, columns: tuple[str, ...], stamp: str | None = None
+) -> Update:
+    """``UPDATE table SET columns = rows.columns [, stamp = now()] FROM unnest(...) rows WHERE
+    table.key = rows.key``: each row updates the table's row of its ``key``."""
     rows = _rows(table, (key, *columns))
-    return (
-        update(table)
-        .where(table.c[key] == rows.c[key])
-        .values({name: _value(table, rows, name) for name in columns})
-    )
+    values: dict[str, Any] = {name: _value(table, rows, name) for name in columns}
+    if stamp is not None:
+        values[stamp] = func.now()
+    return update(table).where(table.c[key] == rows.c[key]).values(values)
 
 
 def arrays(
@@ -91,8 +92,10 @@ def arrays(
     params: dict[str, list[Any]] = {}
     for name in columns:
         values = [row[name] for row in rows]
-        if _is_json(table.c[name].type):
-            values = [None if v is None else json.dumps(v) for v in values]
+        kind = table.c[name].type
+        if isinstance(kind, JSON):  # None is SQL NULL or JSON null, as the column says
+            as_null = kind.none_as_null
+            values = [None if v is None and as_null else json.dumps(v) for v in values]
         params[f"c_{name}"] = values
     return params
 
@@ -111,9 +114,18 @@ async def insert_rows(
 
 
 async def update_rows(
-    conn: AsyncConnection, table: Table, key: str, rows: Sequence[Mapping[str, Any]]
+    conn: AsyncConnection,
+    table: Table,
+    key: str,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    stamp: str | None = None,
 ) -> None:
-    """Update, in one statement, the row of each of ``rows``' ``key`` (distinct) with its other
-    columns (each row with the same columns)."""
+    """Update, in one statement, the row of each of ``rows``' ``key`` with its other columns
+    (each row with the same columns), and ``stamp`` with the time. Of two rows with the same
+    key the later wins, as one statement after the other."""
+    latest = list({row[key]: row for row in rows}.values())
     columns = tuple(name for name in rows[0] if name != key)
-    await conn.execute(update_statement(table, key, columns), arrays(table, (key, *columns), rows))
+    await conn.execute(
+        update_statement(table, key, columns, stamp), arrays(table, (key, *columns), latest)
+    )
