@@ -15,15 +15,18 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Row, Text, any_, bindparam, func, literal_column, select, update
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy import Row, Text, any_, bindparam, func, literal_column, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import Insert as Upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Insert
 
 from cerniera.activation.domain import Case, CaseStatus
 from cerniera.activation.escalations import Escalation
 from cerniera.activation.planning import Attempt, RequestStatus
 from cerniera.activation.tables import cases, requests
 from cerniera.shared.contract import Beneficiary, ServiceLine, ServiceType
+from cerniera.shared.persistence import bulk
 from cerniera.shared.persistence.rows import entity, row_of
 
 # --- cases -----------------------------------------------------------------------------------
@@ -55,8 +58,7 @@ async def lock_or_create(conn: AsyncConnection, new: Case) -> tuple[Case, bool]:
     it, and ``xmax = 0`` tells a fresh row from an existing one. Two replicas seeing a case's
     first events on two topics at once queue on the row instead of one failing on the key.
     """
-    row = (await conn.execute(_UPSERT, _case_row(new))).one()
-    return _case(row), bool(row.created)
+    return (await lock_or_create_each(conn, [new]))[new.case_id]
 
 
 async def lock_or_create_each(
@@ -67,33 +69,42 @@ async def lock_or_create_each(
     for those created."""
     if not new:
         return {}
-    rows = await conn.execute(_UPSERT, [_case_row(c) for c in new])
+    rows = await bulk.insert_rows(conn, cases, [_case_row(c) for c in new], _locked_or_created)
     return {row.case_id: (_case(row), bool(row.created)) for row in rows}
+
+
+def _locked_or_created(statement: Upsert) -> Insert:
+    """An upsert that changes nothing on conflict: an existing case locked and returned as it
+    is, ``created`` telling (``xmax = 0`` only for a fresh row)."""
+    return statement.on_conflict_do_update(
+        index_elements=[cases.c.case_id], set_={"case_id": statement.excluded.case_id}
+    ).returning(*cases.c, literal_column("xmax = 0").label("created"))
+
+
+def _new_only(statement: Upsert) -> Insert:
+    return statement.on_conflict_do_nothing().returning(cases.c.case_id)
 
 
 async def create_new(conn: AsyncConnection, new: Sequence[Case]) -> set[str]:
     """Insert the cases not known yet, in one statement; the ids of those inserted."""
     if not new:
         return set()
-    result = await conn.execute(_INSERT_NEW, [_case_row(c) for c in new])
+    result = await bulk.insert_rows(conn, cases, [_case_row(c) for c in new], _new_only)
     return set(result.scalars())
 
 
 async def save_case(conn: AsyncConnection, case: Case) -> None:
     """Save a case this transaction locked (its chain, set at creation, never changes)."""
-    await conn.execute(_UPDATE_CASE, _case_changes(case))
+    await save_cases(conn, [case])
 
 
 async def save_cases(conn: AsyncConnection, changed: Sequence[Case]) -> None:
-    """``save_case`` for many locked cases, in one batch."""
+    """``save_case`` for many locked cases, in one statement."""
     if changed:
-        await conn.execute(_UPDATE_CASE, [_case_changes(c) for c in changed])
-
-
-def _case_changes(case: Case) -> dict[str, Any]:
-    row = _case_row(case)
-    del row["case_id"], row["correlation_id"]
-    return {"case_id_": case.case_id, **row}
+        rows = [_case_row(c) for c in changed]
+        for row in rows:
+            del row["correlation_id"]  # set at creation, never changed
+        await bulk.update_rows(conn, cases, "case_id", rows, stamp="updated_at")
 
 
 async def load_case(conn: AsyncConnection, case_id: str) -> Case | None:
@@ -154,14 +165,6 @@ _LOCK_EACH = (
     .order_by(_wanted.c.position)
     .with_for_update(of=cases)
 )
-_insert = insert(cases)
-_UPSERT = _insert.on_conflict_do_update(
-    index_elements=[cases.c.case_id], set_={"case_id": _insert.excluded.case_id}
-).returning(*cases.c, literal_column("xmax = 0").label("created"))
-_INSERT_NEW = _insert.on_conflict_do_nothing().returning(cases.c.case_id)
-_UPDATE_CASE = (
-    update(cases).where(cases.c.case_id == bindparam("case_id_")).values(updated_at=func.now())
-)
 
 
 # --- requests --------------------------------------------------------------------------------
@@ -207,24 +210,20 @@ async def case_of_request(conn: AsyncConnection, request_id: str) -> str | None:
 async def save_requests(
     conn: AsyncConnection, case_id: str, created: Sequence[Attempt], updated: Sequence[Attempt]
 ) -> None:
-    """The requests a transaction made (one statement) and changed (one batch)."""
-    if created:
-        await conn.execute(_INSERT_REQUESTS, [_request_row(case_id, a) for a in created])
-    if updated:
-        changes = [{"request_id_": a.request_id, **_request_changes(a)} for a in updated]
-        await conn.execute(_UPDATE_REQUEST, changes)
+    """The requests a transaction made and changed (one statement each)."""
+    await save_requests_of_each(conn, [(case_id, a) for a in created], updated)
 
 
 async def save_requests_of_each(
     conn: AsyncConnection, created: Sequence[tuple[str, Attempt]], updated: Sequence[Attempt]
 ) -> None:
     """``save_requests`` for many cases: the requests made (case id, request) in one
-    statement, those changed in one batch."""
+    statement, those changed in one."""
     if created:
-        await conn.execute(_INSERT_REQUESTS, [_request_row(c, a) for c, a in created])
+        await bulk.insert_rows(conn, requests, [_request_row(c, a) for c, a in created])
     if updated:
-        changes = [{"request_id_": a.request_id, **_request_changes(a)} for a in updated]
-        await conn.execute(_UPDATE_REQUEST, changes)
+        changes = [{"request_id": a.request_id, **_request_changes(a)} for a in updated]
+        await bulk.update_rows(conn, requests, "request_id", changes, stamp="updated_at")
 
 
 async def overdue_cases(conn: AsyncConnection, now: datetime, limit: int) -> list[str]:
@@ -273,10 +272,4 @@ _ATTEMPTS_OF_EACH = (
 )
 _CASE_OF_REQUEST = select(requests.c.case_id).where(
     requests.c.request_id == bindparam("request_id")
-)
-_INSERT_REQUESTS = insert(requests)
-_UPDATE_REQUEST = (
-    update(requests)
-    .where(requests.c.request_id == bindparam("request_id_"))
-    .values(updated_at=func.now())
 )
