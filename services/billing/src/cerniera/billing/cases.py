@@ -14,11 +14,15 @@ order.
 
 Everything that prices, or reads a total to announce it, holds the pricing lock
 (``store.lock_pricing``) for its transaction.
+
+A run of eligibility decisions (``confirm_run``, ``reject_run``) is saved in a few statements
+for the whole run, with the rows and events the decisions would give one by one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Hashable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -31,6 +35,7 @@ from cerniera.billing.config import Ambito, BillingConfig
 from cerniera.shared.clock import Clock
 from cerniera.shared.contract import (
     BudgetThresholdReached,
+    EligibilityConfirmed,
     HoursDelivered,
     ProviderStatementIssued,
     ServiceLine,
@@ -39,6 +44,14 @@ from cerniera.shared.contract import (
 from cerniera.shared.persistence.outbox import UnitOfWork
 
 log = structlog.get_logger(__name__)
+
+Cause = Callable[[int], AbstractContextManager[object]]
+"""``cause(i)``: the run's ``i``-th event marked as the cause of what follows from it."""
+
+
+def _no_cause(_: int) -> AbstractContextManager[object]:
+    """One decision alone: its caller already marks its cause."""
+    return nullcontext()
 
 
 def _plan(
@@ -49,6 +62,35 @@ def _plan(
         weekly_quantities={s.service_type.value: s.weekly_quantity for s in services},
         effective_from=effective_from,
     )
+
+
+def _keys(data: EligibilityConfirmed) -> list[Hashable]:
+    """What a confirmation changes that a later one in its run reads: its case, and which
+    cases are its person's (a confirmation may link a case to its person: saved with an
+    earlier one of the same person, that case's hours would count toward the SAD cap of the
+    earlier one's waiting lines, where one by one they do not yet)."""
+    keys: list[Hashable] = [("case", data.case_id)]
+    if data.person_ref is not None:
+        keys.append(("person", data.person_ref))
+    return keys
+
+
+def distinct_stretches(keys: Sequence[Collection[Hashable]]) -> list[range]:
+    """The run cut where one of an event's ``keys`` comes again: within a stretch each case
+    (and person) once, one row each in its statements, and a later stretch sees what the
+    earlier saved, as one by one."""
+    stretches: list[range] = []
+    seen: set[Hashable] = set()
+    start = 0
+    for i, each in enumerate(keys):
+        if not seen.isdisjoint(each):
+            stretches.append(range(start, i))
+            seen.clear()
+            start = i
+        seen.update(each)
+    if start < len(keys):
+        stretches.append(range(start, len(keys)))
+    return stretches
 
 
 @dataclass(frozen=True)
@@ -77,35 +119,60 @@ class BillingCases:
 
     # --- what the events tell --------------------------------------------------------------
 
-    async def confirm(
+    async def confirm(self, uow: UnitOfWork, data: EligibilityConfirmed, chain_id: str) -> None:
+        """The case of ``data.person_ref`` is eligible in ``data.ambito_id`` with its plan (in
+        force from the start): its waiting lines are priced now."""
+        await self.confirm_run(uow, [(data, chain_id)], _no_cause)
+
+    async def confirm_run(
         self,
         uow: UnitOfWork,
-        case_id: str,
-        ambito_id: str,
-        services: Sequence[ServiceLine],
-        *,
-        correlation_id: str,
-        person_ref: str | None = None,
-        plan_version: int = 1,
+        decisions: Sequence[tuple[EligibilityConfirmed, str]],
+        cause: Cause,
     ) -> None:
-        """The case of ``person_ref`` is eligible in ``ambito_id`` with the plan ``services``
-        (in force from the start): its waiting lines are priced now."""
-        domain.district(self.config, ambito_id)  # an unknown district is refused, not stored
+        """``confirm`` for a run of decisions (each with its chain id), in a few statements for
+        the whole run: the plans saved in one, the cases in one, their duplicates given the
+        district in one, their waiting lines read in one; then those (rare) lines priced one
+        by one, in the run's order. ``cause(i)`` marks the run's ``i``-th event as the cause
+        of what follows from it."""
+        for data, _ in decisions:
+            domain.district(self.config, data.ambito_id)  # refused when unknown, not stored
         await store.lock_pricing(uow.conn)
-        await store.save_plan(uow.conn, case_id, _plan(plan_version, services))
-        # An older event without the person leaves the one already known in place.
-        person = {"person_ref": person_ref} if person_ref is not None else {}
-        case = await store.save_case(
-            uow.conn,
-            case_id,
-            ambito_id=ambito_id,
-            status=domain.CaseStatus.CONFIRMED.value,
-            correlation_id=correlation_id,
-            **person,
+        for stretch in distinct_stretches([_keys(data) for data, _ in decisions]):
+            await self._confirm_distinct(uow, [(i, *decisions[i]) for i in stretch], cause)
+
+    async def _confirm_distinct(
+        self,
+        uow: UnitOfWork,
+        decisions: Sequence[tuple[int, EligibilityConfirmed, str]],
+        cause: Cause,
+    ) -> None:
+        """Confirm distinct cases (each with its place in the run, and its chain id)."""
+        await store.save_plans(
+            uow.conn, [(d.case_id, _plan(d.plan_version, d.services)) for _, d, _ in decisions]
         )
-        await store.assign_ambito(uow.conn, case_id, ambito_id)
-        for line in await store.deliveries_of(uow.conn, case_id, [domain.LineStatus.PENDING]):
-            await self._price(uow, line, case)
+        confirmed = domain.CaseStatus.CONFIRMED
+        decided = await store.save_decisions(
+            uow.conn,
+            [
+                domain.Case(
+                    d.case_id,
+                    confirmed,
+                    ambito_id=d.ambito_id,
+                    correlation_id=chain_id,
+                    # An older event without the person leaves the one already known in place.
+                    person_ref=d.person_ref,
+                )
+                for _, d, chain_id in decisions
+            ],
+        )
+        await store.assign_ambiti(uow.conn, {d.case_id: d.ambito_id for _, d, _ in decisions})
+        waiting = await store.pending_of_each(uow.conn, [d.case_id for _, d, _ in decisions])
+        priced = await store.with_plans(uow.conn, [decided[case_id] for case_id in waiting])
+        for i, data, _ in decisions:
+            with cause(i):
+                for line in waiting.get(data.case_id, []):
+                    await self._price(uow, line, priced[data.case_id])
 
     async def revise(
         self,
@@ -135,17 +202,32 @@ class BillingCases:
         for line in lines:
             await self._price(uow, line, case)
 
-    async def reject(self, uow: UnitOfWork, case_id: str, *, correlation_id: str) -> None:
+    async def reject(self, uow: UnitOfWork, case_id: str, chain_id: str) -> None:
         """The case is not eligible: its waiting lines are refused."""
+        await self.reject_run(uow, [(case_id, chain_id)], _no_cause)
+
+    async def reject_run(
+        self, uow: UnitOfWork, decisions: Sequence[tuple[str, str]], cause: Cause
+    ) -> None:
+        """``reject`` for a run of decisions (case id and chain id): the cases saved in one
+        statement, their waiting lines read in one, then refused one by one. A case rejected
+        twice needs no second pass: its row ends with the last decision's chain, its lines
+        were refused by the first (nothing else follows from a rejection)."""
+        first: dict[str, int] = {}
+        last: dict[str, str] = {}
+        for i, (case_id, chain_id) in enumerate(decisions):
+            first.setdefault(case_id, i)
+            last[case_id] = chain_id
         await store.lock_pricing(uow.conn)
-        await store.save_case(
-            uow.conn,
-            case_id,
-            status=domain.CaseStatus.REJECTED.value,
-            correlation_id=correlation_id,
+        rejected = domain.CaseStatus.REJECTED
+        await store.save_decisions(
+            uow.conn, [domain.Case(c, rejected, correlation_id=last[c]) for c in first]
         )
-        for line in await store.deliveries_of(uow.conn, case_id, [domain.LineStatus.PENDING]):
-            await self._refuse_not_eligible(uow, line)
+        waiting = await store.pending_of_each(uow.conn, list(first))
+        for case_id, i in first.items():
+            with cause(i):
+                for line in waiting.get(case_id, []):
+                    await self._refuse_not_eligible(uow, line)
 
     async def deliver(
         self,

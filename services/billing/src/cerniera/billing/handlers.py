@@ -1,4 +1,5 @@
-"""Billing's event handlers: thin. Each unpacks its event and calls ``cases``.
+"""Billing's event handlers: thin. Each unpacks its event and calls ``cases``; a run of
+eligibility decisions goes to ``cases`` whole, to be applied in bulk.
 
 Eligibility and plan revisions from intake, activations from activation, deliveries from
 provider adapters, closures from monitoring: four topics with no order between them (``cases``
@@ -7,8 +8,11 @@ explains how billing copes).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cerniera.billing.cases import BillingCases
 from cerniera.billing.config import BillingConfig
+from cerniera.shared.causation import handling
 from cerniera.shared.clock import Clock, italian_date
 from cerniera.shared.contract import (
     CaseClosed,
@@ -27,17 +31,10 @@ from cerniera.shared.persistence.outbox import UnitOfWork
 def make_handlers(config: BillingConfig, clock: Clock) -> Handlers:
     cases = BillingCases(config, clock)
 
-    async def on_confirmed(uow: UnitOfWork, event: Envelope) -> None:
-        data = event.data_as(EligibilityConfirmed)
-        await cases.confirm(
-            uow,
-            data.case_id,
-            data.ambito_id,
-            data.services,
-            correlation_id=event.chain_id,
-            person_ref=data.person_ref,
-            plan_version=data.plan_version,
-        )
+    async def on_confirmed(uow: UnitOfWork, events: Sequence[Envelope]) -> None:
+        """A run in bulk, each decision the cause of what follows from it."""
+        decisions = [(e.data_as(EligibilityConfirmed), e.chain_id) for e in events]
+        await cases.confirm_run(uow, decisions, lambda i: handling(events[i]))
 
     async def on_revised(uow: UnitOfWork, event: Envelope) -> None:
         data = event.data_as(PlanRevised)
@@ -46,9 +43,9 @@ def make_handlers(config: BillingConfig, clock: Clock) -> Handlers:
             uow, data.case_id, data.plan_version, data.services, italian_date(event.time)
         )
 
-    async def on_rejected(uow: UnitOfWork, event: Envelope) -> None:
-        data = event.data_as(EligibilityRejected)
-        await cases.reject(uow, data.case_id, correlation_id=event.chain_id)
+    async def on_rejected(uow: UnitOfWork, events: Sequence[Envelope]) -> None:
+        decisions = [(e.data_as(EligibilityRejected).case_id, e.chain_id) for e in events]
+        await cases.reject_run(uow, decisions, lambda i: handling(events[i]))
 
     async def on_delivered(uow: UnitOfWork, event: Envelope) -> None:
         data = event.data_as(HoursDelivered)
@@ -83,8 +80,8 @@ def make_handlers(config: BillingConfig, clock: Clock) -> Handlers:
         await cases.close(uow, data.case_id, data.closed_at)
 
     return {
-        EligibilityConfirmed: per_event(on_confirmed),
-        EligibilityRejected: per_event(on_rejected),
+        EligibilityConfirmed: on_confirmed,
+        EligibilityRejected: on_rejected,
         PlanRevised: per_event(on_revised),
         ServiceActivated: per_event(on_activated),
         ServiceDeactivated: per_event(on_deactivated),

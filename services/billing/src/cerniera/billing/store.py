@@ -9,15 +9,32 @@ volume (a few thousand lines a month per district) makes one lock cheap.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, delete, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    Row,
+    Select,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.expression import TableValuedAlias
+from sqlalchemy.types import TypeEngine
 
 from cerniera.billing import domain, reports
 from cerniera.billing.tables import (
@@ -45,16 +62,27 @@ async def lock_pricing(conn: AsyncConnection) -> None:
 
 
 async def _case(conn: AsyncConnection, row: Row[Any]) -> domain.Case:
-    found = await conn.execute(select(plans).where(plans.c.case_id == row.case_id))
-    versions = tuple(
-        domain.Plan(
-            plan_version=p.plan_version,
-            weekly_quantities={service: Decimal(q) for service, q in p.weekly_quantities.items()},
-            effective_from=p.effective_from,
-        )
-        for p in found
-    )
-    return entity(domain.Case, row, status=domain.CaseStatus(row.status), plans=versions)
+    return (await with_plans(conn, [_bare_case(row)]))[row.case_id]
+
+
+def _bare_case(row: Row[Any]) -> domain.Case:
+    """The case of ``row`` without its plans (``with_plans`` reads them)."""
+    return entity(domain.Case, row, status=domain.CaseStatus(row.status))
+
+
+async def with_plans(conn: AsyncConnection, found: Sequence[domain.Case]) -> dict[str, domain.Case]:
+    """The cases with every version of their plans, read in one statement; by case id."""
+    versions: dict[str, list[domain.Plan]] = {c.case_id: [] for c in found}
+    if versions:
+        for p in await conn.execute(_PLANS_OF, {"case_ids": list(versions)}):
+            versions[p.case_id].append(
+                domain.Plan(
+                    plan_version=p.plan_version,
+                    weekly_quantities={s: Decimal(q) for s, q in p.weekly_quantities.items()},
+                    effective_from=p.effective_from,
+                )
+            )
+    return {c.case_id: replace(c, plans=tuple(versions[c.case_id])) for c in found}
 
 
 async def case(conn: AsyncConnection, case_id: str) -> domain.Case | None:
@@ -73,18 +101,99 @@ async def save_case(conn: AsyncConnection, case_id: str, **values: Any) -> domai
     return await _case(conn, (await conn.execute(stmt.returning(*cases.c))).one())
 
 
+async def save_decisions(
+    conn: AsyncConnection, decided: Sequence[domain.Case]
+) -> dict[str, domain.Case]:
+    """Each case's eligibility decision (distinct cases), in one statement: inserted or
+    updated with its status and chain, and with its district and person where the decision
+    gives them (``None`` leaves the one already known). The cases as they are now, by id,
+    without their plans: ``with_plans`` reads them for the few that need them."""
+    if not decided:
+        return {}
+    rows = await conn.execute(
+        _DECIDE,
+        {
+            "case_id_values": [c.case_id for c in decided],
+            "status_values": [c.status.value for c in decided],
+            "ambito_id_values": [c.ambito_id for c in decided],
+            "correlation_id_values": [c.correlation_id for c in decided],
+            "person_ref_values": [c.person_ref for c in decided],
+        },
+    )
+    return {row.case_id: _bare_case(row) for row in rows}
+
+
 async def save_plan(conn: AsyncConnection, case_id: str, plan: domain.Plan) -> None:
     """Insert or replace the case's plan of that version."""
-    values = {
-        "effective_from": plan.effective_from,
-        "weekly_quantities": {s: str(q) for s, q in plan.weekly_quantities.items()},
-    }
-    stmt = insert(plans).values(case_id=case_id, plan_version=plan.plan_version, **values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[plans.c.case_id, plans.c.plan_version],
-        set_={**values, "updated_at": func.now()},
-    )
-    await conn.execute(stmt)
+    await save_plans(conn, [(case_id, plan)])
+
+
+async def save_plans(conn: AsyncConnection, new: Sequence[tuple[str, domain.Plan]]) -> None:
+    """``save_plan`` for many (case, version) pairs, each once, in one statement."""
+    if new:
+        await conn.execute(
+            _SAVE_PLANS,
+            {
+                "case_id_values": [case_id for case_id, _ in new],
+                "plan_version_values": [p.plan_version for _, p in new],
+                "effective_from_values": [p.effective_from for _, p in new],
+                "weekly_quantities_values": [
+                    {s: str(q) for s, q in p.weekly_quantities.items()} for _, p in new
+                ],
+            },
+        )
+
+
+# The statements run for a whole run of decisions take their rows as arrays (``unnest``):
+# built once, their SQL is compiled once, and a run costs no per-row work in SQLAlchemy.
+
+
+def _unnest(name: str, **columns: type[TypeEngine[Any]]) -> TableValuedAlias:
+    """``unnest(:case_id_values, :status_values, ...) AS name(case_id, status, ...)``: one
+    row per position of the arrays (``_values`` tells them from the columns' own parameters)."""
+    arrays = (bindparam(f"{column}_values", type_=ARRAY(t)) for column, t in columns.items())
+    return func.unnest(*arrays).table_valued(*columns).render_derived(name=name)
+
+
+_ids = bindparam("case_ids", type_=ARRAY(Text))
+_PLANS_OF = select(plans).where(plans.c.case_id == any_(_ids)).order_by(plans.c.plan_version)
+
+_plan_rows = _unnest(
+    "new_plans",
+    case_id=Text,
+    plan_version=Integer,
+    effective_from=Date,
+    weekly_quantities=JSONB,
+)
+_insert_plans = insert(plans).from_select(
+    ["case_id", "plan_version", "effective_from", "weekly_quantities"],
+    select(*_plan_rows.c),
+)
+_SAVE_PLANS = _insert_plans.on_conflict_do_update(
+    index_elements=[plans.c.case_id, plans.c.plan_version],
+    set_={
+        "effective_from": _insert_plans.excluded.effective_from,
+        "weekly_quantities": _insert_plans.excluded.weekly_quantities,
+        "updated_at": func.now(),
+    },
+)
+
+_decisions = _unnest(
+    "decisions", case_id=Text, status=Text, ambito_id=Text, correlation_id=Text, person_ref=Text
+)
+_insert_decisions = insert(cases).from_select(
+    ["case_id", "status", "ambito_id", "correlation_id", "person_ref"], select(*_decisions.c)
+)
+_DECIDE = _insert_decisions.on_conflict_do_update(
+    index_elements=[cases.c.case_id],
+    set_={
+        "status": _insert_decisions.excluded.status,
+        "correlation_id": _insert_decisions.excluded.correlation_id,
+        "ambito_id": func.coalesce(_insert_decisions.excluded.ambito_id, cases.c.ambito_id),
+        "person_ref": func.coalesce(_insert_decisions.excluded.person_ref, cases.c.person_ref),
+        "updated_at": func.now(),
+    },
+).returning(*cases.c)
 
 
 # --- authorisations --------------------------------------------------------------------------
@@ -216,14 +325,41 @@ async def deliveries_of(
     )
 
 
-async def assign_ambito(conn: AsyncConnection, case_id: str, ambito_id: str) -> None:
-    """Duplicates received before the case's district was known: now they are its."""
-    await conn.execute(
-        update(deliveries)
-        .where(deliveries.c.case_id == case_id, deliveries.c.ambito_id.is_(None))
-        .where(deliveries.c.status == domain.LineStatus.DUPLICATE.value)
-        .values(ambito_id=ambito_id)
-    )
+async def pending_of_each(
+    conn: AsyncConnection, case_ids: Sequence[str]
+) -> dict[str, list[domain.Line]]:
+    """``deliveries_of`` pending for many cases, in one statement: by case id (only the cases
+    that have some), each case's in the order they were received."""
+    found: dict[str, list[domain.Line]] = {}
+    if case_ids:
+        rows = list((await conn.execute(_PENDING_OF_EACH, {"case_ids": list(case_ids)})).all())
+        for line in await _with_shares(conn, rows):
+            found.setdefault(line.case_id, []).append(line)
+    return found
+
+
+async def assign_ambiti(conn: AsyncConnection, ambiti: Mapping[str, str]) -> None:
+    """Duplicates received before their case's district was known are now its: the district of
+    each case of ``ambiti`` (case id to district), in one statement."""
+    if ambiti:
+        await conn.execute(
+            _ASSIGN, {"case_id_values": list(ambiti), "ambito_id_values": list(ambiti.values())}
+        )
+
+
+_PENDING_OF_EACH = (
+    select(deliveries)
+    .where(deliveries.c.case_id == any_(_ids))
+    .where(deliveries.c.status == domain.LineStatus.PENDING.value)
+    .order_by(deliveries.c.id)
+)
+_assigned = _unnest("assigned", case_id=Text, ambito_id=Text)
+_ASSIGN = (
+    update(deliveries)
+    .where(deliveries.c.case_id == _assigned.c.case_id, deliveries.c.ambito_id.is_(None))
+    .where(deliveries.c.status == domain.LineStatus.DUPLICATE.value)
+    .values(ambito_id=_assigned.c.ambito_id)
+)
 
 
 async def sad_hours_used(conn: AsyncConnection, case: domain.Case) -> Decimal:
@@ -354,7 +490,13 @@ def _line(row: Row[Any], shares: Sequence[Row[Any]]) -> domain.Line:
 
 async def _lines(conn: AsyncConnection, query: Select[Any]) -> list[domain.Line]:
     """The deliveries ``query`` selects, in the order received, with their budget shares."""
-    rows = list((await conn.execute(query.order_by(deliveries.c.id))).all())
+    return await _with_shares(
+        conn, list((await conn.execute(query.order_by(deliveries.c.id))).all())
+    )
+
+
+async def _with_shares(conn: AsyncConnection, rows: Sequence[Row[Any]]) -> list[domain.Line]:
+    """The deliveries of ``rows`` as lines, with their budget shares (read in one statement)."""
     shares: dict[int, list[Row[Any]]] = {}
     if rows:
         found = await conn.execute(
