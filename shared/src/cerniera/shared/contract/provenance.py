@@ -18,6 +18,7 @@ provider too. Pure: no I/O, so it is unit-tested on its own.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Final
 
@@ -77,12 +78,18 @@ class Family:
     @property
     def event_types(self) -> frozenset[type[EventData]]:
         """The event types the contract puts on topics of this family."""
-        if self.base in TOPIC_NAMES:
-            return frozenset(topic_events(self.base))
-        # Requests to one provider: activation's events about that provider's requests.
-        return frozenset(m for m in topic_events(ACTIVATION_SERVICES) if _names_provider(m))
+        return _event_types(self.base)
 
 
+@functools.cache  # asked of every record a consumer reads: the answer never changes
+def _event_types(base: str) -> frozenset[type[EventData]]:
+    if base in TOPIC_NAMES:
+        return frozenset(topic_events(base))
+    # Requests to one provider: activation's events about that provider's requests.
+    return frozenset(m for m in topic_events(ACTIVATION_SERVICES) if _names_provider(m))
+
+
+@functools.lru_cache(maxsize=4096)  # a few topics, read over and over
 def family_of(topic: str, prefix: str = DEFAULT_PREFIX) -> Family | None:
     """The family of a full topic name under ``prefix``; None for any other topic."""
     if not topic.startswith(prefix):

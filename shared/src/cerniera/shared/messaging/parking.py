@@ -17,8 +17,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import MetaData, Row, Table, delete, exists, func, select, union
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import (
+    MetaData,
+    Row,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    select,
+    union,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from cerniera.shared.messaging.dlq import Record
@@ -70,23 +82,41 @@ class Parking:
         self.events: Table = parked_events_table(metadata)
         self._engine = engine
         self.consumer = consumer
+        self._parked_among = self._parked_among_query()  # asked at every batch: built once
+        self._released = self._released_query()
+
+    def _parked_among_query(self) -> Any:
+        cases, events = self.cases, self.events
+        wanted = bindparam("keys", type_=ARRAY(Text))  # one array: one SQL text, prepared once
+        return union(
+            select(cases.c.case_key).where(
+                cases.c.consumer == self.consumer, cases.c.case_key == any_(wanted)
+            ),
+            select(events.c.case_key).where(
+                events.c.consumer == self.consumer, events.c.case_key == any_(wanted)
+            ),
+        )
+
+    def _released_query(self) -> Any:
+        cases, events = self.cases, self.events
+        still_parked = exists().where(
+            cases.c.consumer == events.c.consumer, cases.c.case_key == events.c.case_key
+        )
+        return (
+            select(events.c.case_key)
+            .where(events.c.consumer == self.consumer, ~still_parked)
+            .group_by(events.c.case_key)
+            .order_by(func.min(events.c.seq))
+            .limit(bindparam("limit"))
+        )
 
     async def parked_among(self, keys: Iterable[str]) -> set[str]:
         """Which of ``keys`` are parked, or still have records waiting to be applied."""
         wanted = sorted(set(keys))
         if not wanted:
             return set()
-        cases, events = self.cases, self.events
-        query = union(
-            select(cases.c.case_key).where(
-                cases.c.consumer == self.consumer, cases.c.case_key.in_(wanted)
-            ),
-            select(events.c.case_key).where(
-                events.c.consumer == self.consumer, events.c.case_key.in_(wanted)
-            ),
-        )
         async with self._engine.connect() as conn:
-            return set((await conn.execute(query)).scalars())
+            return set((await conn.execute(self._parked_among, {"keys": wanted})).scalars())
 
     async def park_case(self, key: str, dead_letter_id: str, code: str, reason: str) -> None:
         async with self._engine.begin() as conn:
@@ -142,19 +172,8 @@ class Parking:
 
     async def released_keys(self, limit: int = 100) -> list[str]:
         """Cases with records waiting whose case is no longer parked: ready to drain."""
-        cases, events = self.cases, self.events
-        still_parked = exists().where(
-            cases.c.consumer == events.c.consumer, cases.c.case_key == events.c.case_key
-        )
-        query = (
-            select(events.c.case_key)
-            .where(events.c.consumer == self.consumer, ~still_parked)
-            .group_by(events.c.case_key)
-            .order_by(func.min(events.c.seq))
-            .limit(limit)
-        )
         async with self._engine.connect() as conn:
-            return list((await conn.execute(query)).scalars())
+            return list((await conn.execute(self._released, {"limit": limit})).scalars())
 
     async def peek(self, key: str) -> ParkedRecord | None:
         """The case's earliest waiting record."""
