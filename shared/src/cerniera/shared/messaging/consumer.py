@@ -186,13 +186,17 @@ class EventConsumer:
         self._retry_delay = retry_delay
         self._lock = asyncio.Lock()  # a batch and a drain never interleave in one process
         self._lettered: set[str] = set()  # cases with a record dead-lettered in this batch
+        # Whether a case may have been released since the last drain: at start, and after a
+        # release here; otherwise the periodic ``drain`` finds what others released.
+        self._may_drain = True
         self.stats = ConsumerStats()
 
     async def process(self, records: Sequence[Record]) -> None:
         self.stats.batches += 1
         async with self._lock:
-            if self._parking is not None:
-                await self._drain_released(self._parking)
+            if self._parking is not None and self._may_drain:
+                self._may_drain = False  # a failed drain is the periodic one's to do
+                self._may_drain = await self._drain_released(self._parking)
             await self._process(records)
 
     async def drain(self) -> None:
@@ -216,6 +220,7 @@ class EventConsumer:
             if discard_for is not None or (replay_for is not None and replay_for != self.name):
                 if discard_for == self.name and key is not None and self._parking is not None:
                     await self._parking.release([key])  # its waiting records follow, in order
+                    self._may_drain = True
                     log.warning("case.discard_released", case_key=key)
                 self._ignored()
                 continue
@@ -242,6 +247,7 @@ class EventConsumer:
         # A dead letter that came back and went through releases its case.
         if self._parking is not None and (released := replayed - self._lettered):
             await self._parking.release(released)
+            self._may_drain = True
 
     async def _apply_batch(self, batch: list[tuple[Record, Envelope]], parked: set[str]) -> None:
         try:
@@ -364,13 +370,16 @@ class EventConsumer:
         self.stats.ignored += 1
         metrics.EVENTS.labels(self.name, "ignored").inc()
 
-    async def _drain_released(self, parking: Parking) -> None:
+    async def _drain_released(self, parking: Parking) -> bool:
         """Each released case's waiting records, in order, each applied in the transaction
-        that forgets it; a case stops at a record dead-lettered again (parked again)."""
-        for key in await parking.released_keys():
+        that forgets it; a case stops at a record dead-lettered again (parked again). Whether
+        there was any (there may be more)."""
+        released = await parking.released_keys()
+        for key in released:
             while (waiting := await parking.peek(key)) is not None:
                 if not await self._drain_one(parking, key, waiting):
                     break
+        return bool(released)
 
     async def _drain_one(self, parking: Parking, key: str, waiting: ParkedRecord) -> bool:
         parked: set[str] = set()

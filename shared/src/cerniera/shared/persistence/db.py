@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from cerniera.shared.settings import DatabaseSettings, async_database_url
@@ -19,7 +21,7 @@ def make_engine(url: str | DatabaseSettings, *, schema: str, pool_size: int = 5)
     if isinstance(url, DatabaseSettings):
         pool_size = url.database_pool_size
         url = url.database_url
-    return create_async_engine(
+    engine = create_async_engine(
         async_database_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
@@ -27,3 +29,14 @@ def make_engine(url: str | DatabaseSettings, *, schema: str, pool_size: int = 5)
         hide_parameters=True,
         connect_args={"server_settings": {"search_path": f"{schema},public"}},
     )
+    engine.sync_engine.dialect.do_ping = _still_open  # type: ignore[method-assign]
+    return engine
+
+
+def _still_open(dbapi_connection: Any) -> bool:
+    """The pool's check before lending a connection, without a round trip: asyncpg marks a
+    connection closed as soon as its socket sees the server go (a restart, a kill), and the
+    pool then replaces every connection made before. SQLAlchemy's own ping costs three round
+    trips (begin, a query, rollback) at every checkout, several per batch. A connection lost
+    without a word fails its next statement instead: a transient error, retried."""
+    return not dbapi_connection.driver_connection.is_closed()
