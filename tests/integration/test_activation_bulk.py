@@ -111,6 +111,8 @@ async def outcome(
     async def one(uow: UnitOfWork, event: Envelope) -> None:
         if isinstance(event.data, EligibilityRejected):
             await activation_.rejected(uow, event.data.case_id)
+        elif isinstance(event.data, DischargeAnnounced):
+            await activation_.announced(uow, event.data, event.chain_id)
         else:
             await activation_.confirmed(uow, event.data_as(EligibilityConfirmed), event.chain_id)
 
@@ -174,6 +176,47 @@ async def test_a_run_in_bulk_gives_the_rows_and_events_of_one_by_one(
     assert (case_of("B-6"), "ServiceActivationRequested") in kinds
     assert (case_of("B-1"), "ServiceDeactivated") in kinds  # rejected once planned
     assert not any(subject == case_of("B-3") for _, _, subject, _, _ in events)
+    causes = {e.id for e in run}
+    assert all(cause in causes for *_, cause in events)
+
+    assert in_bulk[0] == events
+    assert in_bulk[1] == case_rows
+    assert in_bulk[2] == request_rows
+
+
+def announcements_after_decisions() -> tuple[list[Envelope], list[Envelope]]:
+    """Decisions that came before their announcements, then a run of announcements: of cases
+    waiting for their contact (one announced twice, moved), of a case announced before, of a
+    new case (announced twice)."""
+    before = [
+        from_intake(confirmed(case_of("C-1"), march(5))),
+        from_intake(confirmed(case_of("C-2"), march(6))),
+        from_hospital(announced(discharge_ref="C-3", expected_discharge_at=march(5))),
+    ]
+    run = [
+        from_hospital(announced(discharge_ref="C-1", expected_discharge_at=march(5))),
+        from_hospital(announced(discharge_ref="C-2", expected_discharge_at=march(6))),
+        from_hospital(announced(discharge_ref="C-3", expected_discharge_at=march(9))),
+        from_hospital(announced(discharge_ref="C-4", expected_discharge_at=march(7))),
+        from_hospital(announced(discharge_ref="C-2", expected_discharge_at=march(9))),  # moved
+        from_hospital(announced(discharge_ref="C-4", expected_discharge_at=march(8))),
+    ]
+    return before, run
+
+
+async def test_a_run_of_announcements_in_bulk_gives_what_one_by_one_gives(
+    kafka_settings: KafkaSettings, database_settings: DatabaseSettings
+) -> None:
+    before, run = announcements_after_decisions()
+    async with activation(kafka_settings, database_settings).running() as rt:
+        one_by_one = await outcome(rt, before, run, bulk=False)
+        in_bulk = await outcome(rt, before, run, bulk=True)
+
+    events, case_rows, request_rows = one_by_one
+    status = {row["case_id"]: row["status"] for row in case_rows}
+    assert status[case_of("C-1")] == status[case_of("C-2")] == "planned"
+    assert {subject for _, _, subject, _, _ in events} >= {case_of("C-1"), case_of("C-2")}
+    assert request_rows  # the two planned cases asked their providers
     causes = {e.id for e in run}
     assert all(cause in causes for *_, cause in events)
 

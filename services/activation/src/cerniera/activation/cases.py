@@ -125,28 +125,66 @@ class Activation:
         cause: Callable[[int], AbstractContextManager[object]],
     ) -> None:
         """``confirmed`` for a run of decisions (each with its chain id), in a few statements
-        for the whole run: the cases locked or created in one, their requests read in one, what
-        changed written in one per table. ``cause(i)`` marks the run's ``i``-th event as the
-        cause of what follows from it."""
+        for the whole run (``_lock_or_create_run``). ``cause(i)`` marks the run's ``i``-th
+        event as the cause of what follows from it."""
         rules = self._rules()
         for data, _ in decisions:
             rules.ambito(data.ambito_id)  # refused when unknown, before anything is kept
-        for stretch in distinct_stretches([data.case_id for data, _ in decisions]):
-            found = await store.lock_or_create_each(
-                uow.conn, [Case.confirmed(*decisions[i]) for i in stretch]
-            )
+        await self._lock_or_create_run(
+            uow,
+            [Case.confirmed(*decision) for decision in decisions],
+            lambda i, file: file.confirmed(decisions[i][0]),
+            "eligibility",
+            cause,
+            waiting_for="DischargeAnnounced",
+        )
+
+    async def announced_run(
+        self,
+        uow: UnitOfWork,
+        announcements: Sequence[tuple[DischargeAnnounced, str]],
+        cause: Callable[[int], AbstractContextManager[object]],
+    ) -> None:
+        """``announced`` for a run of announcements (each with its chain id) of cases known
+        already (the decision came first) or announced twice, in a few statements for the
+        whole run."""
+        await self._lock_or_create_run(
+            uow,
+            [Case.announced(*announcement) for announcement in announcements],
+            lambda i, file: file.announced(announcements[i][0]),
+            "announcement",
+            cause,
+        )
+
+    async def _lock_or_create_run(
+        self,
+        uow: UnitOfWork,
+        new: Sequence[Case],
+        transition: Callable[[int, CaseFile], Ignored],
+        what: str,
+        cause: Callable[[int], AbstractContextManager[object]],
+        *,
+        waiting_for: str | None = None,
+    ) -> None:
+        """A run of one transition: in each stretch of distinct cases, the cases locked or
+        created (as ``new``) in one statement, their requests read in one, the ``i``-th
+        event's ``transition`` applied to each case that was known, what changed written in
+        one statement per table. A case created waits (``waiting_for`` is logged)."""
+        rules = self._rules()
+        for stretch in distinct_stretches([case.case_id for case in new]):
+            found = await store.lock_or_create_each(uow.conn, [new[i] for i in stretch])
             known = [case_id for case_id, (_, created) in found.items() if not created]
             attempts = await store.attempts_of_each(uow.conn, known)
             files = []
             for i in stretch:
-                data = decisions[i][0]
-                case, created = found[data.case_id]
+                case, created = found[new[i].case_id]
                 with cause(i):
                     if created:
-                        log.info("plan.waiting", waiting_for="DischargeAnnounced")
+                        if waiting_for is not None:
+                            log.info("plan.waiting", waiting_for=waiting_for)
                         continue
                     file = CaseFile(case, attempts[case.case_id], rules)
-                    files.append(self._settle(uow, file, file.confirmed(data), "eligibility"))
+                    files.append(self._settle(uow, file, transition(i, file), what))
             await self._save_each(uow, files)
 
     async def rejected_run(

@@ -28,11 +28,13 @@ from cerniera.shared.persistence.outbox import UnitOfWork
 
 def make_handlers(activation: Activation) -> Handlers:
     async def on_announcements(uow: UnitOfWork, events: Sequence[Envelope]) -> None:
-        """A run: new cases in one statement, the others one by one, each as its own cause."""
+        """A run: new cases in one statement, then the others (known, or announced twice) as
+        a run of their own, each event the cause of what follows from it."""
         announcements = [(e.data_as(DischargeAnnounced), e.chain_id) for e in events]
-        for i in await activation.create_announced(uow, announcements):
-            with handling(events[i]):
-                await activation.announced(uow, *announcements[i])
+        rest = await activation.create_announced(uow, announcements)
+        await activation.announced_run(
+            uow, [announcements[i] for i in rest], lambda j: handling(events[rest[j]])
+        )
 
     async def on_rescheduled(uow: UnitOfWork, event: Envelope) -> None:
         data = event.data_as(DischargeRescheduled)
