@@ -197,4 +197,5 @@ def test_usage_runs_from_the_start_of_the_load_to_its_end() -> None:
     assert used is not None
     assert (used.start, used.peak, used.end) == (100 * mib, 130 * mib, 120 * mib)
     assert used.cpu_s == pytest.approx(2.5)
+    assert used.middle == 130 * mib  # halfway (10.5 s): the second half grew by -10 MiB
     assert usage([], since=0, until=1) is None

@@ -195,12 +195,15 @@ class Sample:
 @dataclass(frozen=True)
 class Usage:
     """A process over the load: its memory at the start, at its peak and at the end (bytes),
-    and the CPU seconds it used."""
+    and the CPU seconds it used. ``middle``: its memory halfway, so that what grew in the
+    second half tells a leak (growing all along) from a warm-up (caches and the allocator's
+    arenas filling once)."""
 
     start: int
     peak: int
     end: int
     cpu_s: float
+    middle: int = 0
 
 
 def usage(samples: Sequence[Sample], since: float, until: float) -> Usage | None:
@@ -210,7 +213,15 @@ def usage(samples: Sequence[Sample], since: float, until: float) -> Usage | None
     kept = [s for s in live if s.at <= since][-1:] + [s for s in live if s.at > since]
     if not kept:
         return None
-    return Usage(kept[0].rss, max(s.rss for s in kept), kept[-1].rss, kept[-1].cpu - kept[0].cpu)
+    halfway = (kept[0].at + kept[-1].at) / 2
+    middle = [s for s in kept if s.at <= halfway][-1]
+    return Usage(
+        kept[0].rss,
+        max(s.rss for s in kept),
+        kept[-1].rss,
+        kept[-1].cpu - kept[0].cpu,
+        middle.rss,
+    )
 
 
 class ProcessTrace:
@@ -287,11 +298,13 @@ def watch_infrastructure(trace: ProcessTrace, stack: Stack) -> None:
 
 def usage_table(summary: dict[str, Usage], seconds: float) -> Table:
     table = Table(title=f"Processes over the load ({seconds:.1f} s): RSS in MiB, CPU")
-    for column in ("process", "start", "peak", "end", "end − start", "CPU s"):
+    columns = ("process", "start", "peak", "end", "end − start", "second half", "CPU s")
+    for column in columns:
         table.add_column(column, justify="left" if column == "process" else "right")
     for name, used in summary.items():
         mib = [f"{v / 2**20:,.0f}" for v in (used.start, used.peak, used.end)]
-        table.add_row(name, *mib, f"{(used.end - used.start) / 2**20:+,.0f}", f"{used.cpu_s:.1f}")
+        grew = [f"{(used.end - since) / 2**20:+,.0f}" for since in (used.start, used.middle)]
+        table.add_row(name, *mib, *grew, f"{used.cpu_s:.1f}")
     return table
 
 
