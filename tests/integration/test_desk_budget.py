@@ -244,6 +244,7 @@ async def test_the_district_sees_its_budget_and_outcomes_as_billing_and_monitori
                 team_page = await team.get("/budget", params=PERIOD)
                 team_budget_csv = await team.get("/budget/fonti.csv")
                 team_spending_csv = await team.get("/budget/spesa.csv", params=PERIOD)
+                no_such_chart = await team.get("/budget/segreti.csv")
 
     # --- the administration's page
     assert page.status_code == 200, page.text
@@ -359,6 +360,7 @@ async def test_the_district_sees_its_budget_and_outcomes_as_billing_and_monitori
         team_page.text
     )
     assert team_budget_csv.status_code == 403
+    assert no_such_chart.status_code == 404
     assert team_spending_csv.text == csvs["spesa"].text
 
 

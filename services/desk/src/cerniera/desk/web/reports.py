@@ -38,7 +38,7 @@ from cerniera.shared import spreadsheet
 from cerniera.shared.access import Action
 from cerniera.shared.ambiti import district_tables, load_document
 from cerniera.shared.contract import BudgetThresholdReached
-from cerniera.shared.refusals import Forbidden
+from cerniera.shared.refusals import Forbidden, NotFound
 
 router = APIRouter(include_in_schema=False)
 log = structlog.get_logger(__name__)
@@ -716,7 +716,30 @@ async def budget_page(
     )
 
 
-async def _csv(request: Request, user: CurrentUser, chart: str, scope: Scope) -> Response:
+CSV_ACTION: Final = {
+    SPESA: Action.REPORTS_READ,
+    FONTI: Action.BUDGET_READ,  # the budget per funding source: the district's administration
+    BENEFICIARI: Action.REPORTS_READ,
+    ESITI: Action.REPORTS_READ,
+}
+"""What a chart's CSV asks of the reader, as the service that computes it grants it."""
+
+
+@router.get("/budget/{chart}.csv")
+async def chart_csv(
+    request: Request,
+    user: CurrentUser,
+    chart: str,
+    ambito_id: Ambito = None,
+    da: Since = None,
+    a: Until = None,
+) -> Response:
+    """A chart's figures as CSV, for the district and period of the page."""
+    action = CSV_ACTION.get(chart)
+    if action is None:
+        raise NotFound("chart.unknown", i18n.text("error.not_found", language(request)))
+    await permit(request, user, action)
+    scope = scope_of(user, ambito_id, da, a)
     figures = await gather(request, user, scope, only=chart)
     table = tables(figures, language(request)).get(chart)
     if table is None:  # the service answered, but not for this district
@@ -726,38 +749,6 @@ async def _csv(request: Request, user: CurrentUser, chart: str, scope: Scope) ->
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{chart}-{scope.ambito_id}.csv"'},
     )
-
-
-@router.get("/budget/spesa.csv")
-async def spending_csv(
-    request: Request, user: CurrentUser, ambito_id: Ambito = None, da: Since = None, a: Until = None
-) -> Response:
-    await permit(request, user, Action.REPORTS_READ)
-    return await _csv(request, user, SPESA, scope_of(user, ambito_id, da, a))
-
-
-@router.get("/budget/fonti.csv")
-async def budget_csv(
-    request: Request, user: CurrentUser, ambito_id: Ambito = None, da: Since = None, a: Until = None
-) -> Response:
-    await permit(request, user, Action.BUDGET_READ)
-    return await _csv(request, user, FONTI, scope_of(user, ambito_id, da, a))
-
-
-@router.get("/budget/beneficiari.csv")
-async def progress_csv(
-    request: Request, user: CurrentUser, ambito_id: Ambito = None, da: Since = None, a: Until = None
-) -> Response:
-    await permit(request, user, Action.REPORTS_READ)
-    return await _csv(request, user, BENEFICIARI, scope_of(user, ambito_id, da, a))
-
-
-@router.get("/budget/esiti.csv")
-async def outcomes_csv(
-    request: Request, user: CurrentUser, ambito_id: Ambito = None, da: Since = None, a: Until = None
-) -> Response:
-    await permit(request, user, Action.REPORTS_READ)
-    return await _csv(request, user, ESITI, scope_of(user, ambito_id, da, a))
 
 
 def _shown(lang: str) -> Callable[[Any, str], str]:
