@@ -27,8 +27,8 @@ from support.browser import (
     launch,
     module_kafka,
     new_context,
-    register,
 )
+from support.desk_login import register
 from support.identity import Identity
 from support.services import desk, service_runtime
 

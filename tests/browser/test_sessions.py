@@ -17,7 +17,8 @@ from playwright.async_api import Page, expect
 from cerniera.cli.devstack import DatabaseEndpoint, KafkaEndpoint
 from cerniera.cli.identity.directory import Directory
 from cerniera.cli.identity.provider import serving as serving_identity
-from support.browser import assert_accessible, empty_database, log_in, module_kafka, register
+from support.browser import assert_accessible, empty_database, log_in, module_kafka
+from support.desk_login import register
 from support.services import desk
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]

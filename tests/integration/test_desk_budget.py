@@ -32,6 +32,7 @@ from cerniera.shared.envelope import Envelope
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
 from support import billing_events as billed
 from support import monitoring_events as followed
+from support.desk_login import log_in, register
 from support.identity import Identity
 from support.kafka import publish
 from support.services import desk, service_runtime, serving
@@ -39,7 +40,6 @@ from support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
-PASSWORD = "cerniera"
 MELOGRANO = "coop-il-melograno"
 PNRR = "pnrr-m5c2-1.1.3"
 PERIOD = {"da": "2024-09-01", "a": "2024-10-31"}
@@ -47,22 +47,6 @@ SAD = ServiceType.SAD
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def register(issuer: str, username: str, name: str, roles: list[str], **scope: str) -> None:
-    body = {"name": name, "roles": roles, **scope}
-    httpx.put(f"{issuer}/accounts/{username}", json=body, timeout=10).raise_for_status()
-
-
-async def log_in(client: httpx.AsyncClient, username: str, next_path: str) -> None:
-    """Through the identity provider's form, as a person does (see test_desk_portal.py)."""
-    start = await client.get("/login", params={"next": next_path})
-    authorize = start.headers["location"]
-    assert (await client.get(authorize)).status_code == 200
-    answer = await client.post(authorize, data={"username": username, "password": PASSWORD})
-    assert answer.status_code == 302, answer.text
-    back = await client.get(answer.headers["location"])
-    assert (back.status_code, back.headers["location"]) == (303, next_path)
 
 
 def at(day: str, hour: int = 10) -> datetime:

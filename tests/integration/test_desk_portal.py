@@ -44,6 +44,7 @@ from cerniera.shared.envelope import Envelope, decode
 from cerniera.shared.runtime import ServiceRuntime
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
 from support.billing_events import activated, confirmed, delivery, reported
+from support.desk_login import log_in, register
 from support.identity import Identity
 from support.kafka import publish, read_topic
 from support.services import desk, service_runtime, serving
@@ -53,34 +54,11 @@ pytestmark = pytest.mark.integration
 
 MELOGRANO = "coop-il-melograno"
 SOLIDARIETA = "coop-solidarieta-brianza"  # another SAD provider of Desio
-PASSWORD = "cerniera"
 ACTIVATION = "urn:dp:service:activation"
 SAD, MEALS = ServiceType.SAD, ServiceType.MEALS
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def register(issuer: str, username: str, name: str, roles: list[str], **scope: str) -> None:
-    body = {"name": name, "roles": roles, **scope}
-    httpx.put(f"{issuer}/accounts/{username}", json=body, timeout=10).raise_for_status()
-
-
-async def log_in(client: httpx.AsyncClient, username: str, next_path: str) -> httpx.Response:
-    """As a person does: the desk sends the browser to the identity provider's form, the
-    person logs in, the identity provider sends the browser back with a code."""
-    start = await client.get("/login", params={"next": next_path})
-    assert start.status_code in (302, 303), start.text
-    authorize = start.headers["location"]
-    form = await client.get(authorize)
-    assert form.status_code == 200, form.text
-    assert 'name="password"' in form.text
-    answer = await client.post(authorize, data={"username": username, "password": PASSWORD})
-    assert answer.status_code == 302, answer.text
-    back = await client.get(answer.headers["location"])
-    assert back.status_code == 303, back.text
-    assert back.headers["location"] == next_path
-    return back
 
 
 def requested(provider_id: str, name: str, *, ref: str, service: ServiceType = SAD) -> Envelope:

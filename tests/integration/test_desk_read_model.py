@@ -60,6 +60,7 @@ from cerniera.shared.persistence.migrations import upgrade
 from cerniera.shared.persistence.outbox import Database
 from cerniera.shared.runtime import ServiceRuntime
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
+from support.desk_login import log_in, register
 from support.discharges import (
     EXPECTED_DISCHARGE,
     MAGENTA,
@@ -82,26 +83,14 @@ pytestmark = pytest.mark.integration
 DISCHARGE = EXPECTED_DISCHARGE + timedelta(days=9)  # every provider's lead time fits
 DECLINING = "coop-il-melograno"  # SAD goes to the district's next provider
 OPERATOR = "as-anna-rebuild"
-PASSWORD = "cerniera"  # the embedded identity provider's, for everyone
-
-
-async def log_in(client: httpx.AsyncClient, issuer: str) -> None:
-    """As a person does: the desk's log-in, the identity provider's form, back with a code."""
-    account = {"name": "Anna Sala", "roles": ["equipe"], "ambito_id": "desio"}
-    (await client.put(f"{issuer}/accounts/{OPERATOR}", json=account)).raise_for_status()
-    start = await client.get("/login", params={"next": "/oggi"})
-    authorize = start.headers["location"]
-    assert (await client.get(authorize)).status_code == 200
-    answer = await client.post(authorize, data={"username": OPERATOR, "password": PASSWORD})
-    back = await client.get(answer.headers["location"])
-    assert (back.status_code, back.headers["location"]) == (303, "/oggi"), back.text
 
 
 async def pages(rt: ServiceRuntime, issuer: str, paths: list[str]) -> dict[str, str]:
     """The HTML of the team's pages, as a logged-in member of Desio's team gets them."""
     assert rt.http_url is not None
     async with httpx.AsyncClient(base_url=rt.http_url, timeout=10) as client:
-        await log_in(client, issuer)
+        register(issuer, OPERATOR, "Anna Sala", ["equipe"], ambito_id="desio")
+        await log_in(client, OPERATOR, "/oggi")
         got = {path: await client.get(path) for path in paths}
     assert {p: r.status_code for p, r in got.items()} == dict.fromkeys(paths, 200)
     return {path: response.text for path, response in got.items()}

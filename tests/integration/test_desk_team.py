@@ -29,6 +29,7 @@ from cerniera.desk.web import team
 from cerniera.shared.contract import Topics
 from cerniera.shared.runtime import ServiceRuntime
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
+from support.desk_login import log_in, register
 from support.discharges import (
     EXPECTED_DISCHARGE,
     MAGENTA,
@@ -44,31 +45,10 @@ from support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
-PASSWORD = "cerniera"
 DESIO_OP = "as-giulia-sala"
 OURS = "asst-vimercate:TEAM-1"  # a Desio resident's discharge
 THEIRS = "asst-vimercate:TEAM-2"  # a Magenta resident's: Magentino's case
 SERVICES = ("intake", "activation", "monitoring")
-
-
-def register(issuer: str, username: str, name: str, ambito_id: str) -> None:
-    body = {"name": name, "roles": ["equipe"], "ambito_id": ambito_id}
-    httpx.put(f"{issuer}/accounts/{username}", json=body, timeout=10).raise_for_status()
-
-
-async def log_in(client: httpx.AsyncClient, username: str, next_path: str) -> None:
-    """As a person does: the desk sends the browser to the identity provider's form, the
-    person logs in, the identity provider sends the browser back with a code."""
-    start = await client.get("/login", params={"next": next_path})
-    assert start.status_code in (302, 303), start.text
-    authorize = start.headers["location"]
-    form = await client.get(authorize)
-    assert form.status_code == 200, form.text
-    answer = await client.post(authorize, data={"username": username, "password": PASSWORD})
-    assert answer.status_code == 302, answer.text
-    back = await client.get(answer.headers["location"])
-    assert back.status_code == 303, back.text
-    assert back.headers["location"] == next_path
 
 
 @contextlib.asynccontextmanager
@@ -115,7 +95,7 @@ async def test_the_team_sees_its_new_discharge_assesses_it_and_watches_it_live(
     identity: Identity,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    register(identity.issuer, DESIO_OP, "Giulia Sala", "desio")
+    register(identity.issuer, DESIO_OP, "Giulia Sala", ["equipe"], ambito_id="desio")
     monkeypatch.setattr(team, "HEARTBEAT_S", 0.5)  # the desk runs in this process
     in_three_days = EXPECTED_DISCHARGE + timedelta(days=3)
     ours = announced(

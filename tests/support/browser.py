@@ -49,6 +49,7 @@ from cerniera.shared.contract.provenance import allowed_source
 from cerniera.shared.envelope import Envelope
 from cerniera.shared.runtime import ServiceRuntime
 from cerniera.shared.settings import DatabaseSettings, KafkaSettings
+from support.desk_login import PASSWORD
 from support.discharges import announced_json, from_hospital
 from support.kafka import publish
 from support.waiting import eventually
@@ -72,8 +73,6 @@ AXE_ROUTE: Final = "/__tests__/axe.min.js"
 the page's own scripts do (no Content-Security-Policy to bypass)."""
 WCAG_TAGS: Final = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
 BLOCKING_IMPACTS: Final = ("serious", "critical")
-PASSWORD: Final = "cerniera"
-"""The embedded identity provider's password for everyone (development only)."""
 DESKTOP: Final[ViewportSize] = {"width": 1280, "height": 800}
 TABLET: Final[ViewportSize] = {"width": 768, "height": 1024}
 SCREENSHOTS: Final = REPO / "docs" / "screenshots"
@@ -176,12 +175,6 @@ class Stack:
     desk_url: str
     clock: Clock
     runtimes: dict[str, ServiceRuntime] = field(default_factory=dict)
-
-
-def register(issuer: str, username: str, name: str, roles: Sequence[str], **scope: str) -> None:
-    """A person in the test identity provider (``ambito_id``, ``provider_id``...)."""
-    body = {"name": name, "roles": list(roles), **scope}
-    httpx.put(f"{issuer}/accounts/{username}", json=body, timeout=10).raise_for_status()
 
 
 async def log_in(page: Page, desk_url: str, username: str, path: str = "/") -> None:
