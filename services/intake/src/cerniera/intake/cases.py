@@ -535,6 +535,8 @@ class IntakeCases:
         standing = await store.persons_plans(uow.conn, persons) if persons else {}
         published: list[_Publication] = []
         for event, case in opened:
+            if case.status not in _DECIDED:
+                continue  # waiting (assessment, team, consent): no event to cause, none marked
             with handling(event):
                 if case.status is CaseStatus.NOT_ELIGIBLE:
                     _emit_decision(uow, case)
@@ -551,11 +553,9 @@ class IntakeCases:
                 publication = self._publication(uow, case, decision, now, None, tasks=[])
                 person[case.case_id] = (decision.ambito_id, decision.services)
                 published.append(publication)
-        await store.add_plans(uow.conn, [(p.case.case_id, p.plan) for p in published])
-        await store.set_published(
-            uow.conn, [(p.case.case_id, p.case.plan_version) for p in published], now
-        )
-        tasks = [(p.case.case_id, p.task) for p in published if p.task is not None]
+        await store.add_plans(uow.conn, [(p.case_id, p.plan) for p in published])
+        await store.set_published(uow.conn, [(p.case_id, p.plan.version) for p in published], now)
+        tasks = [(p.case_id, p.task) for p in published if p.task is not None]
         await store.add_network_tasks(uow.conn, tasks)
 
     async def _settle(
@@ -602,11 +602,12 @@ class IntakeCases:
         version = case.plan_version + 1
         tasks = [] if version == 1 else await store.network_tasks_of(uow.conn, case.case_id)
         publication = self._publication(uow, case, decision, now, correlation_id, tasks)
+        published = replace(case, plan_version=version, plan_note=None)
         await store.add_plan(uow.conn, case.case_id, publication.plan)
-        await store.save(uow.conn, publication.case, now)
+        await store.save(uow.conn, published, now)
         if publication.task is not None:
             await store.add_network_task(uow.conn, case.case_id, publication.task)
-        return publication.case, publication.event
+        return published, publication.event
 
     def _publication(
         self,
@@ -620,7 +621,9 @@ class IntakeCases:
         """``EligibilityConfirmed`` with the person's pseudonym and the plan's new version
         (kept with who and why), and the territorial network's task for a person without a
         caregiver, once (``tasks``: the case's tasks so far): the events queued, the rows
-        to store returned."""
+        to store returned. The case then stands at the plan's version, the operator's words
+        cleared: not copied here, since a run stores only the version (``_publish`` copies
+        it)."""
         version = case.plan_version + 1
         event = uow.emit(
             eligibility.decision_event(
@@ -645,7 +648,6 @@ class IntakeCases:
             now,
             event.id,
         )
-        case = replace(case, plan_version=version, plan_note=None)
         caregiver = case.caregiver.present if case.caregiver else None
         task = None
         if plans.needs_network(caregiver, tasks) and decision.ambito_id:
@@ -660,7 +662,7 @@ class IntakeCases:
                 subject=case.case_id,
                 correlation_id=correlation_id,
             )
-        return _Publication(case, event, plan, task)
+        return _Publication(case.case_id, event, plan, task)
 
     # the cap
 
@@ -720,12 +722,15 @@ class IntakeCases:
 
 # --- helpers ----------------------------------------------------------------------------------
 
+_DECIDED = (CaseStatus.NOT_ELIGIBLE, CaseStatus.ELIGIBLE)
+"""Where a new case publishes its decision at once (unless the cap holds it)."""
+
 
 @dataclass(frozen=True)
 class _Publication:
-    """A decision published: the case after it, its event, and the rows to store."""
+    """A decision published: its event, and the rows to store."""
 
-    case: Case
+    case_id: str
     event: Envelope
     plan: PlanVersion
     task: NetworkTask | None

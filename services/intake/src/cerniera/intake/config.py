@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cerniera.shared.ambiti import district_tables, load_document
-from cerniera.shared.contract import Intensity, IstatCode, ServiceType
+from cerniera.shared.contract import Intensity, IstatCode, ServiceLine, ServiceType
 
 log = structlog.get_logger(__name__)
 
@@ -41,7 +41,7 @@ class Phase2Rule(_Config):
             raise ValueError(f"primary requirements not in the checklist: {sorted(unknown)}")
         return self
 
-    @property
+    @cached_property  # asked at every decision; the rule never changes
     def others(self) -> tuple[str, ...]:
         return tuple(r for r in self.requirements if r not in self.primary)
 
@@ -91,6 +91,18 @@ class Ambito(_Config):
     intake: IntakeRules = IntakeRules()
     billing: SadCap = SadCap()
     monitoring: FollowUpPeriod = FollowUpPeriod()
+
+    @cached_property
+    def package_lines(self) -> dict[Intensity, tuple[ServiceLine, ...]]:
+        """Each intensity's package as the services of a plan: validated once, not at every
+        decision (frozen, so the decisions share them)."""
+        return {
+            intensity: tuple(
+                ServiceLine(service_type=service, weekly_quantity=quantity)
+                for service, quantity in lines.items()
+            )
+            for intensity, lines in self.packages.items()
+        }
 
     @property
     def team_decides(self) -> bool:

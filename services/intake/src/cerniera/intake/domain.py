@@ -138,22 +138,27 @@ class Case:
         """The case once ``outcome`` is known: the decision, who confirmed it (``None``: the
         team must), and where that leaves it (``standing``)."""
         decision = None if isinstance(outcome, AwaitingAssessment) else outcome
-        decided = replace(
+        confirmer = confirmed_by if isinstance(decision, Eligible) else None
+        return replace(  # one copy of the case, not one per field changed
             self,
             decision=decision,
             decided_at=None if decision is None else at,
-            confirmed_by=confirmed_by if isinstance(decision, Eligible) else None,
+            confirmed_by=confirmer,
+            status=self._standing(decision, confirmer),
         )
-        return replace(decided, status=decided.standing())
 
     def standing(self) -> CaseStatus:
         """Where the decision leaves the case: an eligible one is published only once
         confirmed and consented to."""
-        if self.decision is None:
+        return self._standing(self.decision, self.confirmed_by)
+
+    def _standing(self, decision: Decision | None, confirmed_by: str | None) -> CaseStatus:
+        """``standing`` of this case with ``decision``, confirmed by ``confirmed_by``."""
+        if decision is None:
             return CaseStatus.AWAITING_ASSESSMENT
-        if isinstance(self.decision, NotEligible):
+        if isinstance(decision, NotEligible):
             return CaseStatus.NOT_ELIGIBLE
-        if self.confirmed_by is None:
+        if confirmed_by is None:
             return CaseStatus.AWAITING_CONFIRMATION
         if not self.consented:
             return CaseStatus.AWAITING_CONSENT

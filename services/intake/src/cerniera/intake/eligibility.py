@@ -8,7 +8,7 @@ team's overrides of it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 
 from cerniera.intake.brass import BrassResult, band_of, describe_drivers
@@ -70,10 +70,10 @@ def evaluate_phase2(rule: Phase2Rule, answers: Mapping[str, AnswerValue]) -> Pha
     reasons: list[Reason] = []
     primary_ok = len(primary_yes) >= rule.min_primary_yes
     others_ok = len(others_met) >= rule.min_other_yes_or_partial
-    primary_seen = ", ".join(f"{r}={_answer(answers, r)}" for r in rule.primary)
     if primary_ok:
         reasons.append(reason("phase2.primary_met", f"«Sì» per {', '.join(primary_yes)}"))
     else:
+        primary_seen = ", ".join(f"{r}={_answer(answers, r)}" for r in rule.primary)
         reasons.append(
             reason(
                 "phase2.primary_not_met",
@@ -114,10 +114,7 @@ def intensity_for(
 
 
 def package(ambito: Ambito, intensity: Intensity) -> list[ServiceLine]:
-    return [
-        ServiceLine(service_type=service, weekly_quantity=quantity)
-        for service, quantity in ambito.packages[intensity].items()
-    ]
+    return list(ambito.package_lines[intensity])
 
 
 def decide(ambito: Ambito, assessment: Assessment, brass: BrassResult | None = None) -> Decision:
@@ -166,12 +163,18 @@ def decision_event(
     """What is published of a decision: the decision and why, never the person (only the
     pseudonym per-person limits are counted on, and the version of the plan)."""
     if isinstance(decision, Eligible):
+        # Field by field, not ``asdict``: that deep-copies every service and reason, which
+        # the event validates (and copies into its own lists) anyway.
         return EligibilityConfirmed(
             case_id=case_id,
+            ambito_id=decision.ambito_id,
+            intensity=decision.intensity,
+            services=decision.services,
             expected_discharge_at=expected_discharge_at,
+            decided_by=decision.decided_by,
+            reasons=decision.reasons,
             person_ref=person_ref,
             plan_version=plan_version,
-            **asdict(decision),
         )
     return EligibilityRejected(
         case_id=case_id, reasons=decision.reasons, decided_by=decision.decided_by

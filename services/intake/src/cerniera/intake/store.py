@@ -3,12 +3,14 @@ team's list of cases. No decisions here: ``domain`` and ``eligibility`` make the
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import Integer, Row, Table, Text, Update, any_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.dialects.postgresql import Insert as Upsert
@@ -59,6 +61,9 @@ from cerniera.shared.contract import (
 )
 from cerniera.shared.persistence import bulk
 from cerniera.shared.persistence.rows import entity, row_of
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 # --- cases -----------------------------------------------------------------------------------
 
@@ -251,7 +256,7 @@ def _case(row: Row[Any]) -> Case:
 
 
 def _case_row(case: Case) -> dict[str, Any]:
-    return row_of(
+    return _row_of(
         cases,
         case,
         patient=case.patient.model_dump(mode="json"),
@@ -367,11 +372,11 @@ async def add_plans(conn: AsyncConnection, new: Sequence[tuple[str, PlanVersion]
 
 
 def _plan_row(case_id: str, new: PlanVersion) -> dict[str, Any]:
-    return row_of(
+    return _row_of(
         plans,
         new,
         case_id=case_id,
-        services=[s.model_dump(mode="json") for s in new.services],
+        services=_SERVICES.dump_python(new.services, mode="json"),
         reason_code=new.reason_code.value,
     )
 
@@ -415,7 +420,7 @@ async def add_network_tasks(conn: AsyncConnection, new: Sequence[tuple[str, Netw
     """Network tasks of several cases, (case id, task) each, in one statement."""
     if new:
         rows = [
-            row_of(network_tasks, task, case_id=case_id, resources=list(task.resources))
+            _row_of(network_tasks, task, case_id=case_id, resources=list(task.resources))
             for case_id, task in new
         ]
         await bulk.insert_rows(conn, network_tasks, rows)
@@ -495,6 +500,22 @@ async def decisions_report(
     return {a: {k: figures.get(k, 0) for k in keys} for a, figures in sorted(report.items())}
 
 
+def _row_of(table: Table, of: DataclassInstance, **given: Any) -> dict[str, Any]:
+    """``row_of`` for the rows written many at a time: the same row, with the columns taken
+    from the entity's fields found once per table, entity and given columns instead of at
+    every row."""
+    same = {name: getattr(of, name) for name in _same_columns(table, type(of), tuple(given))}
+    return {**same, **given}
+
+
+@functools.cache  # a few tables and entities: bounded
+def _same_columns(
+    table: Table, kind: type[DataclassInstance], given: tuple[str, ...]
+) -> tuple[str, ...]:
+    fields = {f.name for f in dataclasses.fields(kind)}
+    return tuple(c.key for c in table.c if c.key in fields and c.key not in given)
+
+
 async def _versions(
     conn: AsyncConnection, table: Table, order: Any, case_id: str
 ) -> list[Row[Any]]:
@@ -509,14 +530,19 @@ def decision_record(decision: Decision, decided_at: datetime | None = None) -> d
     """A decision as stored with its case (JSON): what was published, who decided and why."""
     record: dict[str, Any] = {
         "decided_by": decision.decided_by,
-        "reasons": [r.model_dump(mode="json") for r in decision.reasons],
+        "reasons": _REASONS.dump_python(decision.reasons, mode="json"),
     }
     if decided_at is not None:
         record["decided_at"] = decided_at.isoformat()
     if isinstance(decision, Eligible):
         record["intensity"] = decision.intensity.value
-        record["services"] = [s.model_dump(mode="json") for s in decision.services]
+        record["services"] = _SERVICES.dump_python(decision.services, mode="json")
     return record
+
+
+# A list dumped in one call rather than one call per item: the same JSON, for less.
+_REASONS = TypeAdapter(list[Reason])
+_SERVICES = TypeAdapter(list[ServiceLine])
 
 
 def decision_from_record(
