@@ -3,12 +3,10 @@ team's list of cases. No decisions here: ``domain`` and ``eligibility`` make the
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import Integer, Row, Table, Text, Update, any_, bindparam, func, select, update
@@ -61,9 +59,6 @@ from cerniera.shared.contract import (
 )
 from cerniera.shared.persistence import bulk
 from cerniera.shared.persistence.rows import entity, row_of
-
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
 
 # --- cases -----------------------------------------------------------------------------------
 
@@ -256,7 +251,7 @@ def _case(row: Row[Any]) -> Case:
 
 
 def _case_row(case: Case) -> dict[str, Any]:
-    return _row_of(
+    return row_of(
         cases,
         case,
         patient=case.patient.model_dump(mode="json"),
@@ -372,7 +367,7 @@ async def add_plans(conn: AsyncConnection, new: Sequence[tuple[str, PlanVersion]
 
 
 def _plan_row(case_id: str, new: PlanVersion) -> dict[str, Any]:
-    return _row_of(
+    return row_of(
         plans,
         new,
         case_id=case_id,
@@ -420,7 +415,7 @@ async def add_network_tasks(conn: AsyncConnection, new: Sequence[tuple[str, Netw
     """Network tasks of several cases, (case id, task) each, in one statement."""
     if new:
         rows = [
-            _row_of(network_tasks, task, case_id=case_id, resources=list(task.resources))
+            row_of(network_tasks, task, case_id=case_id, resources=list(task.resources))
             for case_id, task in new
         ]
         await bulk.insert_rows(conn, network_tasks, rows)
@@ -498,22 +493,6 @@ async def decisions_report(
             report.setdefault(row.ambito_id, {})[key] = int(row.n)
     keys = [*counts, *per_case]
     return {a: {k: figures.get(k, 0) for k in keys} for a, figures in sorted(report.items())}
-
-
-def _row_of(table: Table, of: DataclassInstance, **given: Any) -> dict[str, Any]:
-    """``row_of`` for the rows written many at a time: the same row, with the columns taken
-    from the entity's fields found once per table, entity and given columns instead of at
-    every row."""
-    same = {name: getattr(of, name) for name in _same_columns(table, type(of), tuple(given))}
-    return {**same, **given}
-
-
-@functools.cache  # a few tables and entities: bounded
-def _same_columns(
-    table: Table, kind: type[DataclassInstance], given: tuple[str, ...]
-) -> tuple[str, ...]:
-    fields = {f.name for f in dataclasses.fields(kind)}
-    return tuple(c.key for c in table.c if c.key in fields and c.key not in given)
 
 
 async def _versions(

@@ -57,15 +57,16 @@ class UnitOfWork:
         ``correlation_id``; an explicit one always wins; with none at all the event starts a
         chain of its own."""
         cause = current_cause()
+        event_id = str(uuid.uuid4())
         event = Envelope(
             data=data,
             source=self._source,
             subject=subject,
+            id=event_id,
             time=self._clock.now(),  # the service's time, accelerated in the demo
+            correlation_id=correlation_id or (cause.chain_id if cause is not None else event_id),
             causation_id=cause.id if cause is not None else None,
         )
-        chain = correlation_id or (cause.chain_id if cause is not None else event.id)
-        event = dataclasses.replace(event, correlation_id=chain)
         self.emitted.append(event)
         return event
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Row, Table
@@ -29,7 +30,14 @@ def entity(kind: type[E], row: Row[Any], **given: Any) -> E:
 def row_of(table: Table, of: DataclassInstance, **given: Any) -> dict[str, Any]:
     """The row of ``table`` that stores ``of``: each column from the field of its name, except
     those in ``given``. Columns with no such field, and not given, are left to the table."""
-    fields = {f.name for f in dataclasses.fields(of)}
-    names = [c.key for c in table.c if c.key in fields and c.key not in given]
-    same = {name: getattr(of, name) for name in names}
+    same = {name: getattr(of, name) for name in _same_names(table, type(of), tuple(given))}
     return {**same, **given}
+
+
+@functools.cache  # rows are written thousands at a time, of a few tables and entities
+def _same_names(
+    table: Table, kind: type[DataclassInstance], given: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The columns of ``table`` that a field of ``kind`` fills, but for those ``given``."""
+    fields = {f.name for f in dataclasses.fields(kind)}
+    return tuple(c.key for c in table.c if c.key in fields and c.key not in given)
