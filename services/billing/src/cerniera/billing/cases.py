@@ -21,7 +21,7 @@ for the whole run, with the rows and events the decisions would give one by one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
@@ -41,6 +41,7 @@ from cerniera.shared.contract import (
     ServiceLine,
     ServiceType,
 )
+from cerniera.shared.messaging.consumer import distinct_stretches
 from cerniera.shared.persistence.outbox import UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -73,24 +74,6 @@ def _keys(data: EligibilityConfirmed) -> list[Hashable]:
     if data.person_ref is not None:
         keys.append(("person", data.person_ref))
     return keys
-
-
-def distinct_stretches(keys: Sequence[Collection[Hashable]]) -> list[range]:
-    """The run cut where one of an event's ``keys`` comes again: within a stretch each case
-    (and person) once, one row each in its statements, and a later stretch sees what the
-    earlier saved, as one by one."""
-    stretches: list[range] = []
-    seen: set[Hashable] = set()
-    start = 0
-    for i, each in enumerate(keys):
-        if not seen.isdisjoint(each):
-            stretches.append(range(start, i))
-            seen.clear()
-            start = i
-        seen.update(each)
-    if start < len(keys):
-        stretches.append(range(start, len(keys)))
-    return stretches
 
 
 @dataclass(frozen=True)

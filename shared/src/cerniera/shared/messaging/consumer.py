@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from bisect import bisect_left
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Hashable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -105,6 +105,24 @@ def runs(
             positions.append(at)
         last[key] = at
     return regrouped
+
+
+def distinct_stretches(keys: Sequence[Collection[Hashable]]) -> list[range]:
+    """A run cut where one of an event's ``keys`` (its case; for billing its person too) comes
+    again: within a stretch each key once, so a bulk statement has one row each, and a later
+    stretch sees what the earlier one saved, as one by one."""
+    stretches: list[range] = []
+    seen: set[Hashable] = set()
+    start = 0
+    for i, each in enumerate(keys):
+        if not seen.isdisjoint(each):
+            stretches.append(range(start, i))
+            seen.clear()
+            start = i
+        seen.update(each)
+    if start < len(keys):
+        stretches.append(range(start, len(keys)))
+    return stretches
 
 
 class Transactions(Protocol):
