@@ -35,6 +35,7 @@ from cerniera.shared.contract import (
     ServiceActivationDeclined,
     ServiceActivationEscalated,
 )
+from cerniera.shared.messaging.consumer import distinct_stretches
 from cerniera.shared.persistence.outbox import Database, UnitOfWork
 from cerniera.shared.refusals import NotFound
 
@@ -56,24 +57,6 @@ class Activation:
         self.calendar = calendar
 
     # --- the hospital ----------------------------------------------------------------------
-
-    async def create_announced(
-        self, uow: UnitOfWork, announcements: Sequence[tuple[DischargeAnnounced, str]]
-    ) -> list[int]:
-        """A run of announcements (each with its chain id): the cases seen for the first time
-        created in one statement (the usual case: the ward announces before intake decides).
-        Returns the positions of the others, in order, for ``announced`` one by one (a known
-        case, or a case's second announcement in the run: it may complete or move a plan)."""
-        first: dict[str, int] = {}
-        for i, (data, _) in enumerate(announcements):
-            first.setdefault(data.case_id, i)
-        new = [Case.announced(*announcements[i]) for i in first.values()]
-        created = await store.create_new(uow.conn, new)
-        return [
-            i
-            for i, (data, _) in enumerate(announcements)
-            if first[data.case_id] != i or data.case_id not in created
-        ]
 
     async def announced(self, uow: UnitOfWork, data: DischargeAnnounced, chain_id: str) -> None:
         """Keep the beneficiary's contact and the expected discharge; plan if the package is
@@ -145,15 +128,27 @@ class Activation:
         announcements: Sequence[tuple[DischargeAnnounced, str]],
         cause: Callable[[int], AbstractContextManager[object]],
     ) -> None:
-        """``announced`` for a run of announcements (each with its chain id) of cases known
-        already (the decision came first) or announced twice, in a few statements for the
-        whole run."""
+        """``announced`` for a run of announcements (each with its chain id): the cases seen
+        for the first time created in one statement (the usual case: the ward announces
+        before intake decides), then the others (known already: the decision came first; or
+        announced again in the run) as a run of their own, in a few statements for the whole
+        run. ``cause(i)`` marks the run's ``i``-th event as the cause of what follows from it."""
+        new = [Case.announced(*announcement) for announcement in announcements]  # built once
+        first: dict[str, int] = {}
+        for i, case in enumerate(new):
+            first.setdefault(case.case_id, i)
+        created = await store.create_new(uow.conn, [new[i] for i in first.values()])
+        rest = [
+            i
+            for i, case in enumerate(new)
+            if first[case.case_id] != i or case.case_id not in created
+        ]
         await self._lock_or_create_run(
             uow,
-            [Case.announced(*announcement) for announcement in announcements],
-            lambda i, file: file.announced(announcements[i][0]),
+            [new[i] for i in rest],
+            lambda j, file: file.announced(announcements[rest[j]][0]),
             "announcement",
-            cause,
+            lambda j: cause(rest[j]),
         )
 
     async def _lock_or_create_run(
@@ -171,7 +166,7 @@ class Activation:
         event's ``transition`` applied to each case that was known, what changed written in
         one statement per table. A case created waits (``waiting_for`` is logged)."""
         rules = self._rules()
-        for stretch in distinct_stretches([case.case_id for case in new]):
+        for stretch in distinct_stretches([(case.case_id,) for case in new]):
             found = await store.lock_or_create_each(uow.conn, [new[i] for i in stretch])
             known = [case_id for case_id, (_, created) in found.items() if not created]
             attempts = await store.attempts_of_each(uow.conn, known)
@@ -196,7 +191,7 @@ class Activation:
         """``rejected`` for a run of decisions, the cases locked in one statement, their
         requests read in one, what changed written in one per table."""
         rules = self._rules()
-        for stretch in distinct_stretches(case_ids):
+        for stretch in distinct_stretches([(case_id,) for case_id in case_ids]):
             found = await store.lock_each(uow.conn, [case_ids[i] for i in stretch])
             attempts = await store.attempts_of_each(uow.conn, list(found))
             files = []
@@ -377,23 +372,6 @@ class Activation:
             if isinstance(data, ServiceActivationEscalated):
                 log.warning("service.escalated", service_type=data.service_type, reason=data.reason)
             uow.emit(data, subject=case.case_id, correlation_id=case.correlation_id)
-
-
-def distinct_stretches(case_ids: Sequence[str]) -> list[range]:
-    """The run cut where a case comes again: within a stretch each case once (one row each
-    in its statements), and a later stretch sees what the earlier saved, as one by one."""
-    stretches: list[range] = []
-    seen: set[str] = set()
-    start = 0
-    for i, case_id in enumerate(case_ids):
-        if case_id in seen:
-            stretches.append(range(start, i))
-            seen.clear()
-            start = i
-        seen.add(case_id)
-    if start < len(case_ids):
-        stretches.append(range(start, len(case_ids)))
-    return stretches
 
 
 # --- the readiness view ----------------------------------------------------------------------

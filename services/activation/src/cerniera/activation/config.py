@@ -3,6 +3,7 @@ the services they run and where, their lead times, and how long a provider has t
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -88,6 +89,16 @@ class Ambito(_Config):
         days = self._lead_time(provider, service)
         assert days is not None, "validated at start-up"
         return days
+
+    @cached_property
+    def offering(self) -> dict[ServiceType, list[tuple[Provider, int]]]:
+        """Per service, the providers offering it with their lead times, in the district's
+        order: found once, as planning asks for them for each service of each case."""
+        found: dict[ServiceType, list[tuple[Provider, int]]] = {}
+        for p in self.providers:
+            for service in p.services:
+                found.setdefault(service, []).append((p, self.lead_time(p, service)))
+        return found
 
     @property
     def answer_deadline_hours(self) -> float:

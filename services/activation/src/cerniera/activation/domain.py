@@ -114,16 +114,19 @@ class Case:
 
     @classmethod
     def confirmed(cls, data: EligibilityConfirmed, correlation_id: str) -> Case:
-        """A case its decision creates, waiting for the hospital's announcement (the contact)."""
-        case = cls(
+        """A case its decision creates, waiting for the hospital's announcement (the contact);
+        built in one go too."""
+        at = data.expected_discharge_at
+        return cls(
             data.case_id,
             CaseStatus.AWAITING_CONTACT,
             correlation_id,
             ambito_id=data.ambito_id,
             services=tuple(data.services),
+            discharge_at=at,
+            discharge_on=italian_date(at),
             plan_version=data.plan_version,
         )
-        return case.with_discharge(data.expected_discharge_at)
 
     @classmethod
     def ended_unseen(cls, case_id: str, ending: Ending, correlation_id: str) -> Case:

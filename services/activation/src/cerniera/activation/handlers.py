@@ -31,10 +31,7 @@ def make_handlers(activation: Activation) -> Handlers:
         """A run: new cases in one statement, then the others (known, or announced twice) as
         a run of their own, each event the cause of what follows from it."""
         announcements = [(e.data_as(DischargeAnnounced), e.chain_id) for e in events]
-        rest = await activation.create_announced(uow, announcements)
-        await activation.announced_run(
-            uow, [announcements[i] for i in rest], lambda j: handling(events[rest[j]])
-        )
+        await activation.announced_run(uow, announcements, lambda i: handling(events[i]))
 
     async def on_rescheduled(uow: UnitOfWork, event: Envelope) -> None:
         data = event.data_as(DischargeRescheduled)

@@ -24,6 +24,7 @@ answer by the deadline: withdrawn), and any open one (``requested``/``accepted``
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -85,6 +86,9 @@ class WorkingCalendar:
     def __init__(self, extra_holidays: Iterable[date] = ()) -> None:
         self._holidays = holidays.country_holidays("IT")
         self._extra = frozenset(extra_holidays)
+        # Asked for each candidate of each service planned, nearly always from today with one
+        # of a few lead times: each answer counted once.
+        self._days_after = functools.lru_cache(maxsize=1024)(self._count)
 
     def is_working_day(self, day: date) -> bool:
         return day.weekday() < 5 and day not in self._holidays and day not in self._extra
@@ -93,6 +97,9 @@ class WorkingCalendar:
         """The ``days``-th working day after ``start`` (``start`` itself when ``days`` is 0)."""
         if days < 0:
             raise ValueError("a lead time cannot be negative")
+        return self._days_after(start, days)
+
+    def _count(self, start: date, days: int) -> date:
         day = start
         while days:
             day += timedelta(days=1)
@@ -150,9 +157,9 @@ class Candidate:
 def candidates_for(ambito: Ambito, service: ServiceType, municipality_code: str) -> list[Candidate]:
     """Providers offering ``service`` and covering the municipality, in the district's order."""
     return [
-        Candidate(provider_id=p.id, lead_time_days=ambito.lead_time(p, service))
-        for p in ambito.providers
-        if service in p.services and p.covers(municipality_code)
+        Candidate(provider_id=p.id, lead_time_days=lead_time)
+        for p, lead_time in ambito.offering.get(service, ())
+        if p.covers(municipality_code)
     ]
 
 

@@ -10,12 +10,13 @@ compiled cache applies (building a statement per call cost as much as running it
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Row, Text, any_, bindparam, func, literal_column, select
+from sqlalchemy import Row, Table, Text, any_, bindparam, func, literal_column, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import Insert as Upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -27,7 +28,6 @@ from cerniera.activation.planning import Attempt, RequestStatus
 from cerniera.activation.tables import cases, requests
 from cerniera.shared.contract import Beneficiary, ServiceLine, ServiceType
 from cerniera.shared.persistence import bulk
-from cerniera.shared.persistence.rows import entity, row_of
 
 # --- cases -----------------------------------------------------------------------------------
 
@@ -70,7 +70,12 @@ async def lock_or_create_each(
     if not new:
         return {}
     rows = await bulk.insert_rows(conn, cases, [_case_row(c) for c in new], _locked_or_created)
-    return {row.case_id: (_case(row), bool(row.created)) for row in rows}
+    given = {case.case_id: case for case in new}
+    # A case created is the one given: its row is not read back.
+    return {
+        row.case_id: (given[row.case_id], True) if row.created else (_case(row), False)
+        for row in rows
+    }
 
 
 def _locked_or_created(statement: Upsert) -> Insert:
@@ -124,29 +129,44 @@ async def open_cases(conn: AsyncConnection) -> list[Case]:
 
 
 _ESCALATIONS = TypeAdapter(tuple[Escalation, ...])
+_SERVICES = TypeAdapter(tuple[ServiceLine, ...])
+"""A package validated or dumped in one call, not one per service."""
+
+
+def _same_named(table: Table, kind: type[Any], *given: str) -> tuple[str, ...]:
+    """The columns of ``table`` that store the field of ``kind`` of the same name, in the
+    table's order, less those ``given`` (stored otherwise): what ``rows.row_of`` and
+    ``rows.entity`` find anew for each row, found once here (rows are made by the thousand)."""
+    fields = {f.name for f in dataclasses.fields(kind)}
+    return tuple(c.key for c in table.c if c.key in fields and c.key not in given)
+
+
+_CASE_COLUMNS = _same_named(cases, Case, "beneficiary", "services", "escalations", "continuing")
+"""Stored as they are; the others as JSON."""
+_CASE_READ = tuple(name for name in _CASE_COLUMNS if name != "status")
 
 
 def _case(row: Row[Any]) -> Case:
-    return entity(
-        Case,
-        row,
+    columns = row._mapping
+    return Case(
+        **{name: columns[name] for name in _CASE_READ},
         status=CaseStatus(row.status),
         beneficiary=Beneficiary.model_validate(row.beneficiary) if row.beneficiary else None,
-        services=tuple(ServiceLine.model_validate(s) for s in row.services or ()),
-        escalations=_ESCALATIONS.validate_python(row.escalations or ()),
+        services=_SERVICES.validate_python(row.services) if row.services else (),
+        escalations=_ESCALATIONS.validate_python(row.escalations) if row.escalations else (),
         continuing=tuple(ServiceType(s) for s in row.continuing or ()),
     )
 
 
 def _case_row(case: Case) -> dict[str, Any]:
-    return row_of(
-        cases,
-        case,
-        beneficiary=case.beneficiary.model_dump(mode="json") if case.beneficiary else None,
-        services=[s.model_dump(mode="json") for s in case.services] or None,
-        escalations=_ESCALATIONS.dump_python(case.escalations, mode="json") or None,
-        continuing=[s.value for s in case.continuing] or None,
+    row = {name: getattr(case, name) for name in _CASE_COLUMNS}
+    row["beneficiary"] = case.beneficiary.model_dump(mode="json") if case.beneficiary else None
+    row["services"] = _SERVICES.dump_python(case.services, mode="json") or None
+    row["escalations"] = (
+        _ESCALATIONS.dump_python(case.escalations, mode="json") if case.escalations else None
     )
+    row["continuing"] = [s.value for s in case.continuing] or None
+    return row
 
 
 _LOCK = select(cases).where(cases.c.case_id == bindparam("case_id")).with_for_update()
@@ -238,14 +258,23 @@ async def overdue_cases(conn: AsyncConnection, now: datetime, limit: int) -> lis
     return list(due.scalars())
 
 
+_ATTEMPT_COLUMNS = _same_named(requests, Attempt)
+_ATTEMPT_READ = tuple(name for name in _ATTEMPT_COLUMNS if name not in ("service_type", "status"))
+
+
 def _attempt(row: Row[Any]) -> Attempt:
-    return entity(
-        Attempt, row, service_type=ServiceType(row.service_type), status=RequestStatus(row.status)
+    columns = row._mapping
+    return Attempt(
+        **{name: columns[name] for name in _ATTEMPT_READ},
+        service_type=ServiceType(row.service_type),
+        status=RequestStatus(row.status),
     )
 
 
 def _request_row(case_id: str, attempt: Attempt) -> dict[str, Any]:
-    return row_of(requests, attempt, case_id=case_id)
+    row = {name: getattr(attempt, name) for name in _ATTEMPT_COLUMNS}
+    row["case_id"] = case_id
+    return row
 
 
 def _request_changes(attempt: Attempt) -> dict[str, Any]:
