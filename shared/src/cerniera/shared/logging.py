@@ -101,7 +101,13 @@ def configure_logging(level: str | None = None, *, json: bool | None = None) -> 
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
     )
     structlog.configure(
-        processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[
+            # A line below the level is dropped before any work on it: services log at INFO
+            # per case, and under load with LOG_LEVEL=WARNING those lines cost nothing.
+            structlog.stdlib.filter_by_level,
+            *_SHARED,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
