@@ -11,10 +11,8 @@ events and a clock that stands still (so "now" is the same in both).
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import select
@@ -24,7 +22,6 @@ from cerniera.activation.config import load_config
 from cerniera.activation.handlers import make_handlers
 from cerniera.activation.tables import cases, requests
 from cerniera.shared.causation import handling
-from cerniera.shared.clock import Clock
 from cerniera.shared.contract import (
     DischargeAnnounced,
     EligibilityConfirmed,
@@ -47,26 +44,9 @@ from support.activation_events import (
 from support.activation_running import EPOCH, activation, march
 from support.discharges import announced, from_hospital
 from support.districts import EXAMPLE
+from support.rolled_back import StillClock, rolled_back
 
 SAD, MEALS = ServiceType.SAD, ServiceType.MEALS
-
-
-class StillClock(Clock):
-    def now(self) -> datetime:
-        return EPOCH.astimezone(UTC)
-
-
-class RolledBackError(Exception):
-    pass
-
-
-@asynccontextmanager
-async def rolled_back(rt: ServiceRuntime) -> AsyncIterator[UnitOfWork]:
-    """A transaction ended after its results are read, so the next way starts afresh."""
-    with contextlib.suppress(RolledBackError):
-        async with rt.db.unit_of_work() as uow:
-            yield uow
-            raise RolledBackError
 
 
 def case_of(ref: str) -> str:
@@ -105,7 +85,7 @@ async def outcome(
     rt: ServiceRuntime, before: list[Envelope], run: list[Envelope], bulk: bool
 ) -> tuple[list[Any], list[Any], list[Any]]:
     """The events the run emitted and the case and request rows after it."""
-    activation_ = Activation(load_config(EXAMPLE), StillClock())
+    activation_ = Activation(load_config(EXAMPLE), StillClock(EPOCH.astimezone(UTC)))
     handlers = make_handlers(activation_)
 
     async def one(uow: UnitOfWork, event: Envelope) -> None:

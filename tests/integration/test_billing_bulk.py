@@ -14,9 +14,7 @@ events and a clock that stands still (so "now" is the same in both).
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -36,7 +34,6 @@ from cerniera.billing.tables import (
     thresholds_reached,
 )
 from cerniera.shared.causation import handling
-from cerniera.shared.clock import Clock
 from cerniera.shared.contract import EligibilityConfirmed, HoursDelivered
 from cerniera.shared.envelope import Envelope
 from cerniera.shared.messaging.consumer import Handlers, runs
@@ -56,6 +53,7 @@ from support.billing_events import (
     rejected,
     reported,
 )
+from support.rolled_back import StillClock, rolled_back
 from support.services import LOOPBACK
 
 pytestmark = pytest.mark.integration
@@ -104,24 +102,6 @@ SAME_PERSON, AGAIN, REFUSED, UNSEEN = (
 CASES = {WAITING, LINKED, TWICE, CLOSED, VERSION_2, SAME_PERSON, AGAIN, REFUSED, UNSEEN}
 PERSON = "person-shared"
 PNRR, FNPS = "pnrr-m5c2-1.1.3", "fnps-2021-2022"
-
-
-class StillClock(Clock):
-    def now(self) -> datetime:
-        return NOW
-
-
-class RolledBackError(Exception):
-    pass
-
-
-@asynccontextmanager
-async def rolled_back(rt: ServiceRuntime) -> AsyncIterator[UnitOfWork]:
-    """A transaction ended after its results are read, so the next way starts afresh."""
-    with contextlib.suppress(RolledBackError):
-        async with rt.db.unit_of_work() as uow:
-            yield uow
-            raise RolledBackError
 
 
 def sad(case: str, day: int, hours: int, ref: str) -> Envelope:
@@ -222,7 +202,7 @@ async def outcome(
     bulk: bool,
 ) -> tuple[list[Any], dict[str, list[dict[str, Any]]]]:
     """The events the runs emitted and billing's rows after them."""
-    handlers = make_handlers(config, StillClock())
+    handlers = make_handlers(config, StillClock(NOW))
 
     async def apply(uow: UnitOfWork, events: Sequence[Envelope]) -> None:
         """As the consumer hands them over in bulk; one by one, each a run of its own."""
@@ -246,7 +226,7 @@ async def outcome(
 def billing(
     kafka: KafkaSettings, database: DatabaseSettings, config: BillingConfig
 ) -> ServiceRuntime:
-    return runtime(kafka, database, config, clock=StillClock(), service=LOOPBACK)
+    return runtime(kafka, database, config, clock=StillClock(NOW), service=LOOPBACK)
 
 
 async def test_runs_in_bulk_give_the_rows_and_events_of_one_by_one(
@@ -299,7 +279,7 @@ async def test_an_unknown_district_refuses_the_run_before_anything_is_kept(
     document = tmp_path / "ambiti.toml"
     document.write_text(DISTRICT, encoding="utf-8")
     config = load_config(document)
-    handlers: Handlers = make_handlers(config, StillClock())
+    handlers: Handlers = make_handlers(config, StillClock(NOW))
     run = [confirmed(WAITING, MAGENTINO), confirmed(TWICE, "nowhere")]
     async with (
         billing(kafka_settings, database_settings, config).running() as rt,

@@ -13,9 +13,7 @@ events and a clock that stands still (so "now" is the same in both).
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,7 +25,6 @@ from cerniera.monitoring.config import load_config
 from cerniera.monitoring.handlers import make_handlers
 from cerniera.monitoring.service import runtime
 from cerniera.monitoring.tables import inbox, metadata, outbox, pending_discharge_dates
-from cerniera.shared.clock import Clock
 from cerniera.shared.contract import CaseClosed, EligibilityConfirmed, EligibilityRejected
 from cerniera.shared.envelope import Envelope
 from cerniera.shared.messaging.consumer import Handler, per_event, runs
@@ -45,30 +42,13 @@ from support.monitoring_events import (
     readmitted,
     rejected,
 )
+from support.rolled_back import StillClock, rolled_back
 from support.services import LOOPBACK
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2024, 10, 1, 9, 0, tzinfo=UTC)  # before the discharge (3 October)
 CONFIG = load_config(EXAMPLE)
-
-
-class StillClock(Clock):
-    def now(self) -> datetime:
-        return NOW
-
-
-class RolledBackError(Exception):
-    pass
-
-
-@asynccontextmanager
-async def rolled_back(rt: ServiceRuntime) -> AsyncIterator[UnitOfWork]:
-    """A transaction ended after its results are read, so the next way starts afresh."""
-    with contextlib.suppress(RolledBackError):
-        async with rt.db.unit_of_work() as uow:
-            yield uow
-            raise RolledBackError
 
 
 def at(day: int, hour: int = 10) -> datetime:
@@ -113,7 +93,7 @@ def the_run() -> tuple[list[Envelope], list[Envelope]]:
 
 def handled_both_ways() -> tuple[Handler, Handler, dict[type[Any], Handler]]:
     """The one-by-one way, the bulk way (as the consumer hands runs over) and every handler."""
-    clock = StillClock()
+    clock = StillClock(NOW)
     handlers = make_handlers(CONFIG, clock)
 
     async def one(uow: UnitOfWork, event: Envelope) -> None:
@@ -189,7 +169,7 @@ async def test_a_run_in_bulk_gives_the_rows_and_events_of_one_by_one(
     before, run = the_run()
     assert len(runs(run)) == 3  # confirmations, rejections, confirmations
     service = runtime(
-        kafka_settings, database_settings, CONFIG, clock=StillClock(), service=LOOPBACK
+        kafka_settings, database_settings, CONFIG, clock=StillClock(NOW), service=LOOPBACK
     )
     async with service.running() as rt:
         events, found = await outcome(rt, before, run, bulk=False)
@@ -242,7 +222,7 @@ async def test_a_run_naming_an_unknown_district_is_refused_before_anything_is_ke
         from_intake(confirmed("M-elsewhere", ambito_id="atlantide")),
     ]
     service = runtime(
-        kafka_settings, database_settings, CONFIG, clock=StillClock(), service=LOOPBACK
+        kafka_settings, database_settings, CONFIG, clock=StillClock(NOW), service=LOOPBACK
     )
     async with service.running() as rt:
         for bulk in (False, True):
